@@ -1,0 +1,41 @@
+/** Shapes shared by the VLM worker, its bridge and the UI (only types cross the boundary). */
+
+export interface VlmLoadRequest {
+  modelId: string;
+  repo: string;
+  revision: string;
+  device: 'webgpu' | 'wasm';
+  dtype: string | Record<string, string>;
+  /** Base URL the model files were installed from; the model cache is keyed by it. */
+  modelHost: string;
+  /** Absolute URL of the folder with onnxruntime-web's runtime files. */
+  ortBase: string;
+}
+
+export interface LoadProgress {
+  file: string;
+  loaded: number;
+  total: number;
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** Longest side the frame is scaled to before preprocessing (the encoder's input size). */
+  imageSize: number;
+}
+
+export interface GenerationStats {
+  text: string;
+  tokens: number;
+  /** Frame hand-off: scaling in the worker plus the processor's image preprocessing. */
+  preprocessMs: number;
+  /** From the start of the request to the first streamed token. */
+  timeToFirstTokenMs: number;
+  totalMs: number;
+  /** Decode speed after the first token. */
+  tokensPerSecond: number;
+  device: 'webgpu' | 'wasm';
+  aborted: boolean;
+}
+
+export type VlmFrame = ImageBitmap | VideoFrame;

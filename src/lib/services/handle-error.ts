@@ -1,0 +1,44 @@
+import { isAbortError } from '#lib/core/errors.ts';
+
+export type ErrorAction = 'install' | 'upload' | 'retry' | 'free-space' | null;
+
+export interface UserError {
+  message: string;
+  /** What the UI offers next to the message. */
+  action: ErrorAction;
+}
+
+/** One place that turns any failure into words and a next step; aborts are expected and silent. */
+export function handleError(error: unknown): UserError | null {
+  if (isAbortError(error)) {
+    return null;
+  }
+  const name = error instanceof Error || error instanceof DOMException ? error.name : '';
+  const message = error instanceof Error || error instanceof DOMException ? error.message : String(error);
+  switch (name) {
+    case 'ModelNotInstalledError':
+      return { message, action: 'install' };
+    case 'QuotaError':
+    case 'QuotaExceededError':
+      return { message: name === 'QuotaError' ? message : 'The device is out of storage.', action: 'free-space' };
+    case 'NotAllowedError':
+      return {
+        message: 'Camera access was denied. Allow it in the browser settings, or upload an image instead.',
+        action: 'upload'
+      };
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return { message: 'No camera was found on this device. Upload an image instead.', action: 'upload' };
+    case 'NotReadableError':
+      return { message: 'The camera is in use by another app. Close it, or upload an image instead.', action: 'upload' };
+    case 'DeviceLostError':
+    case 'WorkerCrashError':
+      return { message: `${message} Ask again to continue on the CPU (WASM).`, action: 'retry' };
+    case 'DownloadError':
+    case 'ModelLoadError':
+      return { message, action: 'retry' };
+    default:
+      console.error(error);
+      return { message: message || 'Something went wrong.', action: null };
+  }
+}

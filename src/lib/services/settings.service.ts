@@ -1,0 +1,35 @@
+import { db } from '#lib/db/index.ts';
+import { DEFAULT_MODEL_HOST } from './registry.service.ts';
+
+export interface Settings {
+  /** Hugging Face or a mirror in the same layout (e.g. the school's edge API at /models/). */
+  modelHost: string;
+  /** The vision model the camera assistant uses. */
+  visionModelId: string | null;
+  /** Variant the user forced per model id, overriding automatic selection. */
+  variantOverrides: Record<string, string>;
+  continuousIntervalS: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  modelHost: DEFAULT_MODEL_HOST,
+  visionModelId: null,
+  variantOverrides: {},
+  continuousIntervalS: 5
+};
+
+export async function loadSettings(): Promise<Settings> {
+  const rows = await db.settings.toArray();
+  const stored = Object.fromEntries(rows.map((r) => [r.key, r.value])) as Partial<Settings>;
+  return { ...DEFAULT_SETTINGS, ...stored };
+}
+
+export async function saveSetting<K extends keyof Settings>(key: K, value: Settings[K]): Promise<void> {
+  if (key === 'modelHost') {
+    const url = new URL(String(value));
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new TypeError('The model host must be an http(s) URL');
+    }
+  }
+  await db.settings.put({ key, value });
+}

@@ -1,0 +1,148 @@
+import { frameDifference } from '#lib/core/frame-diff.ts';
+import type { ModelEntry } from '#lib/core/manifest.ts';
+import type { GenerationStats, LoadProgress } from '#lib/core/vlm-types.ts';
+import type { Observation } from '#lib/db/index.ts';
+import { ask, onBackendFallback, prepareModel, type ReadyModel } from '#lib/services/assistant.service.ts';
+import { handleError, type UserError } from '#lib/services/handle-error.ts';
+import { clearObservations, recentObservations, restoreObservations } from '#lib/services/observations.service.ts';
+import { modelsStore } from './models-store.svelte.ts';
+
+export const QUICK_PROMPTS = ['What do you see?', 'Read the text', 'Is anything unsafe?'];
+const CONTINUOUS_PROMPT = 'Describe the scene briefly.';
+/** Mean luma change (0..1) below which a frame counts as unchanged and is not sent again. */
+const CHANGE_THRESHOLD = 0.04;
+
+/** Where continuous mode reads frames from (the camera view). */
+export interface FrameSource {
+  grab(): Promise<ImageBitmap | null>;
+  signature(): Uint8Array | null;
+}
+
+class AssistantStore {
+  phase = $state<'idle' | 'loading' | 'generating'>('idle');
+  loadProgress = $state<LoadProgress | null>(null);
+  prompt = $state('');
+  answer = $state('');
+  stats = $state.raw<GenerationStats | null>(null);
+  ready = $state.raw<ReadyModel | null>(null);
+  error = $state<UserError | null>(null);
+  /** Information that is not an error, e.g. "WebGPU failed, now on WASM". */
+  notice = $state<string | null>(null);
+  history = $state.raw<Observation[]>([]);
+  /** Rows removed by the last "clear", until undone or replaced. */
+  cleared = $state.raw<Observation[] | null>(null);
+  continuous = $state(false);
+  /** Frames continuous mode skipped because the scene had not changed. */
+  skippedFrames = $state(0);
+  #abort: AbortController | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastSignature: Uint8Array | null = null;
+
+  busy = $derived(this.phase !== 'idle');
+
+  constructor() {
+    onBackendFallback((reason) => {
+      this.notice = reason;
+      this.ready = null;
+    });
+  }
+
+  async loadHistory(): Promise<void> {
+    this.history = await recentObservations();
+  }
+
+  /** Loads the chosen model if needed, then streams the answer about `frame` (which it consumes). */
+  async ask(frame: ImageBitmap, prompt: string, source: 'camera' | 'upload' | 'continuous'): Promise<boolean> {
+    const model = modelsStore.visionModel;
+    if (this.busy || !model) {
+      frame.close();
+      return false;
+    }
+    this.error = null;
+    this.#abort = new AbortController();
+    try {
+      const ready = await this.#ensureReady(model);
+      this.phase = 'generating';
+      this.prompt = prompt;
+      this.answer = '';
+      this.stats = null;
+      this.stats = await ask(ready, { frame, prompt, source }, (token) => (this.answer += token), this.#abort.signal);
+      await this.loadHistory();
+      return true;
+    } catch (error) {
+      frame.close();
+      this.error = handleError(error);
+      if (error instanceof Error && (error.name === 'DeviceLostError' || error.name === 'WorkerCrashError')) {
+        this.ready = null;
+      }
+      return false;
+    } finally {
+      this.phase = 'idle';
+      this.loadProgress = null;
+      this.#abort = null;
+    }
+  }
+
+  stop(): void {
+    this.#abort?.abort();
+  }
+
+  /**
+   * Describes the scene every `intervalS` seconds. The loop reschedules itself only after the
+   * previous answer finished, so two requests are never in flight.
+   */
+  startContinuous(source: FrameSource, intervalS: number): void {
+    this.continuous = true;
+    this.skippedFrames = 0;
+    this.#lastSignature = null;
+    void this.#tick(source, intervalS * 1000);
+  }
+
+  stopContinuous(): void {
+    this.continuous = false;
+    clearTimeout(this.#timer);
+  }
+
+  async #tick(source: FrameSource, intervalMs: number): Promise<void> {
+    if (!this.continuous) {
+      return;
+    }
+    const signature = source.signature();
+    const changed = !signature || !this.#lastSignature || frameDifference(signature, this.#lastSignature) > CHANGE_THRESHOLD;
+    if (!changed) {
+      this.skippedFrames += 1;
+    } else if (!this.busy) {
+      const frame = await source.grab();
+      if (frame && (await this.ask(frame, CONTINUOUS_PROMPT, 'continuous'))) {
+        this.#lastSignature = signature;
+      } else if (this.error) {
+        this.stopContinuous();
+      }
+    }
+    if (this.continuous) {
+      this.#timer = setTimeout(() => void this.#tick(source, intervalMs), intervalMs);
+    }
+  }
+
+  async clearHistory(): Promise<void> {
+    this.cleared = await clearObservations();
+    this.history = [];
+  }
+
+  async undoClear(): Promise<void> {
+    if (this.cleared) {
+      await restoreObservations(this.cleared);
+      this.cleared = null;
+      await this.loadHistory();
+    }
+  }
+
+  /** Cheap when the model is still in the worker; reloads it after an idle stop or a crash. */
+  async #ensureReady(model: ModelEntry): Promise<ReadyModel> {
+    this.phase = 'loading';
+    this.ready = await prepareModel(model, modelsStore.settings, (p) => (this.loadProgress = p));
+    return this.ready;
+  }
+}
+
+export const assistantStore = new AssistantStore();

@@ -1,0 +1,106 @@
+import { selectVariant, type DeviceCapabilities } from '#lib/core/capabilities.ts';
+import type { ModelEntry } from '#lib/core/manifest.ts';
+import type { InstalledModel } from '#lib/db/index.ts';
+import { handleError, type UserError } from '#lib/services/handle-error.ts';
+import {
+  installedModels,
+  installModel,
+  storageEstimate,
+  uninstallModel,
+  type InstallProgress
+} from '#lib/services/model-install.service.ts';
+import { modelHostFor, visionModels } from '#lib/services/registry.service.ts';
+import { DEFAULT_SETTINGS, loadSettings, saveSetting, type Settings } from '#lib/services/settings.service.ts';
+import { detectCapabilities } from '#lib/workers/capabilities.ts';
+
+class ModelsStore {
+  settings = $state<Settings>({ ...DEFAULT_SETTINGS });
+  models = $state.raw<ModelEntry[]>([]);
+  installed = $state.raw<InstalledModel[]>([]);
+  capabilities = $state.raw<DeviceCapabilities | null>(null);
+  storage = $state.raw<{ usage: number; quota: number; persisted: boolean } | null>(null);
+  /** Install in progress, by model id. */
+  progress = $state<Record<string, InstallProgress | undefined>>({});
+  errors = $state<Record<string, UserError | undefined>>({});
+  initialised = $state(false);
+  #downloads = new Map<string, AbortController>();
+
+  /** The assistant's model: the chosen one, else the first installed, else the first listed. */
+  visionModel = $derived(
+    this.models.find((m) => m.id === this.settings.visionModelId) ??
+      this.models.find((m) => this.isInstalled(m.id)) ??
+      this.models.find((m) => !m.dev) ??
+      null
+  );
+
+  async init(): Promise<void> {
+    this.models = visionModels();
+    const [settings, installed, capabilities] = await Promise.all([
+      loadSettings(),
+      installedModels(),
+      detectCapabilities()
+    ]);
+    this.settings = settings;
+    this.installed = installed;
+    this.capabilities = capabilities;
+    this.initialised = true;
+    await this.refreshStorage();
+  }
+
+  isInstalled(modelId: string): boolean {
+    return this.installed.some((m) => m.modelId === modelId);
+  }
+
+  async refreshStorage(): Promise<void> {
+    this.storage = await storageEstimate();
+  }
+
+  async install(model: ModelEntry): Promise<boolean> {
+    if (this.#downloads.has(model.id) || !this.capabilities) {
+      return false;
+    }
+    const controller = new AbortController();
+    this.#downloads.set(model.id, controller);
+    this.errors[model.id] = undefined;
+    this.progress[model.id] = { file: '', fileLoaded: 0, fileTotal: 0, loaded: 0, total: 0 };
+    try {
+      const { variant } = selectVariant(model, this.capabilities, { preferred: this.settings.variantOverrides[model.id] });
+      const host = modelHostFor(model, this.settings.modelHost);
+      await installModel(model, variant, host, (p) => (this.progress[model.id] = p), controller.signal);
+      this.installed = await installedModels();
+      return true;
+    } catch (error) {
+      this.errors[model.id] = handleError(error) ?? undefined;
+      return false;
+    } finally {
+      this.#downloads.delete(model.id);
+      this.progress[model.id] = undefined;
+      await this.refreshStorage();
+    }
+  }
+
+  cancel(modelId: string): void {
+    this.#downloads.get(modelId)?.abort();
+  }
+
+  async uninstall(model: ModelEntry): Promise<void> {
+    const record = this.installed.find((m) => m.modelId === model.id);
+    if (record) {
+      await uninstallModel(model, record);
+      this.installed = await installedModels();
+      await this.refreshStorage();
+    }
+  }
+
+  async chooseVisionModel(modelId: string): Promise<void> {
+    this.settings.visionModelId = modelId;
+    await saveSetting('visionModelId', modelId);
+  }
+
+  async setModelHost(host: string): Promise<void> {
+    await saveSetting('modelHost', host);
+    this.settings.modelHost = host;
+  }
+}
+
+export const modelsStore = new ModelsStore();

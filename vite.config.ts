@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import adapter from '@sveltejs/adapter-static';
+import { sveltekit } from '@sveltejs/kit/vite';
+import { playwright } from '@vitest/browser-playwright';
+import { Hono } from 'hono';
+import { defineConfig, type Plugin } from 'vite';
+import { modelMirror } from './edge-api/routes/models.ts';
+import { fileStore } from './edge-api/storage/file-store.ts';
+import { ORT_RUNTIME_FILES, ORT_RUNTIME_PATH } from './src/lib/core/ort-runtime.ts';
+import { chromiumArgs, findChromium } from './tests/chromium.ts';
+
+const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+
+/**
+ * Serves onnxruntime-web's WASM runtime from the app itself (never a CDN, so offline works)
+ * and, in dev/test, the model mirror over the generated tiny models.
+ */
+function onDeviceRuntime(): Plugin {
+  const models = getRequestListener(
+    new Hono().route('/models', modelMirror(fileStore(process.env.MODELS_DIR ?? '.cache/models'))).fetch
+  );
+  return {
+    name: 'vision-hub-on-device-runtime',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const url = req.url ?? '';
+        if (url.startsWith('/models/')) {
+          void models(req, res);
+          return;
+        }
+        const file = ORT_RUNTIME_FILES.find((name) => url.split('?')[0] === `${ORT_RUNTIME_PATH}${name}`);
+        if (file) {
+          res.setHeader('content-type', file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
+          res.end(readFileSync(join(ortDist, file)));
+          return;
+        }
+        next();
+      });
+    },
+    generateBundle() {
+      if (this.environment.name !== 'client') {
+        return;
+      }
+      for (const name of ORT_RUNTIME_FILES) {
+        this.emitFile({
+          type: 'asset',
+          fileName: `${ORT_RUNTIME_PATH.slice(1)}${name}`,
+          source: readFileSync(join(ortDist, name))
+        });
+      }
+    }
+  };
+}
+
+const browser = {
+  enabled: true,
+  headless: true,
+  provider: playwright({ launchOptions: { executablePath: findChromium(), args: chromiumArgs } }),
+  instances: [{ browser: 'chromium' as const }]
+};
+
+/** SvelteKit 3 takes its configuration here; it no longer reads svelte.config.js. */
+const kit = sveltekit({
+  compilerOptions: { runes: true },
+  // Prerendered shell per route + SPA fallback, so any static host (or edge-api) serves it.
+  adapter: adapter({ fallback: '200.html', strict: true }),
+  // Registered by workbox-window in the app so we can prompt when an update is waiting.
+  serviceWorker: { register: false },
+  csp: {
+    mode: 'hash',
+    directives: {
+      'default-src': ['self'],
+      'script-src': ['self', 'wasm-unsafe-eval'],
+      'worker-src': ['self', 'blob:'],
+      'style-src': ['self', 'unsafe-inline'],
+      'img-src': ['self', 'data:', 'blob:'],
+      'media-src': ['self', 'blob:', 'mediastream:'],
+      'connect-src': ['self', 'https://huggingface.co', 'https://*.huggingface.co', 'https://*.hf.co'],
+      'object-src': ['none'],
+      'base-uri': ['self'],
+      'form-action': ['self']
+    }
+  }
+});
+
+export default defineConfig({
+  plugins: [kit, onDeviceRuntime()],
+  worker: { format: 'es' },
+  server: {
+    headers: {
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp'
+    }
+  },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', environment: 'node', include: ['tests/unit/**/*.test.ts', 'tests/edge-api/**/*.test.ts'] }
+      },
+      {
+        extends: true,
+        test: { name: 'browser', include: ['tests/browser/**/*.test.ts'], browser, testTimeout: 60_000 }
+      }
+    ]
+  }
+});

@@ -1,0 +1,196 @@
+import {
+  AutoModelForImageTextToText,
+  AutoProcessor,
+  env,
+  InterruptableStoppingCriteria,
+  RawImage,
+  StoppingCriteriaList,
+  TextStreamer,
+  type PreTrainedModel,
+  type Processor
+} from '@huggingface/transformers';
+import { expose } from 'comlink';
+import { DeviceLostError, InvalidImageError, ModelLoadError, ModelNotInstalledError } from '#lib/core/errors.ts';
+import { MODEL_CACHE_NAME } from '#lib/core/model-cache.ts';
+import { ORT_RUNTIME_FILES } from '#lib/core/ort-runtime.ts';
+import type { GenerateOptions, GenerationStats, LoadProgress, VlmFrame, VlmLoadRequest } from '#lib/core/vlm-types.ts';
+
+interface Loaded {
+  request: VlmLoadRequest;
+  processor: Processor;
+  model: PreTrainedModel;
+}
+
+let loaded: Loaded | null = null;
+let stopping = new InterruptableStoppingCriteria();
+
+/** Files come only from the model cache the installer filled: nothing is fetched here. */
+function configureRuntime(request: VlmLoadRequest): void {
+  env.allowLocalModels = false;
+  env.allowRemoteModels = false;
+  env.useBrowserCache = true;
+  env.cacheKey = MODEL_CACHE_NAME;
+  env.remoteHost = request.modelHost;
+  const [mjs, wasm] = ORT_RUNTIME_FILES;
+  const onnx = env.backends.onnx;
+  if (onnx.wasm) {
+    onnx.wasm.wasmPaths = { mjs: request.ortBase + mjs, wasm: request.ortBase + wasm };
+  }
+}
+
+async function watchDevice(onDeviceLost: (message: string) => void): Promise<void> {
+  const device = (await env.backends.onnx.webgpu?.device) as GPUDevice | undefined;
+  void device?.lost.then((info) => {
+    if (info.reason !== 'destroyed') {
+      onDeviceLost(info.message || 'The GPU device was lost');
+    }
+  });
+}
+
+function toRawImage(frame: VlmFrame, imageSize: number): RawImage {
+  const width = 'displayWidth' in frame ? frame.displayWidth : frame.width;
+  const height = 'displayHeight' in frame ? frame.displayHeight : frame.height;
+  if (!width || !height) {
+    frame.close();
+    throw new InvalidImageError('The image is empty (0×0 pixels)');
+  }
+  // Downscale on the worker's canvas (GPU-backed where available) before the processor's JS loops.
+  const scale = Math.min(1, imageSize / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  const canvas = new OffscreenCanvas(w, h);
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  if (!context) {
+    frame.close();
+    throw new InvalidImageError('Could not read the image: no 2D canvas in this worker');
+  }
+  context.drawImage(frame, 0, 0, w, h);
+  frame.close();
+  return new RawImage(context.getImageData(0, 0, w, h).data, w, h, 4);
+}
+
+const api = {
+  /**
+   * Loads a model from the model cache onto `request.device`. A failure leaves this worker's
+   * ONNX runtime unusable (transformers.js chains sessions on one promise): the bridge must
+   * terminate the worker rather than retry here.
+   */
+  async load(
+    request: VlmLoadRequest,
+    onProgress: (progress: LoadProgress) => void,
+    onDeviceLost: (message: string) => void
+  ): Promise<{ loadMs: number }> {
+    const started = performance.now();
+    if (loaded) {
+      await loaded.model.dispose();
+      loaded = null;
+    }
+    configureRuntime(request);
+    const progress_callback = (info: { status: string; file?: string; loaded?: number; total?: number }) => {
+      if (info.status === 'progress' && info.file) {
+        onProgress({ file: info.file, loaded: info.loaded ?? 0, total: info.total ?? 0 });
+      }
+    };
+    try {
+      const options = { revision: request.revision, progress_callback };
+      const processor = await AutoProcessor.from_pretrained(request.repo, options);
+      const model = await AutoModelForImageTextToText.from_pretrained(request.repo, {
+        ...options,
+        device: request.device,
+        dtype: request.dtype as never
+      });
+      loaded = { request, processor, model };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/allowRemoteModels=false|not found locally/.test(message)) {
+        throw new ModelNotInstalledError(`Model files for ${request.modelId} are missing: install it first`, {
+          cause: error
+        });
+      }
+      throw new ModelLoadError(`Could not load ${request.modelId} on ${request.device}: ${message}`, { cause: error });
+    }
+    if (request.device === 'webgpu') {
+      await watchDevice(onDeviceLost);
+    }
+    return { loadMs: performance.now() - started };
+  },
+
+  /** Answers `prompt` about `frame` (transferred, closed here), streaming text through `onToken`. */
+  async generate(
+    frame: VlmFrame,
+    prompt: string,
+    options: GenerateOptions,
+    onToken: (text: string) => void
+  ): Promise<GenerationStats> {
+    if (!loaded) {
+      frame.close();
+      throw new ModelNotInstalledError('No model is loaded');
+    }
+    const { processor, model, request } = loaded;
+    const started = performance.now();
+    const image = toRawImage(frame, options.imageSize);
+    const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: prompt }] }];
+    const text = processor.apply_chat_template(messages, { add_generation_prompt: true });
+    const inputs = await processor(text, [image], { do_image_splitting: false });
+    const preprocessMs = performance.now() - started;
+
+    let firstTokenAt = 0;
+    let tokens = 0;
+    let output = '';
+    const streamer = new TextStreamer(processor.tokenizer!, {
+      skip_prompt: true,
+      skip_special_tokens: true,
+      callback_function: (piece: string) => {
+        output += piece;
+        onToken(piece);
+      },
+      token_callback_function: () => {
+        tokens += 1;
+        firstTokenAt ||= performance.now();
+      }
+    });
+    stopping = new InterruptableStoppingCriteria();
+    const stopping_criteria = new StoppingCriteriaList();
+    stopping_criteria.push(stopping);
+    try {
+      await model.generate({
+        ...inputs,
+        max_new_tokens: options.maxNewTokens ?? 128,
+        do_sample: false,
+        streamer,
+        stopping_criteria
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (request.device === 'webgpu' && /device (is )?lost|GPUDevice|destroyed/i.test(message)) {
+        throw new DeviceLostError(`The GPU stopped responding: ${message}`, { cause: error });
+      }
+      throw error;
+    }
+    const ended = performance.now();
+    const decodeMs = firstTokenAt ? ended - firstTokenAt : 0;
+    return {
+      text: output.trim(),
+      tokens,
+      preprocessMs,
+      timeToFirstTokenMs: firstTokenAt ? firstTokenAt - started : ended - started,
+      totalMs: ended - started,
+      tokensPerSecond: tokens > 1 && decodeMs > 0 ? ((tokens - 1) * 1000) / decodeMs : 0,
+      device: request.device,
+      aborted: stopping.interrupted
+    };
+  },
+
+  /** Stops the running generation after the current token; the partial answer is returned. */
+  abort(): void {
+    stopping.interrupt();
+  },
+
+  async unload(): Promise<void> {
+    await loaded?.model.dispose();
+    loaded = null;
+  }
+};
+
+export type VlmWorkerApi = typeof api;
+expose(api);
