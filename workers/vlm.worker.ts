@@ -9,7 +9,7 @@ import {
   type PreTrainedModel,
   type Processor
 } from '@huggingface/transformers';
-import { expose } from 'comlink';
+import { expose, releaseProxy, type Remote } from 'comlink';
 import { DeviceLostError, InvalidImageError, ModelLoadError, ModelNotInstalledError } from '#lib/core/errors.ts';
 import { MODEL_CACHE_NAME } from '#lib/core/model-cache.ts';
 import { ORT_RUNTIME_FILES } from '#lib/core/ort-runtime.ts';
@@ -69,6 +69,11 @@ function toRawImage(frame: VlmFrame, imageSize: number): RawImage {
   return new RawImage(context.getImageData(0, 0, w, h).data, w, h, 4);
 }
 
+/** Callbacks arrive as comlink proxies; releasing closes their message channel. */
+function release(callback: unknown): void {
+  (callback as Remote<unknown>)[releaseProxy]();
+}
+
 const api = {
   /**
    * Loads a model from the model cache onto `request.device`. A failure leaves this worker's
@@ -101,6 +106,7 @@ const api = {
       });
       loaded = { request, processor, model };
     } catch (error) {
+      release(onDeviceLost);
       const message = error instanceof Error ? error.message : String(error);
       if (/allowRemoteModels=false|not found locally/.test(message)) {
         throw new ModelNotInstalledError(`Model files for ${request.modelId} are missing: install it first`, {
@@ -108,6 +114,8 @@ const api = {
         });
       }
       throw new ModelLoadError(`Could not load ${request.modelId} on ${request.device}: ${message}`, { cause: error });
+    } finally {
+      release(onProgress);
     }
     if (request.device === 'webgpu') {
       await watchDevice(onDeviceLost);
@@ -166,6 +174,8 @@ const api = {
         throw new DeviceLostError(`The GPU stopped responding: ${message}`, { cause: error });
       }
       throw error;
+    } finally {
+      release(onToken);
     }
     const ended = performance.now();
     const decodeMs = firstTokenAt ? ended - firstTokenAt : 0;

@@ -20,7 +20,9 @@ export function modelMirror(store: BlobStore): Hono {
   app.on(['GET', 'HEAD'], '/:owner/:name/resolve/:revision/:file{.+}', async (c) => {
     const { owner, name, file } = c.req.param();
     const key = `${owner}/${name}/${file}`;
-    const info = await store.head(key);
+    // A file path may not climb out of its repo, even to somewhere inside the models folder.
+    const climbs = key.split(/[\\/]/).some((segment) => segment === '..' || segment === '.');
+    const info = climbs ? null : await store.head(key);
     if (!info) {
       return c.json(
         { error: { message: `Model file not found: ${key}`, type: 'not_found', code: 'model_file_not_found' } },

@@ -31,15 +31,15 @@ export class InvalidImageError extends errorClass('InvalidImageError', 'invalid_
 
 const classesByName = new Map(
   [
-  ManifestError,
-  ModelLoadError,
-  ModelNotInstalledError,
-  DeviceLostError,
-  QuotaError,
-  DownloadError,
-  IntegrityError,
-  WorkerCrashError,
-  InvalidImageError
+    ManifestError,
+    ModelLoadError,
+    ModelNotInstalledError,
+    DeviceLostError,
+    QuotaError,
+    DownloadError,
+    IntegrityError,
+    WorkerCrashError,
+    InvalidImageError
   ].map((Class) => [new Class('').name as string, Class])
 );
 

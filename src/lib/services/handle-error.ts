@@ -30,7 +30,10 @@ export function handleError(error: unknown): UserError | null {
     case 'OverconstrainedError':
       return { message: 'No camera was found on this device. Upload an image instead.', action: 'upload' };
     case 'NotReadableError':
-      return { message: 'The camera is in use by another app. Close it, or upload an image instead.', action: 'upload' };
+      return {
+        message: 'The camera is in use by another app. Close it, or upload an image instead.',
+        action: 'upload'
+      };
     case 'DeviceLostError':
     case 'WorkerCrashError':
       return { message: `${message} Ask again to continue on the CPU (WASM).`, action: 'retry' };

@@ -104,7 +104,9 @@ export async function installModel(
 /** Removes a model's files and record. Partial downloads of it are dropped too. */
 export async function uninstallModel(model: ModelEntry, installed: InstalledModel): Promise<void> {
   const cache = await caches.open(MODEL_CACHE_NAME);
-  const urls = installed.files.map((f) => modelFileUrl(installed.host, model.source.repo, model.source.revision, f.path));
+  const urls = installed.files.map((f) =>
+    modelFileUrl(installed.host, model.source.repo, model.source.revision, f.path)
+  );
   await Promise.all(urls.map((u) => cache.delete(u)));
   await db.transaction('rw', db.models, db.downloadParts, async () => {
     await db.models.delete(model.id);
@@ -147,7 +149,9 @@ async function downloadFile(
   try {
     response = await fetch(url, { headers, signal, cache: 'no-store' });
   } catch (error) {
-    throw isAbortError(error) ? error : new DownloadError(`Network error while downloading ${file.path}`, { cause: error });
+    throw isAbortError(error)
+      ? error
+      : new DownloadError(`Network error while downloading ${file.path}`, { cause: error });
   }
   if (response.status === 416 && offset > 0) {
     // Every byte was saved before the file reached the cache.

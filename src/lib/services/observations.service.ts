@@ -23,7 +23,12 @@ export async function restoreObservations(observations: Observation[]): Promise<
 }
 
 /** A small JPEG of the frame for the history list (the frame itself goes to the model). */
-export async function thumbnailOf(source: CanvasImageSource, width: number, height: number, maxSide = 160): Promise<Blob> {
+export async function thumbnailOf(
+  source: CanvasImageSource,
+  width: number,
+  height: number,
+  maxSide = 160
+): Promise<Blob> {
   const scale = Math.min(1, maxSide / Math.max(width, height));
   const canvas = new OffscreenCanvas(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale)));
   canvas.getContext('2d')?.drawImage(source, 0, 0, canvas.width, canvas.height);

@@ -108,7 +108,8 @@ class AssistantStore {
       return;
     }
     const signature = source.signature();
-    const changed = !signature || !this.#lastSignature || frameDifference(signature, this.#lastSignature) > CHANGE_THRESHOLD;
+    const changed =
+      !signature || !this.#lastSignature || frameDifference(signature, this.#lastSignature) > CHANGE_THRESHOLD;
     if (!changed) {
       this.skippedFrames += 1;
     } else if (!this.busy) {

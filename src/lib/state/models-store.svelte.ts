@@ -64,7 +64,9 @@ class ModelsStore {
     this.errors[model.id] = undefined;
     this.progress[model.id] = { file: '', fileLoaded: 0, fileTotal: 0, loaded: 0, total: 0 };
     try {
-      const { variant } = selectVariant(model, this.capabilities, { preferred: this.settings.variantOverrides[model.id] });
+      const { variant } = selectVariant(model, this.capabilities, {
+        preferred: this.settings.variantOverrides[model.id]
+      });
       const host = modelHostFor(model, this.settings.modelHost);
       await installModel(model, variant, host, (p) => (this.progress[model.id] = p), controller.signal);
       this.installed = await installedModels();

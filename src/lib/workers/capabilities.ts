@@ -3,13 +3,13 @@ import type { DeviceCapabilities } from '#lib/core/capabilities.ts';
 /** Measures WebGPU and memory limits; works in the page and in workers. */
 export async function detectCapabilities(): Promise<DeviceCapabilities> {
   const deviceMemoryGiB = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
-  const none: DeviceCapabilities = { webgpu: false, shaderF16: false, maxBufferSize: 0, maxStorageBufferBindingSize: 0 };
-  let adapter: GPUAdapter | null = null;
-  try {
-    adapter = (await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' })) ?? null;
-  } catch {
-    adapter = null;
-  }
+  const none: DeviceCapabilities = {
+    webgpu: false,
+    shaderF16: false,
+    maxBufferSize: 0,
+    maxStorageBufferBindingSize: 0
+  };
+  const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
   if (!adapter) {
     return { ...none, deviceMemoryGiB };
   }

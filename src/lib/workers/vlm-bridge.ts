@@ -79,7 +79,6 @@ export class VlmBridge {
       this.#stop();
       throw error;
     } finally {
-      progress[releaseProxy]();
       this.#armIdle();
     }
   }
@@ -113,7 +112,6 @@ export class VlmBridge {
       throw error;
     } finally {
       signal?.removeEventListener('abort', abort);
-      tokenProxy[releaseProxy]();
       this.#armIdle();
     }
   }
