@@ -74,6 +74,15 @@ function release(callback: unknown): void {
   (callback as Remote<unknown>)[releaseProxy]();
 }
 
+/** Frame → model-ready tensors: scale in the worker, then the processor's chat template and image steps. */
+async function prepareInputs(processor: Processor, frame: VlmFrame, prompt: string, imageSize: number) {
+  const image = toRawImage(frame, imageSize);
+  const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: prompt }] }];
+  const text = processor.apply_chat_template(messages, { add_generation_prompt: true });
+  // One global view of the frame: tiling would multiply the image tokens for little gain at camera sizes.
+  return processor(text, [image], { do_image_splitting: false });
+}
+
 const api = {
   /**
    * Loads a model from the model cache onto `request.device`. A failure leaves this worker's
@@ -136,10 +145,7 @@ const api = {
     }
     const { processor, model, request } = loaded;
     const started = performance.now();
-    const image = toRawImage(frame, options.imageSize);
-    const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: prompt }] }];
-    const text = processor.apply_chat_template(messages, { add_generation_prompt: true });
-    const inputs = await processor(text, [image], { do_image_splitting: false });
+    const inputs = await prepareInputs(processor, frame, prompt, options.imageSize);
     const preprocessMs = performance.now() - started;
 
     let firstTokenAt = 0;
@@ -189,6 +195,22 @@ const api = {
       device: request.device,
       aborted: stopping.interrupted
     };
+  },
+
+  /**
+   * Frame hand-off alone (for benchmarks and warm-up): how long until `frame` is a tensor the
+   * model can take, and that tensor's shape.
+   */
+  async preprocess(frame: VlmFrame, imageSize: number): Promise<{ ms: number; shape: number[] }> {
+    if (!loaded) {
+      frame.close();
+      throw new ModelNotInstalledError('No model is loaded');
+    }
+    const started = performance.now();
+    const inputs = (await prepareInputs(loaded.processor, frame, 'What do you see?', imageSize)) as {
+      pixel_values: { dims: number[] };
+    };
+    return { ms: performance.now() - started, shape: inputs.pixel_values.dims };
   },
 
   /** Stops the running generation after the current token; the partial answer is returned. */

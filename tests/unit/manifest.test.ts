@@ -31,7 +31,10 @@ describe('models-manifest.json', () => {
 
   it('offers a WASM variant for every model, so devices without WebGPU can run it', () => {
     for (const model of parseManifest(shipped).models) {
-      expect(model.variants.some((v) => v.device === 'wasm'), model.id).toBe(true);
+      expect(
+        model.variants.some((v) => v.device === 'wasm'),
+        model.id
+      ).toBe(true);
     }
   });
 });

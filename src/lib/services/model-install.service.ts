@@ -155,6 +155,7 @@ async function downloadFile(
   }
   if (response.status === 416 && offset > 0) {
     // Every byte was saved before the file reached the cache.
+    onBytes(offset, offset);
     return new Blob(parts.map((p) => p.data) as BlobPart[]);
   }
   if (response.status === 404) {
@@ -205,6 +206,7 @@ async function downloadFile(
       pending.push(value);
       pendingSize += value.byteLength;
       onBytes(offset + pendingSize, fileTotal);
+      signal?.throwIfAborted();
       if (pendingSize >= PART_BYTES) {
         await flush();
       }

@@ -99,6 +99,13 @@ class ModelsStore {
     await saveSetting('visionModelId', modelId);
   }
 
+  /** Forces a variant for a model (null: automatic). Takes effect at the next load. */
+  async setVariantOverride(modelId: string, variantId: string | null): Promise<void> {
+    const { [modelId]: _, ...others } = this.settings.variantOverrides;
+    this.settings.variantOverrides = variantId ? { ...others, [modelId]: variantId } : others;
+    await saveSetting('variantOverrides', $state.snapshot(this.settings.variantOverrides));
+  }
+
   async setModelHost(host: string): Promise<void> {
     await saveSetting('modelHost', host);
     this.settings.modelHost = host;

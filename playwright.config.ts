@@ -1,0 +1,35 @@
+import { defineConfig } from '@playwright/test';
+import { chromiumArgs, findChromium } from './tests/chromium.ts';
+import { FAKE_CAMERA_CLIP } from './tests/e2e/camera-clip.ts';
+
+const port = Number(process.env.E2E_PORT ?? 4399);
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  testMatch: '**/*.e2e.ts',
+  globalSetup: './tests/e2e/global-setup.ts',
+  timeout: 120_000,
+  expect: { timeout: 60_000 },
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    launchOptions: {
+      executablePath: findChromium(),
+      args: [
+        ...chromiumArgs,
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+        `--use-file-for-fake-video-capture=${FAKE_CAMERA_CLIP}`
+      ]
+    },
+    permissions: ['camera']
+  },
+  // The production build, served by the edge API: the service worker only exists there.
+  webServer: {
+    command: `node edge-api/server.ts`,
+    env: { PORT: String(port), STATIC_DIR: 'build', MODELS_DIR: '.cache/models' },
+    url: `http://127.0.0.1:${port}/health`,
+    reuseExistingServer: false
+  }
+});

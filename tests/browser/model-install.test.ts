@@ -1,0 +1,94 @@
+import { cdp } from 'vitest/browser';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ModelVariant } from '#lib/core/manifest.ts';
+import { MODEL_CACHE_NAME } from '#lib/core/model-cache.ts';
+import { db } from '#lib/db/index.ts';
+import { installModel, uninstallModel, type InstallProgress } from '#lib/services/model-install.service.ts';
+import { devModel, mirror, variantOn } from './helpers.ts';
+
+const model = devModel('vision-hub-dev/tiny-moondream');
+const variant = variantOn(model, 'wasm');
+
+async function reset(): Promise<void> {
+  await caches.delete(MODEL_CACHE_NAME);
+  await db.downloadParts.clear();
+  await db.models.clear();
+}
+
+describe('installModel failures', () => {
+  afterEach(async () => {
+    await cdp().send('Storage.overrideQuotaForOrigin', { origin: location.origin });
+    await reset();
+  });
+
+  it('refuses before downloading when the storage quota cannot hold the model', async () => {
+    await reset();
+    const { usage = 0 } = await navigator.storage.estimate();
+    await cdp().send('Storage.overrideQuotaForOrigin', { origin: location.origin, quotaSize: usage + 1000 });
+    const events: InstallProgress[] = [];
+    await expect(installModel(model, variant, mirror, (p) => events.push(p))).rejects.toMatchObject({
+      name: 'QuotaError',
+      message: expect.stringMatching(/needs .* of storage but only .* is free/)
+    });
+    expect(events).toHaveLength(0);
+    expect(await db.models.count()).toBe(0);
+  });
+
+  it('names the missing file when the host answers 404, and records nothing', async () => {
+    await reset();
+    const missing: ModelVariant = { ...variant, files: [...variant.files, { path: 'onnx/not-there.onnx', size: 10 }] };
+    await expect(installModel(model, missing, mirror, () => undefined)).rejects.toMatchObject({
+      name: 'DownloadError',
+      message: expect.stringContaining('onnx/not-there.onnx was not found on the model host (404)')
+    });
+    expect(await db.models.count()).toBe(0);
+  });
+
+  it('discards a file whose sha256 does not match the manifest', async () => {
+    await reset();
+    const [first, ...rest] = variant.files;
+    const tampered: ModelVariant = { ...variant, files: [{ ...first!, sha256: '0'.repeat(64) }, ...rest] };
+    await expect(installModel(model, tampered, mirror, () => undefined)).rejects.toMatchObject({
+      name: 'IntegrityError'
+    });
+    expect(await db.downloadParts.count()).toBe(0);
+  });
+
+  it('resumes a cancelled download from the bytes already saved', async () => {
+    await reset();
+    const controller = new AbortController();
+    const largest = [...variant.files].sort((a, b) => (b.size ?? 0) - (a.size ?? 0))[0]!;
+    const first = installModel(
+      model,
+      variant,
+      mirror,
+      (p) => {
+        if (p.file === largest.path && p.fileLoaded > 0) {
+          controller.abort();
+        }
+      },
+      controller.signal
+    );
+    await expect(first).rejects.toMatchObject({ name: 'AbortError' });
+    const saved = await db.downloadParts.where('url').startsWith(mirror).toArray();
+    expect(saved.length).toBeGreaterThan(0);
+
+    const resumedFrom: number[] = [];
+    const installed = await installModel(model, variant, mirror, (p) => {
+      if (p.file === largest.path) {
+        resumedFrom.push(p.fileLoaded);
+      }
+    });
+    expect(resumedFrom[0]).toBeGreaterThan(0);
+    expect(installed.files.find((f) => f.path === largest.path)?.sha256).toBe(largest.sha256);
+    expect(await db.downloadParts.count()).toBe(0);
+  });
+
+  it('uninstall removes the files from the cache and the record', async () => {
+    await reset();
+    const installed = await installModel(model, variant, mirror, () => undefined);
+    await uninstallModel(model, installed);
+    expect(await db.models.get(model.id)).toBeUndefined();
+    expect(await (await caches.open(MODEL_CACHE_NAME)).keys()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,146 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_CACHE_NAME, modelFileUrl } from '#lib/core/model-cache.ts';
+import type { LoadProgress } from '#lib/core/vlm-types.ts';
+import { installModel, type InstallProgress } from '#lib/services/model-install.service.ts';
+import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
+import { devModel, loadRequest, mirror, testFrame, variantOn } from './helpers.ts';
+
+const smolvlm = devModel('vision-hub-dev/tiny-smolvlm');
+const generateOptions = { imageSize: smolvlm.imageSize ?? 64, maxNewTokens: 8 };
+
+describe('model install', () => {
+  it('downloads every file with per-file and total progress, then verifies it', async () => {
+    await caches.delete(MODEL_CACHE_NAME);
+    const variant = variantOn(smolvlm, 'wasm');
+    const events: InstallProgress[] = [];
+    const installed = await installModel(smolvlm, variant, mirror, (p) => events.push(p));
+
+    expect(installed.files.map((f) => f.path).sort()).toEqual(variant.files.map((f) => f.path).sort());
+    expect(installed.files.map((f) => f.sha256)).toEqual(variant.files.map((f) => f.sha256));
+    const totals = events.map((e) => e.loaded);
+    expect(totals).toEqual([...totals].sort((a, b) => a - b));
+    expect(events.at(-1)).toMatchObject({ loaded: variant.bytes, total: variant.bytes });
+    expect(new Set(events.map((e) => e.file)).size).toBe(variant.files.length);
+    for (const file of variant.files) {
+      const url = modelFileUrl(mirror, smolvlm.source.repo, smolvlm.source.revision, file.path);
+      expect(await (await caches.open(MODEL_CACHE_NAME)).match(url), file.path).toBeDefined();
+    }
+  });
+});
+
+describe('VlmBridge', () => {
+  beforeAll(async () => {
+    await installModel(smolvlm, variantOn(smolvlm, 'wasm'), mirror, () => undefined);
+  });
+
+  it('loads on WASM with progress and streams an answer token by token', async () => {
+    const bridge = new VlmBridge();
+    const progress: LoadProgress[] = [];
+    const { request } = await bridge.load(loadRequest(smolvlm, 'wasm'), (p) => progress.push(p));
+    expect(request.device).toBe('wasm');
+    expect(progress.length).toBeGreaterThan(0);
+
+    const tokens: string[] = [];
+    const stats = await bridge.generate(await testFrame(), 'What do you see?', generateOptions, (t) => tokens.push(t));
+    expect(tokens.length).toBeGreaterThan(0);
+    expect(stats.text).toBe(tokens.join('').trim());
+    expect(stats.tokens).toBeGreaterThan(0);
+    expect(stats.timeToFirstTokenMs).toBeGreaterThan(0);
+    expect(stats.device).toBe('wasm');
+    bridge.dispose();
+  });
+
+  it('loads on WebGPU when the browser has an adapter', async () => {
+    const adapter = await navigator.gpu?.requestAdapter();
+    expect(adapter, 'Chromium runs with --enable-unsafe-webgpu in these tests').toBeTruthy();
+    const bridge = new VlmBridge();
+    const { request } = await bridge.load(loadRequest(smolvlm, 'webgpu'), () => undefined);
+    expect(request.device).toBe('webgpu');
+    const stats = await bridge.generate(await testFrame(), 'Read the text', generateOptions, () => undefined);
+    expect(stats.device).toBe('webgpu');
+    expect(stats.tokens).toBeGreaterThan(0);
+    bridge.dispose();
+  });
+
+  it('stops mid-generation on abort and returns the partial answer', async () => {
+    const bridge = new VlmBridge();
+    await bridge.load(loadRequest(smolvlm, 'wasm'), () => undefined);
+    const controller = new AbortController();
+    let seen = 0;
+    const stats = await bridge.generate(
+      await testFrame(),
+      'What do you see?',
+      { ...generateOptions, maxNewTokens: 200 },
+      () => {
+        seen += 1;
+        if (seen === 2) {
+          controller.abort();
+        }
+      },
+      controller.signal
+    );
+    expect(stats.aborted).toBe(true);
+    expect(stats.tokens).toBeLessThan(200);
+    expect(stats.tokens).toBeGreaterThanOrEqual(2);
+    bridge.dispose();
+  });
+
+  it('rejects the pending call when the worker crashes, and works again after a respawn', async () => {
+    const workers: Worker[] = [];
+    const bridge = new VlmBridge({
+      factory: () => {
+        const worker = new Worker(new URL('./fixtures/crashable-vlm.worker.ts', import.meta.url), { type: 'module' });
+        workers.push(worker);
+        return worker;
+      }
+    });
+    await bridge.load(loadRequest(smolvlm, 'wasm'), () => undefined);
+    const pending = bridge.generate(
+      await testFrame(),
+      'What do you see?',
+      { ...generateOptions, maxNewTokens: 200 },
+      () => workers[0]!.postMessage('crash')
+    );
+    await expect(pending).rejects.toMatchObject({ name: 'WorkerCrashError' });
+    expect(bridge.loaded).toBeNull();
+
+    await bridge.load(loadRequest(smolvlm, 'wasm'), () => undefined);
+    expect(workers).toHaveLength(2);
+    const stats = await bridge.generate(await testFrame(), 'What do you see?', generateOptions, () => undefined);
+    expect(stats.tokens).toBeGreaterThan(0);
+    bridge.dispose();
+  });
+
+  it('gives a clear error for a model file that is a web page, and the next load still works', async () => {
+    // Same files under another host key, but the decoder is an HTML page (a misconfigured mirror).
+    const brokenHost = new URL('/broken-mirror/', location.origin).href;
+    const cache = await caches.open(MODEL_CACHE_NAME);
+    for (const file of variantOn(smolvlm, 'wasm').files) {
+      const good = await cache.match(modelFileUrl(mirror, smolvlm.source.repo, 'main', file.path));
+      const body = file.path.endsWith('decoder_model_merged.onnx')
+        ? '<!doctype html><title>Not found</title>'
+        : await good!.blob();
+      await cache.put(modelFileUrl(brokenHost, smolvlm.source.repo, 'main', file.path), new Response(body));
+    }
+    const bridge = new VlmBridge();
+    await expect(bridge.load(loadRequest(smolvlm, 'wasm', brokenHost), () => undefined)).rejects.toMatchObject({
+      name: 'ModelLoadError',
+      message: expect.stringContaining(`Could not load ${smolvlm.id} on wasm`)
+    });
+    expect(bridge.loaded).toBeNull();
+
+    await bridge.load(loadRequest(smolvlm, 'wasm'), () => undefined);
+    const stats = await bridge.generate(await testFrame(), 'What do you see?', generateOptions, () => undefined);
+    expect(stats.tokens).toBeGreaterThan(0);
+    bridge.dispose();
+  });
+
+  it('says the model is not installed when its files are not in the cache', async () => {
+    const bridge = new VlmBridge();
+    const elsewhere = new URL('/empty-mirror/', location.origin).href;
+    await expect(bridge.load(loadRequest(smolvlm, 'wasm', elsewhere), () => undefined)).rejects.toMatchObject({
+      name: 'ModelNotInstalledError'
+    });
+    bridge.dispose();
+  });
+});
