@@ -56,12 +56,13 @@ function onDeviceRuntime(): Plugin {
   };
 }
 
-const browser = {
+/** A fresh object per project: Vitest writes the project name into it. */
+const browser = () => ({
   enabled: true,
   headless: true,
   provider: playwright({ launchOptions: { executablePath: findChromium(), args: chromiumArgs } }),
   instances: [{ browser: 'chromium' as const }]
-};
+});
 
 /** SvelteKit 3 takes its configuration here; it no longer reads svelte.config.js. */
 const kit = sveltekit({
@@ -104,7 +105,12 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'browser', include: ['tests/browser/**/*.test.ts'], browser, testTimeout: 60_000 }
+        test: { name: 'browser', include: ['tests/browser/**/*.test.ts'], browser: browser(), testTimeout: 60_000 }
+      },
+      {
+        extends: true,
+        // Run by `npm run bench` only: timings are reported, never asserted.
+        test: { name: 'bench', include: ['tests/bench/**/*.bench.test.ts'], browser: browser(), testTimeout: 600_000 }
       }
     ]
   }

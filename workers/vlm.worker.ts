@@ -22,6 +22,25 @@ interface Loaded {
 }
 
 let loaded: Loaded | null = null;
+/** Time the running request spent in the vision encoder, to split time-to-first-token. */
+let visionMs = 0;
+
+/** Times every vision-encoder run of `model` (transformers.js calls it inside generate()). */
+function timeVisionEncoder(model: PreTrainedModel): void {
+  const target = model as unknown as { encode_image?: (inputs: unknown) => Promise<unknown> };
+  const encode = target.encode_image?.bind(model);
+  if (!encode) {
+    return;
+  }
+  target.encode_image = async (inputs) => {
+    const started = performance.now();
+    try {
+      return await encode(inputs);
+    } finally {
+      visionMs += performance.now() - started;
+    }
+  };
+}
 let stopping = new InterruptableStoppingCriteria();
 
 /** Files come only from the model cache the installer filled: nothing is fetched here. */
@@ -113,6 +132,7 @@ const api = {
         device: request.device,
         dtype: request.dtype as never
       });
+      timeVisionEncoder(model);
       loaded = { request, processor, model };
     } catch (error) {
       release(onDeviceLost);
@@ -147,6 +167,7 @@ const api = {
     const started = performance.now();
     const inputs = await prepareInputs(processor, frame, prompt, options.imageSize);
     const preprocessMs = performance.now() - started;
+    visionMs = 0;
 
     let firstTokenAt = 0;
     let tokens = 0;
@@ -185,11 +206,14 @@ const api = {
     }
     const ended = performance.now();
     const decodeMs = firstTokenAt ? ended - firstTokenAt : 0;
+    const timeToFirstTokenMs = firstTokenAt ? firstTokenAt - started : ended - started;
     return {
       text: output.trim(),
       tokens,
       preprocessMs,
-      timeToFirstTokenMs: firstTokenAt ? firstTokenAt - started : ended - started,
+      visionMs,
+      prefillMs: Math.max(0, timeToFirstTokenMs - preprocessMs - visionMs),
+      timeToFirstTokenMs,
       totalMs: ended - started,
       tokensPerSecond: tokens > 1 && decodeMs > 0 ? ((tokens - 1) * 1000) / decodeMs : 0,
       device: request.device,

@@ -29,6 +29,10 @@ export interface GenerationStats {
   tokens: number;
   /** Frame hand-off: scaling in the worker plus the processor's image preprocessing. */
   preprocessMs: number;
+  /** Vision encoder share of time to first token. */
+  visionMs: number;
+  /** Text prefill share: time to first token less preprocessing and vision. */
+  prefillMs: number;
   /** From the start of the request to the first streamed token. */
   timeToFirstTokenMs: number;
   totalMs: number;

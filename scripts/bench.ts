@@ -1,0 +1,37 @@
+// `npm run bench`: generates the architecture-faithful models, runs the browser benchmarks
+// and measures the home page's initial JavaScript, then prints one table and writes JSON.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { BenchRow } from '../tests/bench/stats.ts';
+
+const RESULTS = 'tests/bench/results';
+const run = (command: string, args: string[]) => execFileSync(command, args, { stdio: 'inherit' });
+
+/** Gzip bytes of every script the prerendered home page preloads (what loads before any interaction). */
+function initialJavaScript(): BenchRow[] {
+  const html = readFileSync('build/index.html', 'utf8');
+  const scripts = [...html.matchAll(/href="\.\/(_app\/[^"]+\.js)"/g)].map((m) => m[1]!);
+  const gzip = scripts.reduce((sum, file) => sum + gzipSync(readFileSync(join('build', file)), { level: 9 }).length, 0);
+  const workerRuntime = scripts.some((file) => readFileSync(join('build', file), 'utf8').includes('onnxruntime'));
+  return [
+    { bench: 'initial-js', case: 'home page', metric: 'gzip', value: Math.round(gzip / 102.4) / 10, unit: 'KB', target: '≤ 120 KB' },
+    { bench: 'initial-js', case: 'home page', metric: 'files', value: scripts.length, unit: 'scripts', note: workerRuntime ? 'model runtime on the page!' : 'model runtimes only in workers' }
+  ];
+}
+
+mkdirSync(RESULTS, { recursive: true });
+run('node', ['scripts/generate-tiny-models.ts', '--faithful']);
+run('vite', ['build']);
+const rows: BenchRow[] = initialJavaScript();
+run('vitest', ['run', '--project', 'bench']);
+for (const file of readdirSync(RESULTS).filter((f) => f.endsWith('.json') && f !== 'summary.json')) {
+  rows.push(...(JSON.parse(readFileSync(join(RESULTS, file), 'utf8')) as BenchRow[]));
+}
+const environment = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
+writeFileSync(join(RESULTS, 'summary.json'), JSON.stringify({ environment, rows }, null, 2));
+console.table(rows.map(({ bench, case: c, metric, value, unit, target }) => ({ bench, case: c, metric, value, unit, target: target ?? '' })));
+const notes = [...new Set(rows.flatMap((r) => (r.note ? [`${r.bench}: ${r.note}`] : [])))];
+notes.forEach((note) => console.log(`note — ${note}`));
+console.log(`JSON: ${join(RESULTS, 'summary.json')}${existsSync('.cache/models/vision-hub-dev') ? '' : ' (no models generated!)'}`);

@@ -1,0 +1,54 @@
+import type { ModelEntry } from '#lib/core/manifest.ts';
+import type { VlmLoadRequest } from '#lib/core/vlm-types.ts';
+import { installModel } from '#lib/services/model-install.service.ts';
+
+const mirror = new URL('/models/', location.origin).href;
+const required = ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+const optional = ['generation_config.json', 'processor_config.json', 'special_tokens_map.json'];
+const onnx = ['onnx/embed_tokens.onnx', 'onnx/vision_encoder.onnx', 'onnx/decoder_model_merged.onnx'];
+
+/**
+ * The architecture-faithful random SmolVLM-256M that `npm run bench` generates (real layer
+ * counts and widths, so timings are honest; the weights are noise). Installed through the real
+ * installer from the local mirror; sizes are not pinned because the generator writes them.
+ */
+export const BENCH_SMOLVLM = {
+  imageSize: 512,
+  entry: {
+    id: 'smolvlm-256m-faithful',
+    name: 'SmolVLM-256M (architecture-faithful, random weights)',
+    task: 'image-text-to-text',
+    engine: 'transformers.js',
+    architecture: 'idefics3',
+    source: { repo: 'vision-hub-dev/smolvlm-256m-faithful', revision: 'main' },
+    license: 'apache-2.0',
+    imageSize: 512,
+    dev: true,
+    variants: [
+      {
+        id: 'fp32',
+        device: 'wasm',
+        dtype: 'fp32',
+        bytes: 1,
+        files: [...required.map((path) => ({ path })), ...optional.map((path) => ({ path, optional: true })), ...onnx.map((path) => ({ path }))]
+      }
+    ]
+  } satisfies ModelEntry
+};
+
+export async function installBenchModel(): Promise<void> {
+  const [variant] = BENCH_SMOLVLM.entry.variants;
+  await installModel(BENCH_SMOLVLM.entry, variant, mirror, () => undefined);
+}
+
+export function benchLoadRequest(device: 'wasm' | 'webgpu'): VlmLoadRequest {
+  return {
+    modelId: BENCH_SMOLVLM.entry.id,
+    repo: BENCH_SMOLVLM.entry.source.repo,
+    revision: 'main',
+    device,
+    dtype: 'fp32',
+    modelHost: mirror,
+    ortBase: new URL('/ort/', location.origin).href
+  };
+}
