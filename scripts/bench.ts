@@ -16,8 +16,22 @@ function initialJavaScript(): BenchRow[] {
   const gzip = scripts.reduce((sum, file) => sum + gzipSync(readFileSync(join('build', file)), { level: 9 }).length, 0);
   const workerRuntime = scripts.some((file) => readFileSync(join('build', file), 'utf8').includes('onnxruntime'));
   return [
-    { bench: 'initial-js', case: 'home page', metric: 'gzip', value: Math.round(gzip / 102.4) / 10, unit: 'KB', target: '≤ 120 KB' },
-    { bench: 'initial-js', case: 'home page', metric: 'files', value: scripts.length, unit: 'scripts', note: workerRuntime ? 'model runtime on the page!' : 'model runtimes only in workers' }
+    {
+      bench: 'initial-js',
+      case: 'home page',
+      metric: 'gzip',
+      value: Math.round(gzip / 102.4) / 10,
+      unit: 'KB',
+      target: '≤ 120 KB'
+    },
+    {
+      bench: 'initial-js',
+      case: 'home page',
+      metric: 'files',
+      value: scripts.length,
+      unit: 'scripts',
+      note: workerRuntime ? 'model runtime on the page!' : 'model runtimes only in workers'
+    }
   ];
 }
 
@@ -29,9 +43,24 @@ run('vitest', ['run', '--project', 'bench']);
 for (const file of readdirSync(RESULTS).filter((f) => f.endsWith('.json') && f !== 'summary.json')) {
   rows.push(...(JSON.parse(readFileSync(join(RESULTS, file), 'utf8')) as BenchRow[]));
 }
-const environment = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length };
+const environment = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: (await import('node:os')).cpus().length
+};
 writeFileSync(join(RESULTS, 'summary.json'), JSON.stringify({ environment, rows }, null, 2));
-console.table(rows.map(({ bench, case: c, metric, value, unit, target }) => ({ bench, case: c, metric, value, unit, target: target ?? '' })));
+console.table(
+  rows.map(({ bench, case: c, metric, value, unit, target }) => ({
+    bench,
+    case: c,
+    metric,
+    value,
+    unit,
+    target: target ?? ''
+  }))
+);
 const notes = [...new Set(rows.flatMap((r) => (r.note ? [`${r.bench}: ${r.note}`] : [])))];
 notes.forEach((note) => console.log(`note — ${note}`));
-console.log(`JSON: ${join(RESULTS, 'summary.json')}${existsSync('.cache/models/vision-hub-dev') ? '' : ' (no models generated!)'}`);
+console.log(
+  `JSON: ${join(RESULTS, 'summary.json')}${existsSync('.cache/models/vision-hub-dev') ? '' : ' (no models generated!)'}`
+);

@@ -1,4 +1,4 @@
-import type { ModelEntry } from '#lib/core/manifest.ts';
+import type { ModelEntry, ModelVariant } from '#lib/core/manifest.ts';
 import type { VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
 
@@ -6,6 +6,18 @@ const mirror = new URL('/models/', location.origin).href;
 const required = ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'];
 const optional = ['generation_config.json', 'processor_config.json', 'special_tokens_map.json'];
 const onnx = ['onnx/embed_tokens.onnx', 'onnx/vision_encoder.onnx', 'onnx/decoder_model_merged.onnx'];
+
+const variant: ModelVariant = {
+  id: 'fp32',
+  device: 'wasm',
+  dtype: 'fp32',
+  bytes: 1,
+  files: [
+    ...required.map((path) => ({ path })),
+    ...optional.map((path) => ({ path, optional: true })),
+    ...onnx.map((path) => ({ path }))
+  ]
+};
 
 /**
  * The architecture-faithful random SmolVLM-256M that `npm run bench` generates (real layer
@@ -24,20 +36,11 @@ export const BENCH_SMOLVLM = {
     license: 'apache-2.0',
     imageSize: 512,
     dev: true,
-    variants: [
-      {
-        id: 'fp32',
-        device: 'wasm',
-        dtype: 'fp32',
-        bytes: 1,
-        files: [...required.map((path) => ({ path })), ...optional.map((path) => ({ path, optional: true })), ...onnx.map((path) => ({ path }))]
-      }
-    ]
+    variants: [variant]
   } satisfies ModelEntry
 };
 
 export async function installBenchModel(): Promise<void> {
-  const [variant] = BENCH_SMOLVLM.entry.variants;
   await installModel(BENCH_SMOLVLM.entry, variant, mirror, () => undefined);
 }
 

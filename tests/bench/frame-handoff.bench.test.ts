@@ -56,8 +56,21 @@ it('frame hand-off: camera frame → model-ready tensor in the worker', async ()
         unit: 'ms',
         target: width === 512 ? '≤ 5 ms' : undefined
       },
-      { bench: 'frame-handoff', case: label, metric: 'p95 in worker', value: round(percentile(inWorker, 95)), unit: 'ms' },
-      { bench: 'frame-handoff', case: label, metric: 'tensor', value: shape.reduce((a, b) => a * b, 1), unit: 'floats', note: `[${shape.join(', ')}]` }
+      {
+        bench: 'frame-handoff',
+        case: label,
+        metric: 'p95 in worker',
+        value: round(percentile(inWorker, 95)),
+        unit: 'ms'
+      },
+      {
+        bench: 'frame-handoff',
+        case: label,
+        metric: 'tensor',
+        value: shape.reduce((a, b) => a * b, 1),
+        unit: 'floats',
+        note: `[${shape.join(', ')}]`
+      }
     );
   }
   bridge.dispose();
