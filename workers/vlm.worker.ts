@@ -93,9 +93,15 @@ function release(callback: unknown): void {
   (callback as Remote<unknown>)[releaseProxy]();
 }
 
-/** Frame → model-ready tensors: scale in the worker, then the processor's chat template and image steps. */
-async function prepareInputs(processor: Processor, frame: VlmFrame, prompt: string, imageSize: number) {
+/** Frame → model-ready tensors: scale in the worker, then the architecture's prompt format and image steps. */
+async function prepareInputs(target: Loaded, frame: VlmFrame, prompt: string, imageSize: number) {
+  const { processor, request } = target;
   const image = toRawImage(frame, imageSize);
+  if (request.architecture === 'moondream1') {
+    // moondream has no chat template: one <image> token the model expands into its features.
+    const text = processor.tokenizer!(`<image>\n\nQuestion: ${prompt}\n\nAnswer:`);
+    return { ...text, ...(await processor(image)) };
+  }
   const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: prompt }] }];
   const text = processor.apply_chat_template(messages, { add_generation_prompt: true });
   // One global view of the frame: tiling would multiply the image tokens for little gain at camera sizes.
@@ -165,7 +171,7 @@ const api = {
     }
     const { processor, model, request } = loaded;
     const started = performance.now();
-    const inputs = await prepareInputs(processor, frame, prompt, options.imageSize);
+    const inputs = await prepareInputs(loaded, frame, prompt, options.imageSize);
     const preprocessMs = performance.now() - started;
     visionMs = 0;
 
@@ -231,7 +237,7 @@ const api = {
       throw new ModelNotInstalledError('No model is loaded');
     }
     const started = performance.now();
-    const inputs = (await prepareInputs(loaded.processor, frame, 'What do you see?', imageSize)) as {
+    const inputs = (await prepareInputs(loaded, frame, 'What do you see?', imageSize)) as {
       pixel_values: { dims: number[] };
     };
     return { ms: performance.now() - started, shape: inputs.pixel_values.dims };

@@ -1,4 +1,5 @@
 import type { ModelEntry, ModelVariant } from '#lib/core/manifest.ts';
+import { vlmLoadRequest } from '#lib/core/vlm-load-request.ts';
 import type { VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
 
@@ -45,13 +46,6 @@ export async function installBenchModel(): Promise<void> {
 }
 
 export function benchLoadRequest(device: 'wasm' | 'webgpu'): VlmLoadRequest {
-  return {
-    modelId: BENCH_SMOLVLM.entry.id,
-    repo: BENCH_SMOLVLM.entry.source.repo,
-    revision: 'main',
-    device,
-    dtype: 'fp32',
-    modelHost: mirror,
-    ortBase: new URL('/ort/', location.origin).href
-  };
+  const onDevice = { ...variant, device };
+  return vlmLoadRequest(BENCH_SMOLVLM.entry, onDevice, mirror, new URL('/ort/', location.origin).href);
 }

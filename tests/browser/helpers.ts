@@ -1,4 +1,5 @@
 import { parseManifest, type ModelEntry, type ModelVariant } from '#lib/core/manifest.ts';
+import { vlmLoadRequest } from '#lib/core/vlm-load-request.ts';
 import type { VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import manifestJson from '../../models-manifest.json';
 
@@ -22,16 +23,7 @@ export function variantOn(model: ModelEntry, device: ModelVariant['device']): Mo
 }
 
 export function loadRequest(model: ModelEntry, device: ModelVariant['device'], host = mirror): VlmLoadRequest {
-  const variant = variantOn(model, device);
-  return {
-    modelId: model.id,
-    repo: model.source.repo,
-    revision: model.source.revision,
-    device,
-    dtype: variant.dtype,
-    modelHost: host,
-    ortBase: new URL('/ort/', location.origin).href
-  };
+  return vlmLoadRequest(model, variantOn(model, device), host, new URL('/ort/', location.origin).href);
 }
 
 /** A colourful test frame, as the camera would hand over. */

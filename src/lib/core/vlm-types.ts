@@ -2,6 +2,8 @@
 
 export interface VlmLoadRequest {
   modelId: string;
+  /** Decides how prompt and image become model inputs (chat template vs moondream's format). */
+  architecture: 'idefics3' | 'moondream1';
   repo: string;
   revision: string;
   device: 'webgpu' | 'wasm';

@@ -1,6 +1,7 @@
 import { selectVariant, type DeviceCapabilities } from '#lib/core/capabilities.ts';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import type { ModelEntry, ModelVariant } from '#lib/core/manifest.ts';
+import { vlmLoadRequest } from '#lib/core/vlm-load-request.ts';
 import type { GenerationStats, LoadProgress, VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import { db } from '#lib/db/index.ts';
 import { detectCapabilities } from '#lib/workers/capabilities.ts';
@@ -29,15 +30,7 @@ export function onBackendFallback(listener: (reason: string) => void): void {
 }
 
 function loadRequest(model: ModelEntry, variant: ModelVariant, host: string): VlmLoadRequest {
-  return {
-    modelId: model.id,
-    repo: model.source.repo,
-    revision: model.source.revision,
-    device: variant.device,
-    dtype: variant.dtype,
-    modelHost: host,
-    ortBase: ortBase()
-  };
+  return vlmLoadRequest(model, variant, host, ortBase());
 }
 
 /**

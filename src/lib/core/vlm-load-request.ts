@@ -1,0 +1,26 @@
+import { ModelLoadError } from './errors.ts';
+import type { ModelEntry, ModelVariant } from './manifest.ts';
+import type { VlmLoadRequest } from './vlm-types.ts';
+
+/** What the VLM worker needs to load `variant` of `model` from the cache filled from `modelHost`. */
+export function vlmLoadRequest(
+  model: ModelEntry,
+  variant: ModelVariant,
+  modelHost: string,
+  ortBase: string
+): VlmLoadRequest {
+  const { architecture } = model;
+  if (architecture !== 'idefics3' && architecture !== 'moondream1') {
+    throw new ModelLoadError(`${model.name} is not a vision-language model`);
+  }
+  return {
+    modelId: model.id,
+    architecture,
+    repo: model.source.repo,
+    revision: model.source.revision,
+    device: variant.device,
+    dtype: variant.dtype,
+    modelHost,
+    ortBase
+  };
+}
