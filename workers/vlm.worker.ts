@@ -1,13 +1,16 @@
 import {
   AutoModelForImageTextToText,
   AutoProcessor,
+  AutoTokenizer,
   env,
   InterruptableStoppingCriteria,
   RawImage,
   StoppingCriteriaList,
   TextStreamer,
   type PreTrainedModel,
-  type Processor
+  type PreTrainedTokenizer,
+  type Processor,
+  type Tensor
 } from '@huggingface/transformers';
 import { expose, releaseProxy, type Remote } from 'comlink';
 import { DeviceLostError, InvalidImageError, ModelLoadError, ModelNotInstalledError } from '#lib/core/errors.ts';
@@ -18,7 +21,10 @@ import type { GenerateOptions, GenerationStats, LoadProgress, VlmFrame, VlmLoadR
 interface Loaded {
   request: VlmLoadRequest;
   processor: Processor;
+  tokenizer: PreTrainedTokenizer;
   model: PreTrainedModel;
+  /** moondream only: image features per frame, i.e. how many `<image>` tokens the prompt needs. */
+  imageTokens: number;
 }
 
 let loaded: Loaded | null = null;
@@ -41,15 +47,53 @@ function timeVisionEncoder(model: PreTrainedModel): void {
     }
   };
 }
+/** Resolves in a fresh task, after messages that are already queued (an abort) have run. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
+
+/**
+ * ORT's WASM backend settles each run in microtasks, so a whole answer can be generated without
+ * this worker reading a single message: yield before every decoding step so abort() lands at once.
+ */
+function yieldBetweenSteps(model: PreTrainedModel): void {
+  const target = model as unknown as { forward: (inputs: unknown) => Promise<unknown> };
+  const forward = target.forward.bind(model);
+  target.forward = async (inputs) => {
+    await nextTask();
+    return forward(inputs);
+  };
+}
 let stopping = new InterruptableStoppingCriteria();
 
-/** Files come only from the model cache the installer filled: nothing is fetched here. */
+/** A cache miss under the model host means the model is not (fully) installed: 404, never a download. */
+function cacheOnlyFetch(modelHost: string): typeof fetch {
+  return (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (url.startsWith(modelHost)) {
+      return Promise.resolve(new Response(null, { status: 404, statusText: 'Not installed' }));
+    }
+    return fetch(input, init);
+  };
+}
+
+/** Files come only from the model cache the installer filled; the ORT runtime from this app's origin. */
 function configureRuntime(request: VlmLoadRequest): void {
   env.allowLocalModels = false;
-  env.allowRemoteModels = false;
+  env.allowRemoteModels = true;
+  env.fetch = cacheOnlyFetch(request.modelHost);
   env.useBrowserCache = true;
   env.cacheKey = MODEL_CACHE_NAME;
   env.remoteHost = request.modelHost;
+  // The service worker caches /ort/ already; the default would store a second 27 MB copy with the models.
+  env.useWasmCache = false;
   const [mjs, wasm] = ORT_RUNTIME_FILES;
   const onnx = env.backends.onnx;
   if (onnx.wasm) {
@@ -95,17 +139,30 @@ function release(callback: unknown): void {
 
 /** Frame → model-ready tensors: scale in the worker, then the architecture's prompt format and image steps. */
 async function prepareInputs(target: Loaded, frame: VlmFrame, prompt: string, imageSize: number) {
-  const { processor, request } = target;
+  const { processor, tokenizer, request, imageTokens } = target;
   const image = toRawImage(frame, imageSize);
   if (request.architecture === 'moondream1') {
-    // moondream has no chat template: one <image> token the model expands into its features.
-    const text = processor.tokenizer!(`<image>\n\nQuestion: ${prompt}\n\nAnswer:`);
-    return { ...text, ...(await processor(image)) };
+    // moondream has no chat template and merges one feature per `<image>` token.
+    const text = tokenizer(`${'<image>'.repeat(imageTokens)}\n\nQuestion: ${prompt}\n\nAnswer:`);
+    return { ...text, ...(await processor.image_processor!(image)) };
   }
   const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: prompt }] }];
   const text = processor.apply_chat_template(messages, { add_generation_prompt: true });
   // One global view of the frame: tiling would multiply the image tokens for little gain at camera sizes.
   return processor(text, [image], { do_image_splitting: false });
+}
+
+/**
+ * Runs the vision encoder once on a blank image: it compiles the GPU pipelines before the first
+ * question, and tells how many features (so `<image>` tokens) one frame becomes.
+ */
+async function warmUpVision(model: PreTrainedModel, processor: Processor): Promise<number> {
+  const side = 32;
+  const blank = new RawImage(new Uint8ClampedArray(side * side * 4), side, side, 4);
+  const { pixel_values } = (await processor.image_processor!(blank)) as { pixel_values: Tensor };
+  const encode = (model as unknown as { encode_image: (inputs: object) => Promise<Tensor> }).encode_image;
+  const features = await encode.call(model, { pixel_values });
+  return features.dims.at(-2) ?? 0;
 }
 
 const api = {
@@ -133,17 +190,21 @@ const api = {
     try {
       const options = { revision: request.revision, progress_callback };
       const processor = await AutoProcessor.from_pretrained(request.repo, options);
+      // Xenova/moondream2's processor is image-only (SiglipProcessor is not wired in transformers.js).
+      const tokenizer = processor.tokenizer ?? (await AutoTokenizer.from_pretrained(request.repo, options));
       const model = await AutoModelForImageTextToText.from_pretrained(request.repo, {
         ...options,
         device: request.device,
         dtype: request.dtype as never
       });
+      const imageTokens = request.architecture === 'moondream1' ? await warmUpVision(model, processor) : 0;
       timeVisionEncoder(model);
-      loaded = { request, processor, model };
+      yieldBetweenSteps(model);
+      loaded = { request, processor, tokenizer, model, imageTokens };
     } catch (error) {
       release(onDeviceLost);
       const message = error instanceof Error ? error.message : String(error);
-      if (/allowRemoteModels=false|not found locally/.test(message)) {
+      if (error instanceof Error && error.name === 'ModelFileNotFoundError') {
         throw new ModelNotInstalledError(`Model files for ${request.modelId} are missing: install it first`, {
           cause: error
         });
@@ -163,13 +224,13 @@ const api = {
     frame: VlmFrame,
     prompt: string,
     options: GenerateOptions,
-    onToken: (text: string) => void
+    onToken: (text: string) => void | Promise<void>
   ): Promise<GenerationStats> {
     if (!loaded) {
       frame.close();
       throw new ModelNotInstalledError('No model is loaded');
     }
-    const { processor, model, request } = loaded;
+    const { tokenizer, model, request } = loaded;
     const started = performance.now();
     const inputs = await prepareInputs(loaded, frame, prompt, options.imageSize);
     const preprocessMs = performance.now() - started;
@@ -178,12 +239,15 @@ const api = {
     let firstTokenAt = 0;
     let tokens = 0;
     let output = '';
-    const streamer = new TextStreamer(processor.tokenizer!, {
+    // Tokens travel on the callback's own port, the result on the worker's: wait until the last token
+    // has been handled, so the caller never sees the result before the text it sums up.
+    let lastDelivery: void | Promise<void>;
+    const streamer = new TextStreamer(tokenizer, {
       skip_prompt: true,
       skip_special_tokens: true,
       callback_function: (piece: string) => {
         output += piece;
-        onToken(piece);
+        lastDelivery = onToken(piece);
       },
       token_callback_function: () => {
         tokens += 1;
@@ -198,6 +262,8 @@ const api = {
         ...inputs,
         max_new_tokens: options.maxNewTokens ?? 128,
         do_sample: false,
+        // Xenova/moondream2 ships no generation_config.json: stop at the tokenizer's end of text.
+        ...(request.architecture === 'moondream1' && { eos_token_id: tokenizer.eos_token_id }),
         streamer,
         stopping_criteria
       });
@@ -208,6 +274,7 @@ const api = {
       }
       throw error;
     } finally {
+      await lastDelivery;
       release(onToken);
     }
     const ended = performance.now();

@@ -23,14 +23,26 @@ describe('installModel failures', () => {
 
   it('refuses before downloading when the storage quota cannot hold the model', async () => {
     await reset();
-    const { usage = 0 } = await navigator.storage.estimate();
-    await cdp().send('Storage.overrideQuotaForOrigin', { origin: location.origin, quotaSize: usage + 1000 });
+    const { quota = 0 } = await navigator.storage.estimate();
+    const huge: ModelVariant = { ...variant, bytes: quota * 2 };
     const events: InstallProgress[] = [];
-    await expect(installModel(model, variant, mirror, (p) => events.push(p))).rejects.toMatchObject({
+    await expect(installModel(model, huge, mirror, (p) => events.push(p))).rejects.toMatchObject({
       name: 'QuotaError',
       message: expect.stringMatching(/needs .* of storage but only .* is free/)
     });
     expect(events).toHaveLength(0);
+    expect(await db.models.count()).toBe(0);
+  });
+
+  it('says the device is out of storage when a write fails mid-download, and records no model', async () => {
+    await reset();
+    const { usage = 0 } = await navigator.storage.estimate();
+    // Chromium enforces this on writes (estimate() keeps reporting the real quota).
+    await cdp().send('Storage.overrideQuotaForOrigin', { origin: location.origin, quotaSize: usage + 1000 });
+    await expect(installModel(model, variant, mirror, () => undefined)).rejects.toMatchObject({
+      name: 'QuotaError',
+      message: expect.stringContaining('ran out of storage')
+    });
     expect(await db.models.count()).toBe(0);
   });
 

@@ -112,16 +112,7 @@ describe('VlmBridge', () => {
   });
 
   it('gives a clear error for a model file that is a web page, and the next load still works', async () => {
-    // Same files under another host key, but the decoder is an HTML page (a misconfigured mirror).
-    const brokenHost = new URL('/broken-mirror/', location.origin).href;
-    const cache = await caches.open(MODEL_CACHE_NAME);
-    for (const file of variantOn(smolvlm, 'wasm').files) {
-      const good = await cache.match(modelFileUrl(mirror, smolvlm.source.repo, 'main', file.path));
-      const body = file.path.endsWith('decoder_model_merged.onnx')
-        ? '<!doctype html><title>Not found</title>'
-        : await good!.blob();
-      await cache.put(modelFileUrl(brokenHost, smolvlm.source.repo, 'main', file.path), new Response(body));
-    }
+    const brokenHost = await cacheWithHtmlDecoder();
     const bridge = new VlmBridge();
     await expect(bridge.load(loadRequest(smolvlm, 'wasm', brokenHost), () => undefined)).rejects.toMatchObject({
       name: 'ModelLoadError',
@@ -135,6 +126,43 @@ describe('VlmBridge', () => {
     bridge.dispose();
   });
 
+  it('moves to a fresh WASM worker when WebGPU fails to load, and says why', async () => {
+    const workers: Worker[] = [];
+    const reasons: string[] = [];
+    const bridge = new VlmBridge({
+      factory: () => {
+        const worker = new Worker(new URL('../../workers/vlm.worker.ts', import.meta.url), { type: 'module' });
+        workers.push(worker);
+        return worker;
+      },
+      events: { onFallback: (reason) => reasons.push(reason) }
+    });
+    const failingOnGpu = loadRequest(smolvlm, 'webgpu', await cacheWithHtmlDecoder());
+    const { request } = await bridge.load(failingOnGpu, () => undefined, loadRequest(smolvlm, 'wasm'));
+    expect(request.device).toBe('wasm');
+    expect(workers).toHaveLength(2);
+    expect(reasons).toEqual([expect.stringMatching(/^WebGPU could not load the model .*using WASM instead\.$/)]);
+    const stats = await bridge.generate(await testFrame(), 'What do you see?', generateOptions, () => undefined);
+    expect(stats.device).toBe('wasm');
+    bridge.dispose();
+  });
+
+  it('runs moondream (no chat template: one <image> token per image feature)', async () => {
+    const moondream = devModel('vision-hub-dev/tiny-moondream');
+    await installModel(moondream, variantOn(moondream, 'wasm'), mirror, () => undefined);
+    const bridge = new VlmBridge();
+    await bridge.load(loadRequest(moondream, 'wasm'), () => undefined);
+    const tokens: string[] = [];
+    const options = { imageSize: moondream.imageSize ?? 64, maxNewTokens: 8 };
+    for (const frame of [await testFrame(), await testFrame(90, 300)]) {
+      const stats = await bridge.generate(frame, 'What do you see?', options, (t) => tokens.push(t));
+      expect(stats.tokens).toBeGreaterThan(0);
+      expect(stats.visionMs).toBeGreaterThan(0);
+    }
+    expect(tokens.join('').trim()).not.toBe('');
+    bridge.dispose();
+  });
+
   it('says the model is not installed when its files are not in the cache', async () => {
     const bridge = new VlmBridge();
     const elsewhere = new URL('/empty-mirror/', location.origin).href;
@@ -144,3 +172,17 @@ describe('VlmBridge', () => {
     bridge.dispose();
   });
 });
+
+/** The dev model's files under another host key, but the decoder is an HTML page (a misconfigured mirror). */
+async function cacheWithHtmlDecoder(): Promise<string> {
+  const brokenHost = new URL('/broken-mirror/', location.origin).href;
+  const cache = await caches.open(MODEL_CACHE_NAME);
+  for (const file of variantOn(smolvlm, 'wasm').files) {
+    const good = await cache.match(modelFileUrl(mirror, smolvlm.source.repo, 'main', file.path));
+    const body = file.path.endsWith('decoder_model_merged.onnx')
+      ? '<!doctype html><title>Not found</title>'
+      : await good!.blob();
+    await cache.put(modelFileUrl(brokenHost, smolvlm.source.repo, 'main', file.path), new Response(body));
+  }
+  return brokenHost;
+}

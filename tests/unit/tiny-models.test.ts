@@ -14,6 +14,8 @@ import {
   type Tensor
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import manifestJson from '../../models-manifest.json' with { type: 'json' };
+import { parseManifest } from '../../src/lib/core/manifest.ts';
 import { generateTinyModels, type GeneratedRepo } from '../../scripts/generate-tiny-models.ts';
 import { idefics3Repo, SMOLVLM_256M } from '../../scripts/tiny-models/idefics3.ts';
 
@@ -57,6 +59,18 @@ describe('generateTinyModels', () => {
         const bytes = readFileSync(join(dir, repo, file.path));
         expect(bytes.length, `${repo}/${file.path}`).toBe(file.size);
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(file.sha256);
+      }
+    }
+  });
+
+  it('matches the dev entries pinned in models-manifest.json', () => {
+    const pinned = parseManifest(manifestJson).models.filter((m) => m.dev);
+    for (const { repo, files } of generated) {
+      const entry = pinned.find((m) => m.source.repo === repo);
+      expect(entry, `${repo} has a dev entry`).toBeDefined();
+      for (const variant of entry!.variants) {
+        expect(variant.files, `${entry!.id}/${variant.id}`).toEqual(files);
+        expect(variant.bytes).toBe(files.reduce((sum, f) => sum + f.size, 0));
       }
     }
   });

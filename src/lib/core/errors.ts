@@ -52,6 +52,23 @@ export function isAbortError(error: unknown): boolean {
   return error instanceof Error || error instanceof DOMException ? error.name === 'AbortError' : false;
 }
 
+/**
+ * True when storage is full, however it surfaced: a `QuotaExceededError` from the Cache API, or
+ * one IndexedDB wrapped (Dexie reports the aborted transaction, with the cause in `inner`).
+ */
+export function isQuotaExceeded(error: unknown): boolean {
+  for (
+    let e = error;
+    e instanceof Object;
+    e = (e as { inner?: unknown; cause?: unknown }).inner ?? (e as Error).cause
+  ) {
+    if ((e as Error).name === 'QuotaExceededError') {
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Turns an error that lost its class crossing a boundary back into the class its name names. */
 export function reviveError(error: unknown): Error {
   if (!(error instanceof Error)) {

@@ -1,4 +1,4 @@
-import { abortError, DownloadError, IntegrityError, isAbortError, QuotaError } from '#lib/core/errors.ts';
+import { abortError, DownloadError, IntegrityError, isQuotaExceeded, QuotaError } from '#lib/core/errors.ts';
 import { type ModelEntry, type ModelFile, type ModelVariant } from '#lib/core/manifest.ts';
 import { MODEL_CACHE_NAME, modelFileUrl } from '#lib/core/model-cache.ts';
 import { db, type InstalledModel } from '#lib/db/index.ts';
@@ -149,8 +149,8 @@ async function downloadFile(
   try {
     response = await fetch(url, { headers, signal, cache: 'no-store' });
   } catch (error) {
-    throw isAbortError(error)
-      ? error
+    throw signal?.aborted
+      ? abortError('Download paused; it resumes where it stopped')
       : new DownloadError(`Network error while downloading ${file.path}`, { cause: error });
   }
   if (response.status === 416 && offset > 0) {
@@ -214,8 +214,12 @@ async function downloadFile(
     await flush();
   } catch (error) {
     await flush().catch(() => undefined);
-    if (isAbortError(error) || signal?.aborted) {
+    // Only our own signal means "paused": IndexedDB reports a full disk as an aborted transaction too.
+    if (signal?.aborted) {
       throw abortError('Download paused; it resumes where it stopped');
+    }
+    if (isQuotaExceeded(error)) {
+      throw outOfStorage(error);
     }
     throw new DownloadError(`The connection dropped while downloading ${file.path}; it resumes where it stopped`, {
       cause: error
@@ -244,12 +248,15 @@ async function storeFile(cache: Cache, url: string, blob: Blob): Promise<void> {
   try {
     await cache.put(url, new Response(blob, { headers: { 'content-length': String(blob.size) } }));
   } catch (error) {
-    if (error instanceof DOMException && error.name === 'QuotaExceededError') {
-      throw new QuotaError('The device ran out of storage while saving the model. Free some space and try again.', {
-        cause: error
-      });
-    }
-    throw error;
+    throw isQuotaExceeded(error) ? outOfStorage(error) : error;
   }
   await db.downloadParts.where('url').equals(url).delete();
+}
+
+function outOfStorage(cause: unknown): QuotaError {
+  return new QuotaError(
+    'The device ran out of storage while saving the model. Free some space (or remove other models) and try again; ' +
+      'the download resumes where it stopped.',
+    { cause }
+  );
 }
