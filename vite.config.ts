@@ -13,7 +13,9 @@ import { fileStore } from './edge-api/storage/file-store.ts';
 import { ORT_RUNTIME_FILES, ORT_RUNTIME_PATH } from './src/lib/core/ort-runtime.ts';
 import { chromiumArgs, findChromium } from './tests/chromium.ts';
 
-const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+const require = createRequire(import.meta.url);
+const ortDist = dirname(require.resolve('onnxruntime-web'));
+const ortVersion = (JSON.parse(readFileSync(join(ortDist, '../package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * Serves onnxruntime-web's WASM runtime from the app itself (never a CDN, so offline works)
@@ -90,6 +92,8 @@ const kit = sveltekit({
 
 export default defineConfig({
   plugins: [kit, onDeviceRuntime()],
+  // The service worker caches the ORT runtime per version, so app updates keep the 27 MB download.
+  define: { __ORT_VERSION__: JSON.stringify(ortVersion) },
   worker: { format: 'es' },
   server: {
     headers: {

@@ -241,7 +241,7 @@ const api = {
     let output = '';
     // Tokens travel on the callback's own port, the result on the worker's: wait until the last token
     // has been handled, so the caller never sees the result before the text it sums up.
-    let lastDelivery: void | Promise<void>;
+    let lastDelivery: void | Promise<void> = undefined;
     const streamer = new TextStreamer(tokenizer, {
       skip_prompt: true,
       skip_special_tokens: true,

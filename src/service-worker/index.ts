@@ -6,10 +6,15 @@ import { version } from '$app/env';
 import { assets, immutable, prerendered } from '$app/manifest';
 import { ORT_RUNTIME_PATH } from '#lib/core/ort-runtime.ts';
 
+/** onnxruntime-web's version, set by vite.config.ts (`define`). */
+declare const __ORT_VERSION__: string;
+
 const sw = self as unknown as ServiceWorkerGlobalScope;
 /** Versioned: each deploy gets a fresh shell cache and the old one is deleted on activate. */
 const SHELL_CACHE = `shell-${version}`;
 /** Model files sit in their own long-lived cache (see model-cache.ts); never touched here. */
+/** The ONNX runtime outlives app versions: its cache changes only with onnxruntime-web's version. */
+const ORT_CACHE = `ort-${__ORT_VERSION__}`;
 const SHELL = [...immutable, ...assets, ...prerendered].map((entry) => `/${entry.path.replace(/^\//, '')}`);
 
 sw.addEventListener('install', (event) => {
@@ -21,7 +26,11 @@ sw.addEventListener('activate', (event) => {
     caches
       .keys()
       .then((keys) =>
-        Promise.all(keys.filter((k) => k.startsWith('shell-') && k !== SHELL_CACHE).map((k) => caches.delete(k)))
+        Promise.all(
+          keys
+            .filter((k) => (k.startsWith('shell-') || k.startsWith('ort-')) && k !== SHELL_CACHE && k !== ORT_CACHE)
+            .map((k) => caches.delete(k))
+        )
       )
       .then(() => sw.clients.claim())
   );
@@ -49,13 +58,14 @@ async function respond(request: Request, url: URL): Promise<Response> {
   }
   // The ONNX runtime (~27 MB) is cached on first use rather than precached for every visitor.
   if (url.pathname.startsWith(ORT_RUNTIME_PATH)) {
-    const hit = await cache.match(request);
+    const ort = await caches.open(ORT_CACHE);
+    const hit = await ort.match(url.pathname);
     if (hit) {
       return hit;
     }
     const response = await fetch(request);
     if (response.ok) {
-      await cache.put(request, response.clone());
+      await ort.put(url.pathname, response.clone());
     }
     return response;
   }

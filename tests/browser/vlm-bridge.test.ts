@@ -1,3 +1,4 @@
+import { cdp } from 'vitest/browser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_CACHE_NAME, modelFileUrl } from '#lib/core/model-cache.ts';
 import type { LoadProgress } from '#lib/core/vlm-types.ts';
@@ -142,6 +143,33 @@ describe('VlmBridge', () => {
     expect(request.device).toBe('wasm');
     expect(workers).toHaveLength(2);
     expect(reasons).toEqual([expect.stringMatching(/^WebGPU could not load the model .*using WASM instead\.$/)]);
+    const stats = await bridge.generate(await testFrame(), 'What do you see?', generateOptions, () => undefined);
+    expect(stats.device).toBe('wasm');
+    bridge.dispose();
+  });
+
+  it('on a lost GPU, fails the running answer, says so, and the WASM reload works', async () => {
+    const reasons: string[] = [];
+    const bridge = new VlmBridge({ events: { onFallback: (reason) => reasons.push(reason) } });
+    await bridge.load(loadRequest(smolvlm, 'webgpu'), () => undefined);
+    let crashed = false;
+    const pending = bridge.generate(
+      await testFrame(),
+      'What do you see?',
+      { ...generateOptions, maxNewTokens: 500 },
+      () => {
+        if (!crashed) {
+          crashed = true;
+          // A real GPU process crash, as a driver reset or an out-of-memory kill causes.
+          void cdp().send('Browser.crashGpuProcess');
+        }
+      }
+    );
+    await expect(pending).rejects.toMatchObject({ name: 'DeviceLostError' });
+    expect(reasons).toEqual([expect.stringMatching(/^The GPU was lost .*reloaded on WASM\.$/)]);
+    expect(bridge.loaded).toBeNull();
+
+    await bridge.load(loadRequest(smolvlm, 'wasm'), () => undefined);
     const stats = await bridge.generate(await testFrame(), 'What do you see?', generateOptions, () => undefined);
     expect(stats.device).toBe('wasm');
     bridge.dispose();

@@ -11,8 +11,9 @@ const defaultFactory: WorkerFactory = () =>
 interface Running {
   worker: Worker;
   remote: Remote<VlmWorkerApi>;
-  /** Rejects when the worker dies, so no call waits forever on a dead worker. */
-  crashed: Promise<never>;
+  /** Rejects when the worker dies or is stopped, so no call waits forever on a dead worker. */
+  ended: Promise<never>;
+  end: (reason: Error) => void;
 }
 
 export interface BridgeEvents {
@@ -106,8 +107,10 @@ export class VlmBridge {
     try {
       return await this.#call(running, running.remote.generate(transfer(frame, [frame]), prompt, options, tokenProxy));
     } catch (error) {
-      if (error instanceof DeviceLostError || error instanceof WorkerCrashError) {
-        this.#stop();
+      if (error instanceof DeviceLostError) {
+        this.#onDeviceLost(error.message);
+      } else if (error instanceof WorkerCrashError) {
+        this.#stop(error);
       }
       throw error;
     } finally {
@@ -133,36 +136,42 @@ export class VlmBridge {
 
   #start(): Running {
     const worker = this.#factory();
-    const crashed = new Promise<never>((_, reject) => {
-      worker.addEventListener('error', (event) => {
-        event.preventDefault();
-        reject(new WorkerCrashError(`The model worker crashed: ${event.message || 'unknown error'}`));
-        if (this.#running?.worker === worker) {
-          this.#stop();
-        }
-      });
+    let end: (reason: Error) => void = () => undefined;
+    const ended = new Promise<never>((_, reject) => (end = reject));
+    ended.catch(() => undefined);
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      const crash = new WorkerCrashError(`The model worker crashed: ${event.message || 'unknown error'}`);
+      if (this.#running?.worker === worker) {
+        this.#stop(crash);
+      }
+      end(crash);
     });
-    crashed.catch(() => undefined);
-    this.#running = { worker, remote: wrap<VlmWorkerApi>(worker), crashed };
+    this.#running = { worker, remote: wrap<VlmWorkerApi>(worker), ended, end };
     return this.#running;
   }
 
   async #call<T>(running: Running, call: Promise<T>): Promise<T> {
     try {
-      return await Promise.race([call, running.crashed]);
+      return await Promise.race([call, running.ended]);
     } catch (error) {
       throw reviveError(error);
     }
   }
 
   #onDeviceLost(message: string): void {
-    this.#stop();
+    if (!this.#running) {
+      return;
+    }
+    this.#stop(new DeviceLostError(`The GPU was lost (${message}).`));
     this.#events.onFallback?.(`The GPU was lost (${message}). The model will be reloaded on WASM.`);
   }
 
-  #stop(): void {
+  /** Terminates the worker; calls still waiting on it reject with `reason`. */
+  #stop(reason: Error = new WorkerCrashError('The model worker was stopped')): void {
     clearTimeout(this.#idleTimer);
     if (this.#running) {
+      this.#running.end(reason);
       this.#running.remote[releaseProxy]();
       this.#running.worker.terminate();
     }
