@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright';
 
-/** Flags every test browser needs here: closed network, root user, WebGPU on SwiftShader. */
+/**
+ * Flags every test browser needs here: closed network, root user, WebGPU on SwiftShader. The GPU
+ * tests crash the GPU process on purpose; without the domain-blocking opt-out Chromium would then
+ * refuse WebGPU to every later test on the same origin.
+ */
 export const chromiumArgs = [
   '--no-sandbox',
   '--disable-quic',
@@ -9,7 +13,8 @@ export const chromiumArgs = [
   '--disable-component-update',
   '--disable-sync',
   '--no-first-run',
-  '--enable-unsafe-webgpu'
+  '--enable-unsafe-webgpu',
+  '--disable-domain-blocking-for-3d-apis'
 ];
 
 /**

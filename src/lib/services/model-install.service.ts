@@ -1,3 +1,5 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { abortError, DownloadError, IntegrityError, isQuotaExceeded, QuotaError } from '#lib/core/errors.ts';
 import { type ModelEntry, type ModelFile, type ModelVariant } from '#lib/core/manifest.ts';
 import { MODEL_CACHE_NAME, modelFileUrl } from '#lib/core/model-cache.ts';
@@ -156,7 +158,7 @@ async function downloadFile(
   if (response.status === 416 && offset > 0) {
     // Every byte was saved before the file reached the cache.
     onBytes(offset, offset);
-    return new Blob(parts.map((p) => p.data) as BlobPart[]);
+    return savedFile(url);
   }
   if (response.status === 404) {
     if (file.optional) {
@@ -176,7 +178,6 @@ async function downloadFile(
     parts.length = 0;
     offset = 0;
   }
-  const saved = parts.map((p) => p.data);
   const fileTotal = file.size ?? offset + Number(response.headers.get('content-length') ?? 0);
   const responseEtag = response.headers.get('etag');
   const reader = response.body?.getReader();
@@ -191,7 +192,6 @@ async function downloadFile(
     }
     const data = new Blob(pending as BlobPart[]);
     await db.downloadParts.put({ url, offset, data, etag: responseEtag });
-    saved.push(data);
     offset += data.size;
     pending = [];
     pendingSize = 0;
@@ -225,7 +225,16 @@ async function downloadFile(
       cause: error
     });
   }
-  return new Blob(saved as BlobPart[]);
+  return savedFile(url);
+}
+
+/**
+ * The downloaded file as one Blob over the parts IndexedDB holds on disk. Holding the parts in
+ * memory instead runs Chromium out of blob memory on files of a few hundred megabytes.
+ */
+async function savedFile(url: string): Promise<Blob> {
+  const parts = await db.downloadParts.where('url').equals(url).sortBy('offset');
+  return new Blob(parts.map((p) => p.data));
 }
 
 async function verify(url: string, file: ModelFile, blob: Blob): Promise<string> {
@@ -236,8 +245,7 @@ async function verify(url: string, file: ModelFile, blob: Blob): Promise<string>
   if (file.size !== undefined && blob.size !== file.size) {
     throw await fail(`${file.path} has ${blob.size} bytes, expected ${file.size}; the download was discarded.`);
   }
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
-  const sha256 = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  const sha256 = await sha256Hex(blob);
   if (file.sha256 && sha256 !== file.sha256) {
     throw await fail(`${file.path} is corrupt (sha256 mismatch); the download was discarded.`);
   }
@@ -259,4 +267,14 @@ function outOfStorage(cause: unknown): QuotaError {
       'the download resumes where it stopped.',
     { cause }
   );
+}
+
+/** SHA-256 of a blob read as a stream: WebCrypto would need the whole file in memory at once. */
+async function sha256Hex(blob: Blob): Promise<string> {
+  const hash = sha256.create();
+  const reader = blob.stream().getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    hash.update(chunk.value);
+  }
+  return bytesToHex(hash.digest());
 }
