@@ -26,6 +26,7 @@ const variant: ModelVariant = {
  * installer from the local mirror; sizes are not pinned because the generator writes them.
  */
 export const BENCH_SMOLVLM = {
+  /** SmolVLM-256M's vision encoder input: 512×512 (32×32 patches of 16 pixels). */
   imageSize: 512,
   entry: {
     id: 'smolvlm-256m-faithful',
@@ -35,7 +36,6 @@ export const BENCH_SMOLVLM = {
     architecture: 'idefics3',
     source: { repo: 'vision-hub-dev/smolvlm-256m-faithful', revision: 'main' },
     license: 'apache-2.0',
-    imageSize: 512,
     dev: true,
     variants: [variant]
   } satisfies ModelEntry

@@ -7,7 +7,7 @@ import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
 import { devModel, loadRequest, mirror, testFrame, variantOn } from './helpers.ts';
 
 const smolvlm = devModel('vision-hub-dev/tiny-smolvlm');
-const generateOptions = { imageSize: smolvlm.imageSize ?? 64, maxNewTokens: 8 };
+const generateOptions = { maxNewTokens: 8 };
 
 describe('model install', () => {
   it('downloads every file with per-file and total progress, then verifies it', async () => {
@@ -181,9 +181,8 @@ describe('VlmBridge', () => {
     const bridge = new VlmBridge();
     await bridge.load(loadRequest(moondream, 'wasm'), () => undefined);
     const tokens: string[] = [];
-    const options = { imageSize: moondream.imageSize ?? 64, maxNewTokens: 8 };
     for (const frame of [await testFrame(), await testFrame(90, 300)]) {
-      const stats = await bridge.generate(frame, 'What do you see?', options, (t) => tokens.push(t));
+      const stats = await bridge.generate(frame, 'What do you see?', generateOptions, (t) => tokens.push(t));
       expect(stats.tokens).toBeGreaterThan(0);
       expect(stats.visionMs).toBeGreaterThan(0);
     }

@@ -45,8 +45,6 @@ const entry = z.object({
     revision: z.string().check(z.minLength(1))
   }),
   license: z.string().check(z.minLength(1)),
-  /** Side in pixels the vision encoder works at; frames are downscaled to this in the worker. */
-  imageSize: z.optional(positiveInt),
   /** Generated test model, served by the local mirror only. */
   dev: z.optional(z.boolean()),
   variants: z.array(variant).check(z.minLength(1))

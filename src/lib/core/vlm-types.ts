@@ -22,14 +22,12 @@ export interface LoadProgress {
 
 export interface GenerateOptions {
   maxNewTokens?: number;
-  /** Longest side the frame is scaled to before preprocessing (the encoder's input size). */
-  imageSize: number;
 }
 
 export interface GenerationStats {
   text: string;
   tokens: number;
-  /** Frame hand-off: scaling in the worker plus the processor's image preprocessing. */
+  /** Frame and prompt to model inputs: scaling and normalizing pixels, tokenizing the prompt. */
   preprocessMs: number;
   /** Vision encoder share of time to first token. */
   visionMs: number;

@@ -90,7 +90,7 @@ export async function ask(
   const stats = await bridge.generate(
     request.frame,
     request.prompt,
-    { imageSize: ready.model.imageSize ?? 512, maxNewTokens: request.maxNewTokens },
+    { maxNewTokens: request.maxNewTokens },
     onToken,
     signal
   );

@@ -120,13 +120,13 @@ export class VlmBridge {
   }
 
   /** Frame hand-off only: transfer, scale and preprocess, without running the model. */
-  async preprocess(frame: VlmFrame, imageSize: number): Promise<{ ms: number; shape: number[] }> {
+  async preprocess(frame: VlmFrame): Promise<{ ms: number; shape: number[] }> {
     const running = this.#running;
     if (!running || !this.#loaded) {
       frame.close();
       throw new ModelLoadError('No model is loaded');
     }
-    return this.#call(running, running.remote.preprocess(transfer(frame, [frame]), imageSize));
+    return this.#call(running, running.remote.preprocess(transfer(frame, [frame])));
   }
 
   /** Stops the worker and forgets the model (frees its memory). */

@@ -1,0 +1,19 @@
+/** Prompt formats of the supported VLM architectures (the text half of their processors). */
+
+/** moondream has no chat template and merges one image feature per `<image>` token. */
+export function moondreamPrompt(question: string, imageTokens: number): string {
+  return `${'<image>'.repeat(imageTokens)}\n\nQuestion: ${question}\n\nAnswer:`;
+}
+
+/**
+ * Idefics3 (SmolVLM) chat text with its one `<image>` placeholder expanded for an unsplit image:
+ * the global-image marker and `imageSeqLen` image tokens between fake-token fences.
+ */
+export function idefics3ImagePrompt(chatText: string, imageSeqLen: number): string {
+  const parts = chatText.split('<image>');
+  if (parts.length !== 2) {
+    throw new Error(`Expected one <image> in the chat text, found ${parts.length - 1}`);
+  }
+  const fence = '<fake_token_around_image>';
+  return `${parts[0]}${fence}<global-img>${'<image>'.repeat(imageSeqLen)}${fence}${parts[1]}`;
+}
