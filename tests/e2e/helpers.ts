@@ -52,3 +52,15 @@ export async function askAndExpectStream(
   expect(lengths.filter((l) => l > 0).length, 'answer grew token by token').toBeGreaterThan(1);
   return answer.trim();
 }
+
+/** A real PNG, drawn in the page: what a user would pick, paste or drop. */
+export async function pngBytes(page: Page): Promise<number[]> {
+  return page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(96, 64);
+    const context = canvas.getContext('2d')!;
+    context.fillStyle = '#16a34a';
+    context.fillRect(0, 0, 96, 64);
+    const blob = await canvas.convertToBlob({ type: 'image/png' });
+    return [...new Uint8Array(await blob.arrayBuffer())];
+  });
+}

@@ -1,17 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { askAndExpectStream, installTestModel } from './helpers.ts';
-
-/** A real PNG, drawn in the page: what a user would pick, paste or drop. */
-async function pngBytes(page: Page): Promise<number[]> {
-  return page.evaluate(async () => {
-    const canvas = new OffscreenCanvas(96, 64);
-    const context = canvas.getContext('2d')!;
-    context.fillStyle = '#16a34a';
-    context.fillRect(0, 0, 96, 64);
-    const blob = await canvas.convertToBlob({ type: 'image/png' });
-    return [...new Uint8Array(await blob.arrayBuffer())];
-  });
-}
+import { askAndExpectStream, installTestModel, pngBytes } from './helpers.ts';
 
 async function expectUploadAnswered(page: Page): Promise<void> {
   await expect(page.getByRole('img', { name: 'Still frame your questions are about' })).toBeVisible();

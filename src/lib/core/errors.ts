@@ -28,6 +28,10 @@ export class DownloadError extends errorClass('DownloadError', 'download_failed'
 export class IntegrityError extends errorClass('IntegrityError', 'integrity_mismatch') {}
 export class WorkerCrashError extends errorClass('WorkerCrashError', 'worker_crashed') {}
 export class InvalidImageError extends errorClass('InvalidImageError', 'invalid_image') {}
+/** A task definition file that does not match the schema; the message lists the paths of the first problems. */
+export class TaskDefinitionError extends errorClass('TaskDefinitionError', 'task_invalid') {}
+/** A saved tracker state that cannot be resumed (corrupt, another task's, or its steps changed since). */
+export class TrackerStateError extends errorClass('TrackerStateError', 'tracker_state_invalid') {}
 
 const classesByName = new Map(
   [
@@ -39,7 +43,9 @@ const classesByName = new Map(
     DownloadError,
     IntegrityError,
     WorkerCrashError,
-    InvalidImageError
+    InvalidImageError,
+    TaskDefinitionError,
+    TrackerStateError
   ].map((Class) => [new Class('').name as string, Class])
 );
 
