@@ -2,7 +2,6 @@ import {
   AutoModelForImageTextToText,
   AutoProcessor,
   AutoTokenizer,
-  env,
   InterruptableStoppingCriteria,
   StoppingCriteriaList,
   Tensor,
@@ -11,10 +10,8 @@ import {
   type PreTrainedTokenizer,
   type Processor
 } from '@huggingface/transformers';
-import { expose, releaseProxy, type Remote } from 'comlink';
-import { DeviceLostError, InvalidImageError, ModelLoadError, ModelNotInstalledError } from '#lib/core/errors.ts';
-import { MODEL_CACHE_NAME } from '#lib/core/model-cache.ts';
-import { ORT_RUNTIME_FILES } from '#lib/core/ort-runtime.ts';
+import { expose } from 'comlink';
+import { InvalidImageError, ModelNotInstalledError } from '#lib/core/errors.ts';
 import {
   inputSide,
   normalizationFrom,
@@ -24,6 +21,7 @@ import {
 } from '#lib/core/pixel-tensor.ts';
 import { idefics3ImagePrompt, moondreamPrompt } from '#lib/core/vlm-prompt.ts';
 import type { GenerateOptions, GenerationStats, LoadProgress, VlmFrame, VlmLoadRequest } from '#lib/core/vlm-types.ts';
+import { configureRuntime, loadError, progressCallback, release, runError, watchDevice } from './runtime.ts';
 
 interface Loaded {
   request: VlmLoadRequest;
@@ -83,43 +81,6 @@ function yieldBetweenSteps(model: PreTrainedModel): void {
 }
 let stopping = new InterruptableStoppingCriteria();
 
-/** A cache miss under the model host means the model is not (fully) installed: 404, never a download. */
-function cacheOnlyFetch(modelHost: string): typeof fetch {
-  return (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (url.startsWith(modelHost)) {
-      return Promise.resolve(new Response(null, { status: 404, statusText: 'Not installed' }));
-    }
-    return fetch(input, init);
-  };
-}
-
-/** Files come only from the model cache the installer filled; the ORT runtime from this app's origin. */
-function configureRuntime(request: VlmLoadRequest): void {
-  env.allowLocalModels = false;
-  env.allowRemoteModels = true;
-  env.fetch = cacheOnlyFetch(request.modelHost);
-  env.useBrowserCache = true;
-  env.cacheKey = MODEL_CACHE_NAME;
-  env.remoteHost = request.modelHost;
-  // The service worker caches /ort/ already; the default would store a second 27 MB copy with the models.
-  env.useWasmCache = false;
-  const [mjs, wasm] = ORT_RUNTIME_FILES;
-  const onnx = env.backends.onnx;
-  if (onnx.wasm) {
-    onnx.wasm.wasmPaths = { mjs: request.ortBase + mjs, wasm: request.ortBase + wasm };
-  }
-}
-
-async function watchDevice(onDeviceLost: (message: string) => void): Promise<void> {
-  const device = (await env.backends.onnx.webgpu?.device) as GPUDevice | undefined;
-  void device?.lost.then((info) => {
-    if (info.reason !== 'destroyed') {
-      onDeviceLost(info.message || 'The GPU device was lost');
-    }
-  });
-}
-
 /** One canvas per worker: frames are drawn, scaled, onto it and read back as RGBA. */
 let canvas: OffscreenCanvas | null = null;
 
@@ -167,11 +128,6 @@ function recycle(pixels: Tensor): void {
   spare = pixels.data as Float32Array<ArrayBuffer>;
 }
 
-/** Callbacks arrive as comlink proxies; releasing closes their message channel. */
-function release(callback: unknown): void {
-  (callback as Remote<unknown>)[releaseProxy]();
-}
-
 /** Frame → model-ready tensors: the architecture's prompt format plus the fast pixel path. */
 function prepareInputs(target: Loaded, frame: VlmFrame, prompt: string) {
   const { processor, tokenizer, request, imageTokens, side } = target;
@@ -217,11 +173,7 @@ const api = {
       loaded = null;
     }
     configureRuntime(request);
-    const progress_callback = (info: { status: string; file?: string; loaded?: number; total?: number }) => {
-      if (info.status === 'progress' && info.file) {
-        onProgress({ file: info.file, loaded: info.loaded ?? 0, total: info.total ?? 0 });
-      }
-    };
+    const progress_callback = progressCallback(onProgress);
     try {
       const options = { revision: request.revision, progress_callback };
       const processor = await AutoProcessor.from_pretrained(request.repo, options);
@@ -244,13 +196,7 @@ const api = {
       loaded = { ...base, imageTokens };
     } catch (error) {
       release(onDeviceLost);
-      const message = error instanceof Error ? error.message : String(error);
-      if (error instanceof Error && error.name === 'ModelFileNotFoundError') {
-        throw new ModelNotInstalledError(`Model files for ${request.modelId} are missing: install it first`, {
-          cause: error
-        });
-      }
-      throw new ModelLoadError(`Could not load ${request.modelId} on ${request.device}: ${message}`, { cause: error });
+      throw loadError(request, error);
     } finally {
       release(onProgress);
     }
@@ -309,11 +255,7 @@ const api = {
         stopping_criteria
       });
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (request.device === 'webgpu' && /device (is )?lost|GPUDevice|destroyed/i.test(message)) {
-        throw new DeviceLostError(`The GPU stopped responding: ${message}`, { cause: error });
-      }
-      throw error;
+      throw runError(request, error);
     } finally {
       recycle(inputs.pixel_values);
       await lastDelivery;

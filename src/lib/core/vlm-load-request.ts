@@ -1,5 +1,6 @@
 import { ModelLoadError } from './errors.ts';
 import type { ModelEntry, ModelVariant } from './manifest.ts';
+import { modelLoadRequest } from './model-load-request.ts';
 import type { VlmLoadRequest } from './vlm-types.ts';
 
 /** What the VLM worker needs to load `variant` of `model` from the cache filled from `modelHost`. */
@@ -13,14 +14,5 @@ export function vlmLoadRequest(
   if (architecture !== 'idefics3' && architecture !== 'moondream1') {
     throw new ModelLoadError(`${model.name} is not a vision-language model`);
   }
-  return {
-    modelId: model.id,
-    architecture,
-    repo: model.source.repo,
-    revision: model.source.revision,
-    device: variant.device,
-    dtype: variant.dtype,
-    modelHost,
-    ortBase
-  };
+  return { ...modelLoadRequest(model, variant, 'image-text-to-text', { modelHost, ortBase }), architecture };
 }

@@ -1,17 +1,9 @@
 /** Shapes shared by the VLM worker, its bridge and the UI (only types cross the boundary). */
+import type { ModelLoadRequest } from './model-load-request.ts';
 
-export interface VlmLoadRequest {
-  modelId: string;
+export interface VlmLoadRequest extends ModelLoadRequest {
   /** Decides how prompt and image become model inputs (chat template vs moondream's format). */
   architecture: 'idefics3' | 'moondream1';
-  repo: string;
-  revision: string;
-  device: 'webgpu' | 'wasm';
-  dtype: string | Record<string, string>;
-  /** Base URL the model files were installed from; the model cache is keyed by it. */
-  modelHost: string;
-  /** Absolute URL of the folder with onnxruntime-web's runtime files. */
-  ortBase: string;
 }
 
 export interface LoadProgress {

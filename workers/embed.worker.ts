@@ -1,0 +1,79 @@
+import { pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
+import { expose, transfer } from 'comlink';
+import { ModelNotInstalledError } from '#lib/core/errors.ts';
+import type { ModelLoadRequest } from '#lib/core/model-load-request.ts';
+import type { LoadProgress } from '#lib/core/vlm-types.ts';
+import { configureRuntime, loadError, progressCallback, release, runError, watchDevice } from './runtime.ts';
+
+let loaded: { request: ModelLoadRequest; extractor: FeatureExtractionPipeline; dim: number } | null = null;
+
+/** Texts per model run: large enough to fill SIMD lanes / GPU work, small enough to keep memory flat. */
+const BATCH = 16;
+
+const api = {
+  /**
+   * Loads a sentence-embedding model from the model cache onto `request.device` and reports the
+   * vector dimension. A failure leaves this worker's runtime unusable: the bridge replaces it.
+   */
+  async load(
+    request: ModelLoadRequest,
+    onProgress: (progress: LoadProgress) => void,
+    onDeviceLost: (message: string) => void
+  ): Promise<{ loadMs: number; dim: number }> {
+    const started = performance.now();
+    await loaded?.extractor.dispose();
+    loaded = null;
+    configureRuntime(request);
+    try {
+      const extractor = await pipeline('feature-extraction', request.repo, {
+        revision: request.revision,
+        device: request.device,
+        dtype: request.dtype as never,
+        progress_callback: progressCallback(onProgress)
+      });
+      // One probe tells the width of the vectors (and compiles the GPU pipelines before real work).
+      const probe = await extractor('probe', { pooling: 'mean', normalize: true });
+      loaded = { request, extractor, dim: probe.dims.at(-1) ?? 0 };
+    } catch (error) {
+      release(onDeviceLost);
+      throw loadError(request, error);
+    } finally {
+      release(onProgress);
+    }
+    if (request.device === 'webgpu') {
+      await watchDevice(onDeviceLost);
+    }
+    return { loadMs: performance.now() - started, dim: loaded.dim };
+  },
+
+  /**
+   * Mean-pooled, L2-normalized embeddings of `texts`, row after row in one Float32Array
+   * (`texts.length × dim`), transferred back without a copy.
+   */
+  async embed(texts: string[]): Promise<{ vectors: Float32Array; dim: number; ms: number }> {
+    if (!loaded) {
+      throw new ModelNotInstalledError('No embedding model is loaded');
+    }
+    const { extractor, dim, request } = loaded;
+    const started = performance.now();
+    const vectors = new Float32Array(texts.length * dim);
+    try {
+      for (let i = 0; i < texts.length; i += BATCH) {
+        const output = await extractor(texts.slice(i, i + BATCH), { pooling: 'mean', normalize: true });
+        vectors.set(output.data as Float32Array, i * dim);
+        output.dispose();
+      }
+    } catch (error) {
+      throw runError(request, error);
+    }
+    return transfer({ vectors, dim, ms: performance.now() - started }, [vectors.buffer]);
+  },
+
+  async unload(): Promise<void> {
+    await loaded?.extractor.dispose();
+    loaded = null;
+  }
+};
+
+export type EmbedWorkerApi = typeof api;
+expose(api);
