@@ -43,7 +43,14 @@ export function createTracker(definition: TaskDefinition, at: number, options?: 
     taskId: definition.id,
     steps,
     options: resolveOptions(options),
-    belief: pointMass(steps.length, 0),
+    ...freshProgress(steps.length, at)
+  };
+}
+
+/** Progress of an attempt that starts now: on the first step, sure of it, nothing seen yet. */
+function freshProgress(stepCount: number, at: number) {
+  return {
+    belief: pointMass(stepCount, 0),
     current: 0,
     completed: false,
     transitions: [],
@@ -144,17 +151,7 @@ export function advance(state: TrackerState, at: number): TrackerState {
  * history goes too, since it described the abandoned attempt.
  */
 export function reset(state: TrackerState, at: number): TrackerState {
-  return {
-    ...state,
-    belief: pointMass(state.steps.length, 0),
-    current: 0,
-    completed: false,
-    transitions: [],
-    observations: 0,
-    ignored: 0,
-    startedAt: at,
-    updatedAt: at
-  };
+  return { ...state, ...freshProgress(state.steps.length, at) };
 }
 
 function record(state: TrackerState, transition: Transition): TrackerState {
