@@ -111,6 +111,7 @@ export default defineConfig({
       '@noble/hashes/utils.js',
       'comlink',
       'dexie',
+      'pdfjs-dist',
       'workbox-window',
       'zod/mini'
     ]

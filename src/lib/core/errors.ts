@@ -28,6 +28,8 @@ export class DownloadError extends errorClass('DownloadError', 'download_failed'
 export class IntegrityError extends errorClass('IntegrityError', 'integrity_mismatch') {}
 export class WorkerCrashError extends errorClass('WorkerCrashError', 'worker_crashed') {}
 export class InvalidImageError extends errorClass('InvalidImageError', 'invalid_image') {}
+/** A document the knowledge base cannot take (format, size, damaged or binary content, duplicate). */
+export class DocumentImportError extends errorClass('DocumentImportError', 'document_invalid') {}
 /** A task definition file that does not match the schema; the message lists the paths of the first problems. */
 export class TaskDefinitionError extends errorClass('TaskDefinitionError', 'task_invalid') {}
 /** A saved tracker state that cannot be resumed (corrupt, another task's, or its steps changed since). */
@@ -44,6 +46,7 @@ const classesByName = new Map(
     IntegrityError,
     WorkerCrashError,
     InvalidImageError,
+    DocumentImportError,
     TaskDefinitionError,
     TrackerStateError
   ].map((Class) => [new Class('').name as string, Class])

@@ -1,7 +1,25 @@
 import { Dexie, type EntityTable } from 'dexie';
-import type { DownloadPart, InstalledModel, Observation, SettingRow } from './schema.ts';
+import type {
+  DocumentVectors,
+  DownloadPart,
+  InstalledModel,
+  KnowledgeBase,
+  KnowledgeChunk,
+  KnowledgeDocument,
+  Observation,
+  SettingRow
+} from './schema.ts';
 
-export type { DownloadPart, InstalledModel, Observation, SettingRow } from './schema.ts';
+export type {
+  DocumentVectors,
+  DownloadPart,
+  InstalledModel,
+  KnowledgeBase,
+  KnowledgeChunk,
+  KnowledgeDocument,
+  Observation,
+  SettingRow
+} from './schema.ts';
 
 /** The one IndexedDB database; every schema change is a new version below, never an edit. */
 export class VisionHubDb extends Dexie {
@@ -9,6 +27,10 @@ export class VisionHubDb extends Dexie {
   models!: EntityTable<InstalledModel, 'modelId'>;
   downloadParts!: Dexie.Table<DownloadPart, [string, number]>;
   observations!: EntityTable<Observation, 'id'>;
+  knowledgeBases!: EntityTable<KnowledgeBase, 'id'>;
+  documents!: EntityTable<KnowledgeDocument, 'id'>;
+  chunks!: EntityTable<KnowledgeChunk, 'id'>;
+  vectors!: Dexie.Table<DocumentVectors, [number, string]>;
 
   constructor(name = 'vision-hub') {
     super(name);
@@ -17,6 +39,12 @@ export class VisionHubDb extends Dexie {
       models: 'modelId',
       downloadParts: '[url+offset], url',
       observations: '++id, createdAt'
+    });
+    this.version(2).stores({
+      knowledgeBases: '++id',
+      documents: '++id, baseId, [baseId+contentHash]',
+      chunks: '++id, documentId, baseId',
+      vectors: '[documentId+modelId], [baseId+modelId], baseId'
     });
   }
 }

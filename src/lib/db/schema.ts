@@ -36,3 +36,48 @@ export interface Observation {
   stats: Omit<GenerationStats, 'text'>;
   source: 'camera' | 'upload' | 'continuous';
 }
+
+export interface KnowledgeBase {
+  id?: number;
+  name: string;
+  createdAt: number;
+}
+
+export interface KnowledgeDocument {
+  id?: number;
+  baseId: number;
+  name: string;
+  format: 'text' | 'markdown' | 'html' | 'pdf';
+  /** SHA-256 of the file's bytes: importing the same file twice into one base is refused. */
+  contentHash: string;
+  bytes: number;
+  chunkCount: number;
+  createdAt: number;
+}
+
+/** A passage of a document, with where it came from for citations. */
+export interface KnowledgeChunk {
+  id?: number;
+  documentId: number;
+  baseId: number;
+  index: number;
+  text: string;
+  /** Offsets into the document's extracted text. */
+  start: number;
+  end: number;
+  headingPath: string[];
+  page?: number;
+}
+
+/**
+ * A document's vectors for one embedding model, packed in one row (`chunkIds.length × dim`
+ * floats): loading a base reads one row per document instead of one per passage.
+ */
+export interface DocumentVectors {
+  documentId: number;
+  baseId: number;
+  modelId: string;
+  dim: number;
+  chunkIds: number[];
+  data: Float32Array;
+}

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DocumentImportError } from '#lib/core/errors.ts';
+import { modelLoadRequest } from '#lib/core/model-load-request.ts';
+import { db } from '#lib/db/index.ts';
+import { installModel } from '#lib/services/model-install.service.ts';
+import {
+  createBase,
+  deleteDocument,
+  importDocument,
+  listDocuments,
+  search,
+  type Embedder,
+  type ImportProgress
+} from '#lib/services/knowledge.service.ts';
+import { EmbedBridge } from '#lib/workers/embed-bridge.ts';
+import { devModel, mirror, variantOn } from './helpers.ts';
+
+const bert = devModel('vision-hub-dev/tiny-bert');
+const bridge = new EmbedBridge();
+// The real embedding worker with the tiny random BERT: vectors are noise across texts, but the
+// same text always gets the same vector, so asking with a passage's own text must find it first.
+const embedder: Embedder = { modelId: bert.id, embed: (texts) => bridge.embed(texts) };
+
+const GUIDE = `# Pour-over coffee
+
+## Grind
+Grind 15 g of beans medium-fine, like sea salt.
+
+## Bloom
+Pour 30 g of water just off the boil and wait 30 seconds while the grounds degas.
+
+## Pour
+Pour the rest in slow circles until the scale reads 250 g.`;
+
+const file = (name: string, content: BlobPart | BlobPart[], type = '') =>
+  new File(Array.isArray(content) ? content : [content], name, { type });
+
+async function counts() {
+  return { documents: await db.documents.count(), chunks: await db.chunks.count(), vectors: await db.vectors.count() };
+}
+
+/** A one-page PDF with a text layer, written by hand with a correct cross-reference table. */
+function pdfWithText(text: string): Uint8Array {
+  const stream = `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>'
+  ];
+  let pdf = '%PDF-1.4\n';
+  const offsets = objects.map((body, i) => {
+    const offset = pdf.length;
+    pdf += `${i + 1} 0 obj\n${body}\nendobj\n`;
+    return offset;
+  });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  pdf += offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
+  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return new TextEncoder().encode(pdf);
+}
+
+let baseId = 0;
+
+beforeAll(async () => {
+  await installModel(bert, variantOn(bert, 'wasm'), mirror, () => undefined);
+  const hosts = { modelHost: mirror, ortBase: new URL('/ort/', location.origin).href };
+  await bridge.load(modelLoadRequest(bert, variantOn(bert, 'wasm'), 'feature-extraction', hosts), () => undefined);
+});
+
+afterAll(() => bridge.dispose());
+
+beforeEach(async () => {
+  await Promise.all([db.knowledgeBases.clear(), db.documents.clear(), db.chunks.clear(), db.vectors.clear()]);
+  baseId = await createBase('Kitchen');
+});
+
+describe('knowledge base', () => {
+  it('imports markdown: chunks by heading, embeds with progress, stores in one go, and finds a passage', async () => {
+    const progress: ImportProgress[] = [];
+    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder, (p) => progress.push(p));
+    expect(progress.map((p) => p.phase)).toEqual(expect.arrayContaining(['reading', 'embedding', 'saving']));
+    expect(progress.at(-1)).toEqual({ phase: 'saving', done: 1, total: 1 });
+
+    const chunks = await db.chunks.where('documentId').equals(document.id!).sortBy('index');
+    expect(chunks.length).toBe(document.chunkCount);
+    const bloom = chunks.find((c) => c.text.includes('degas'))!;
+    expect(bloom.headingPath).toEqual(['Pour-over coffee', 'Bloom']);
+    const vectors = await db.vectors.get([document.id!, bert.id]);
+    expect(vectors!.chunkIds).toEqual(chunks.map((c) => c.id));
+    expect(vectors!.data.length).toBe(chunks.length * vectors!.dim);
+
+    const hits = await search(baseId, [...bloom.headingPath, bloom.text].join('\n'), embedder, { minCosine: 0.99 });
+    expect(hits[0]?.chunk.id).toBe(bloom.id);
+    expect(hits[0]?.cosine).toBeCloseTo(1, 4);
+    expect(hits[0]?.document.name).toBe('coffee.md');
+  });
+
+  it('imports HTML (headings kept, scripts dropped) and a PDF with its page numbers', async () => {
+    const html = `<html><head><script>alert(1)</script></head><body>
+      <h1>Lab safety</h1><p>Wear goggles at all times.</p><h2>Spills</h2><p>Report every spill to the teacher.</p></body></html>`;
+    const page = await importDocument(baseId, file('safety.html', html), embedder);
+    const htmlChunks = await db.chunks.where('documentId').equals(page.id!).toArray();
+    expect(htmlChunks.some((c) => c.headingPath.join('/') === 'Lab safety/Spills')).toBe(true);
+    expect(htmlChunks.some((c) => c.text.includes('alert'))).toBe(false);
+
+    const pdf = await importDocument(
+      baseId,
+      file('titration.pdf', [pdfWithText('Add the indicator drop by drop')]),
+      embedder
+    );
+    const pdfChunks = await db.chunks.where('documentId').equals(pdf.id!).toArray();
+    expect(pdfChunks.map((c) => c.text).join(' ')).toContain('Add the indicator drop by drop');
+    expect(pdfChunks.every((c) => c.page === 1)).toBe(true);
+  });
+
+  it('refuses a duplicate, and deleting cascades to passages and vectors, with undo', async () => {
+    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder);
+    const before = await counts();
+    await expect(importDocument(baseId, file('copy.md', GUIDE), embedder)).rejects.toThrow(
+      /already in this knowledge base \(as "coffee.md"\)/
+    );
+    expect(await counts()).toEqual(before);
+
+    const undo = await deleteDocument(document.id!);
+    expect(await counts()).toEqual({ documents: 0, chunks: 0, vectors: 0 });
+    expect(await search(baseId, 'Grind', embedder, { minCosine: -1 })).toEqual([]);
+
+    await undo();
+    expect(await counts()).toEqual(before);
+    expect((await listDocuments(baseId)).map((d) => d.name)).toEqual(['coffee.md']);
+    expect((await search(baseId, 'Grind', embedder, { minCosine: -1 })).length).toBeGreaterThan(0);
+  });
+
+  it('a failed import gives a clear error and leaves the store unchanged', async () => {
+    await importDocument(baseId, file('coffee.md', GUIDE), embedder);
+    const before = await counts();
+    const megabyte = new Uint8Array(1024 * 1024);
+    const cases: [File, RegExp][] = [
+      [file('broken.pdf', '%PDF-1.7\nthis is not really a pdf'), /could not be read as a PDF/],
+      [file('empty.txt', ''), /"empty.txt" is empty/],
+      [file('photo.txt', [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13, 0, 1, 2, 3])]), /binary file/],
+      [
+        file(
+          'huge.txt',
+          Array.from({ length: 200 }, () => megabyte)
+        ),
+        /200 MB; documents up to 50 MB/
+      ],
+      [file('slides.pptx', 'x'), /not a supported document/]
+    ];
+    for (const [bad, message] of cases) {
+      const failure = importDocument(baseId, bad, embedder);
+      await expect(failure).rejects.toBeInstanceOf(DocumentImportError);
+      await expect(failure).rejects.toThrow(message);
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('a cancelled import stores nothing', async () => {
+    const controller = new AbortController();
+    const long = Array.from({ length: 80 }, (_, i) => `Paragraph ${i}. ${'All about brewing. '.repeat(25)}`).join(
+      '\n\n'
+    );
+    const importing = importDocument(
+      baseId,
+      file('long.txt', long),
+      embedder,
+      (p) => p.phase === 'embedding' && p.done > 0 && controller.abort(),
+      controller.signal
+    );
+    await expect(importing).rejects.toThrow(/cancelled/);
+    expect(await counts()).toEqual({ documents: 0, chunks: 0, vectors: 0 });
+  });
+});
