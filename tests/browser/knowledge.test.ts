@@ -40,7 +40,7 @@ async function counts() {
 }
 
 /** A one-page PDF with a text layer, written by hand with a correct cross-reference table. */
-function pdfWithText(text: string): Uint8Array {
+function pdfWithText(text: string): Uint8Array<ArrayBuffer> {
   const stream = `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
