@@ -156,7 +156,7 @@ export async function search(
   options: { k?: number; minCosine?: number } = {}
 ): Promise<SearchHit[]> {
   const k = options.k ?? 5;
-  const index = await searchIndex(baseId, embedder.modelId);
+  const index = await openSearchIndex(baseId, embedder.modelId);
   if (index.block.count === 0) {
     return [];
   }
@@ -186,7 +186,7 @@ export async function search(
   });
 }
 
-interface SearchIndex {
+export interface SearchIndex {
   block: VectorBlock;
   bm25: Bm25Index;
 }
@@ -202,7 +202,8 @@ function forget(baseId: number): void {
   }
 }
 
-function searchIndex(baseId: number, modelId: string): Promise<SearchIndex> {
+/** The in-memory search structures of a base for one embedding model, read from IndexedDB once. */
+export function openSearchIndex(baseId: number, modelId: string): Promise<SearchIndex> {
   const key = `${baseId}:${modelId}`;
   let index = indexes.get(key);
   if (!index) {
