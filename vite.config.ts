@@ -111,7 +111,7 @@ export default defineConfig({
       '@noble/hashes/utils.js',
       'comlink',
       'dexie',
-      'pdfjs-dist',
+      'unpdf',
       'workbox-window',
       'zod/mini'
     ]

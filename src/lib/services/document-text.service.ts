@@ -52,34 +52,28 @@ function htmlToText(html: string): string {
 }
 
 async function pdfText(name: string, bytes: Uint8Array): Promise<ExtractedText> {
-  // Loaded on first PDF only: pdf.js is large and most imports are text.
-  const [pdfjs, worker] = await Promise.all([import('pdfjs-dist'), import('pdfjs-dist/build/pdf.worker.min.mjs?url')]);
-  pdfjs.GlobalWorkerOptions.workerSrc = worker.default;
-  // pdf.js takes ownership of the buffer it is given: hand it a copy.
-  const task = pdfjs.getDocument({ data: bytes.slice() });
+  // Loaded on the first PDF only: pdf.js is large and most imports are text. unpdf ships pdf.js
+  // without the optional native canvas packages, which a clean install could not fetch everywhere.
+  const { extractText: pdfPages, getDocumentProxy } = await import('unpdf');
   let pdf;
   try {
-    pdf = await task.promise;
+    // pdf.js takes ownership of the buffer it is given: hand it a copy.
+    pdf = await getDocumentProxy(bytes.slice());
   } catch (error) {
-    await task.destroy();
     throw new DocumentImportError(`"${name}" could not be read as a PDF (damaged or not a PDF)`, { cause: error });
   }
   try {
+    const { text: pageTexts } = await pdfPages(pdf, { mergePages: false });
     let text = '';
-    const pages: PageSpan[] = [];
-    for (let number = 1; number <= pdf.numPages; number += 1) {
-      const content = await (await pdf.getPage(number)).getTextContent();
+    const pages = pageTexts.map((pageText, i) => {
       const start = text.length;
-      for (const item of content.items) {
-        if ('str' in item) {
-          text += item.str + (item.hasEOL ? '\n' : '');
-        }
-      }
-      pages.push({ page: number, start, end: text.length });
+      text += pageText;
+      const span = { page: i + 1, start, end: text.length };
       text += '\n\n';
-    }
+      return span;
+    });
     return { text, pages };
   } finally {
-    await task.destroy();
+    await pdf.loadingTask.destroy();
   }
 }
