@@ -1,72 +1,32 @@
-import { selectVariant, type DeviceCapabilities } from '#lib/core/capabilities.ts';
-import { ModelNotInstalledError } from '#lib/core/errors.ts';
-import type { ModelEntry, ModelVariant } from '#lib/core/manifest.ts';
+import type { ModelEntry } from '#lib/core/manifest.ts';
 import { vlmLoadRequest } from '#lib/core/vlm-load-request.ts';
-import type { GenerationStats, LoadProgress, VlmLoadRequest } from '#lib/core/vlm-types.ts';
-import { db } from '#lib/db/index.ts';
-import { detectCapabilities } from '#lib/workers/capabilities.ts';
+import type { GenerationStats, LoadProgress } from '#lib/core/vlm-types.ts';
 import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
+import { modelRuntime, type ReadyModel } from './model-runtime.service.ts';
 import { addObservation, thumbnailOf } from './observations.service.ts';
 import { ortBase } from './registry.service.ts';
 import type { Settings } from './settings.service.ts';
 
-export interface ReadyModel {
-  model: ModelEntry;
-  variant: ModelVariant;
-  loadMs: number;
-}
+export type { ReadyModel } from './model-runtime.service.ts';
 
-let onFallback: (reason: string) => void = () => undefined;
-const bridge = new VlmBridge({ events: { onFallback: (reason) => onFallback(reason) } });
-/** Devices that failed in this page's lifetime; WebGPU is not retried after a crash or loss. */
-const failedDevices = new Set<ModelVariant['device']>();
-let capabilities: Promise<DeviceCapabilities> | undefined;
+const runtime = modelRuntime((model, variant, host) => vlmLoadRequest(model, variant, host, ortBase()));
+const bridge = new VlmBridge({ events: runtime.events });
 
+/** Tells `listener` when the assistant's model moves from WebGPU to WASM (failed load, lost GPU). */
 export function onBackendFallback(listener: (reason: string) => void): void {
-  onFallback = (reason) => {
-    failedDevices.add('webgpu');
-    listener(reason);
-  };
-}
-
-function loadRequest(model: ModelEntry, variant: ModelVariant, host: string): VlmLoadRequest {
-  return vlmLoadRequest(model, variant, host, ortBase());
+  runtime.onFallback(listener);
 }
 
 /**
  * Makes `model` ready in the worker: the best variant this device can run among those that
  * are installed, falling back from WebGPU to WASM when WebGPU fails.
  */
-export async function prepareModel(
+export function prepareModel(
   model: ModelEntry,
   settings: Settings,
   onProgress: (progress: LoadProgress) => void
 ): Promise<ReadyModel> {
-  const installed = await db.models.get(model.id);
-  if (!installed) {
-    throw new ModelNotInstalledError(`${model.name} is not installed yet`);
-  }
-  capabilities ??= detectCapabilities();
-  const caps = await capabilities;
-  const { variant } = selectVariant(model, caps, {
-    preferred: settings.variantOverrides[model.id] ?? installed.variantId,
-    exclude: [...failedDevices]
-  });
-  const current = bridge.loaded;
-  if (current && current.modelId === model.id && current.device === variant.device) {
-    return { model, variant, loadMs: 0 };
-  }
-  const wasm = model.variants.find((v) => v.device === 'wasm');
-  const result = await bridge.load(
-    loadRequest(model, variant, installed.host),
-    onProgress,
-    wasm && variant.device === 'webgpu' ? loadRequest(model, wasm, installed.host) : undefined
-  );
-  if (result.request.device !== variant.device) {
-    failedDevices.add(variant.device);
-  }
-  const used = model.variants.find((v) => v.device === result.request.device && v.dtype === result.request.dtype);
-  return { model, variant: used ?? variant, loadMs: result.loadMs };
+  return runtime.prepare(bridge, model, settings, onProgress);
 }
 
 export interface AskRequest {

@@ -40,6 +40,8 @@ export function handleError(error: unknown): UserError | null {
     case 'DownloadError':
     case 'ModelLoadError':
       return { message, action: 'retry' };
+    case 'DocumentImportError':
+      return { message, action: null };
     default:
       console.error(error);
       return { message: message || 'Something went wrong.', action: null };

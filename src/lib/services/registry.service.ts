@@ -12,10 +12,10 @@ export function registry(): ModelManifest {
   return parsed;
 }
 
-/** Vision models, real ones first; generated test models are listed last and labelled as such. */
-export function visionModels(): ModelEntry[] {
-  const vision = registry().models.filter((m) => m.task === 'image-text-to-text');
-  return [...vision.filter((m) => !m.dev), ...vision.filter((m) => m.dev)];
+/** Models for one task, real ones first; generated test models are listed last and labelled as such. */
+export function modelsFor(task: ModelEntry['task']): ModelEntry[] {
+  const models = registry().models.filter((m) => m.task === task);
+  return [...models.filter((m) => !m.dev), ...models.filter((m) => m.dev)];
 }
 
 /** Generated dev models come from this app's own mirror; real ones from the configured host. */

@@ -6,6 +6,8 @@ export interface Settings {
   modelHost: string;
   /** The vision model the camera assistant uses. */
   visionModelId: string | null;
+  /** The embedding model the knowledge base searches with. */
+  embeddingModelId: string | null;
   /** Variant the user forced per model id, overriding automatic selection. */
   variantOverrides: Record<string, string>;
   continuousIntervalS: number;
@@ -14,6 +16,7 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = {
   modelHost: DEFAULT_MODEL_HOST,
   visionModelId: null,
+  embeddingModelId: null,
   variantOverrides: {},
   continuousIntervalS: 5
 };

@@ -9,7 +9,7 @@ import {
   uninstallModel,
   type InstallProgress
 } from '#lib/services/model-install.service.ts';
-import { modelHostFor, visionModels } from '#lib/services/registry.service.ts';
+import { modelHostFor, modelsFor } from '#lib/services/registry.service.ts';
 import { DEFAULT_SETTINGS, loadSettings, saveSetting, type Settings } from '#lib/services/settings.service.ts';
 import { detectCapabilities } from '#lib/workers/capabilities.ts';
 
@@ -26,15 +26,22 @@ class ModelsStore {
   #downloads = new Map<string, AbortController>();
 
   /** The assistant's model: the chosen one, else the first installed, else the first listed. */
-  visionModel = $derived(
-    this.models.find((m) => m.id === this.settings.visionModelId) ??
-      this.models.find((m) => this.isInstalled(m.id)) ??
-      this.models.find((m) => !m.dev) ??
+  visionModel = $derived(this.#pick('image-text-to-text', this.settings.visionModelId));
+  /** The knowledge base's embedding model, chosen the same way. */
+  embeddingModel = $derived(this.#pick('feature-extraction', this.settings.embeddingModelId));
+
+  #pick(task: ModelEntry['task'], chosen: string | null): ModelEntry | null {
+    const models = this.models.filter((m) => m.task === task);
+    return (
+      models.find((m) => m.id === chosen) ??
+      models.find((m) => this.isInstalled(m.id)) ??
+      models.find((m) => !m.dev) ??
       null
-  );
+    );
+  }
 
   async init(): Promise<void> {
-    this.models = visionModels();
+    this.models = [...modelsFor('image-text-to-text'), ...modelsFor('feature-extraction')];
     const [settings, installed, capabilities] = await Promise.all([
       loadSettings(),
       installedModels(),
@@ -94,9 +101,11 @@ class ModelsStore {
     }
   }
 
-  async chooseVisionModel(modelId: string): Promise<void> {
-    this.settings.visionModelId = modelId;
-    await saveSetting('visionModelId', modelId);
+  /** Makes `model` the one its feature uses (the camera's VLM or the knowledge base's embedder). */
+  async choose(model: ModelEntry): Promise<void> {
+    const key = model.task === 'feature-extraction' ? 'embeddingModelId' : 'visionModelId';
+    this.settings[key] = model.id;
+    await saveSetting(key, model.id);
   }
 
   /** Forces a variant for a model (null: automatic). Takes effect at the next load. */

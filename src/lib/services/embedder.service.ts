@@ -1,0 +1,28 @@
+import type { ModelEntry } from '#lib/core/manifest.ts';
+import { modelLoadRequest } from '#lib/core/model-load-request.ts';
+import type { LoadProgress } from '#lib/core/vlm-types.ts';
+import { EmbedBridge } from '#lib/workers/embed-bridge.ts';
+import type { Embedder } from './knowledge.service.ts';
+import { modelRuntime } from './model-runtime.service.ts';
+import { ortBase } from './registry.service.ts';
+import type { Settings } from './settings.service.ts';
+
+const runtime = modelRuntime((model, variant, host) =>
+  modelLoadRequest(model, variant, 'feature-extraction', { modelHost: host, ortBase: ortBase() })
+);
+const bridge = new EmbedBridge({ events: runtime.events });
+
+/** Tells `listener` when embeddings move from WebGPU to WASM (failed load, lost GPU). */
+export function onEmbedderFallback(listener: (reason: string) => void): void {
+  runtime.onFallback(listener);
+}
+
+/** The embedding model, loaded in its worker, as the knowledge base's Embedder. */
+export async function prepareEmbedder(
+  model: ModelEntry,
+  settings: Settings,
+  onProgress: (progress: LoadProgress) => void
+): Promise<Embedder> {
+  await runtime.prepare(bridge, model, settings, onProgress);
+  return { modelId: model.id, embed: (texts) => bridge.embed(texts) };
+}

@@ -1,0 +1,144 @@
+import { ModelNotInstalledError } from '#lib/core/errors.ts';
+import type { KnowledgeBase, KnowledgeDocument } from '#lib/db/index.ts';
+import { onEmbedderFallback, prepareEmbedder } from '#lib/services/embedder.service.ts';
+import { handleError, type UserError } from '#lib/services/handle-error.ts';
+import {
+  createBase,
+  deleteDocument,
+  importDocument,
+  listBases,
+  listDocuments,
+  search,
+  type Embedder,
+  type ImportProgress,
+  type SearchHit
+} from '#lib/services/knowledge.service.ts';
+import { modelsStore } from './models-store.svelte.ts';
+
+class KnowledgeStore {
+  bases = $state.raw<KnowledgeBase[]>([]);
+  baseId = $state<number | null>(null);
+  documents = $state.raw<KnowledgeDocument[]>([]);
+  /** The file being imported now and how far it got. */
+  importing = $state<{ name: string; progress: ImportProgress } | null>(null);
+  /** Search results; null before the first search of a base. */
+  hits = $state.raw<SearchHit[] | null>(null);
+  searching = $state(false);
+  error = $state<UserError | null>(null);
+  notice = $state<string | null>(null);
+  /** The last deleted document, until the user undoes it or deletes another. */
+  removed = $state.raw<{ name: string; undo: () => Promise<void> } | null>(null);
+  #cancel: AbortController | null = null;
+
+  constructor() {
+    onEmbedderFallback((reason) => (this.notice = reason));
+  }
+
+  async init(): Promise<void> {
+    this.bases = await listBases();
+    await this.select(this.baseId ?? this.bases[0]?.id ?? null);
+  }
+
+  async select(baseId: number | null): Promise<void> {
+    this.baseId = baseId;
+    this.hits = null;
+    this.documents = baseId === null ? [] : await listDocuments(baseId);
+  }
+
+  async create(name: string): Promise<void> {
+    await this.#try(async () => {
+      const id = await createBase(name);
+      this.bases = await listBases();
+      await this.select(id);
+    });
+  }
+
+  /** Imports files one after another; a bad file is reported and the next one still goes in. */
+  async importFiles(files: File[]): Promise<void> {
+    const baseId = this.baseId;
+    if (baseId === null || this.importing) {
+      return;
+    }
+    this.#cancel = new AbortController();
+    const { signal } = this.#cancel;
+    try {
+      for (const file of files) {
+        if (signal.aborted) {
+          break;
+        }
+        this.importing = { name: file.name, progress: { phase: 'reading', done: 0, total: 1 } };
+        await this.#try(async () => {
+          const embedder = await this.#embedder();
+          await importDocument(
+            baseId,
+            file,
+            embedder,
+            (progress) => (this.importing = { name: file.name, progress }),
+            signal
+          );
+        });
+        this.documents = await listDocuments(baseId);
+      }
+    } finally {
+      this.importing = null;
+      this.#cancel = null;
+    }
+  }
+
+  cancelImport(): void {
+    this.#cancel?.abort();
+  }
+
+  async remove(document: KnowledgeDocument): Promise<void> {
+    await this.#try(async () => {
+      this.removed = { name: document.name, undo: await deleteDocument(document.id!) };
+      this.hits = null;
+      this.documents = await listDocuments(document.baseId);
+    });
+  }
+
+  async undoRemove(): Promise<void> {
+    const removed = this.removed;
+    this.removed = null;
+    if (removed && this.baseId !== null) {
+      await removed.undo();
+      this.documents = await listDocuments(this.baseId);
+    }
+  }
+
+  async search(question: string): Promise<void> {
+    const baseId = this.baseId;
+    if (baseId === null || !question.trim()) {
+      return;
+    }
+    this.searching = true;
+    try {
+      await this.#try(async () => {
+        this.hits = await search(baseId, question, await this.#embedder());
+      });
+    } finally {
+      this.searching = false;
+    }
+  }
+
+  async #embedder(): Promise<Embedder> {
+    const model = modelsStore.embeddingModel;
+    if (!model || !modelsStore.isInstalled(model.id)) {
+      throw new ModelNotInstalledError(
+        'Install an embedding model first: documents are searched by meaning on this device.'
+      );
+    }
+    return prepareEmbedder(model, modelsStore.settings, () => undefined);
+  }
+
+  async #try(work: () => Promise<void>): Promise<void> {
+    this.error = null;
+    try {
+      await work();
+    } catch (error) {
+      this.error = handleError(error);
+    }
+  }
+}
+
+export const knowledgeStore = new KnowledgeStore();

@@ -1,0 +1,44 @@
+import { expect, test } from '@playwright/test';
+
+const NOTE = 'Descale the kettle every month with citric acid.';
+
+test('a knowledge base: install the embedder, add documents, search with citations, delete with undo', async ({
+  page
+}) => {
+  await page.goto('/models');
+  const card = page.getByTestId('model-tiny-bert');
+  await card.getByRole('button', { name: 'Install' }).click();
+  await expect(card.getByText('installed', { exact: true })).toBeVisible();
+  await card.getByLabel('Use for knowledge search').check();
+
+  await page.getByRole('link', { name: 'Knowledge' }).click();
+  await expect(page.getByText('No knowledge base yet')).toBeVisible();
+  await page.getByLabel('New knowledge base name').fill('Kitchen');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await expect(page.getByRole('combobox', { name: 'Knowledge base' })).toContainText('Kitchen');
+
+  const input = page.getByTestId('document-input');
+  await input.setInputFiles({ name: 'kettle.txt', mimeType: 'text/plain', buffer: Buffer.from(NOTE) });
+  await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toContainText('1 passages');
+
+  // A binary file renamed .txt is refused with a clear message, and the list is unchanged.
+  await input.setInputFiles({ name: 'photo.txt', mimeType: 'text/plain', buffer: Buffer.from([0x89, 0x50, 0, 0, 1]) });
+  await expect(page.getByRole('alert')).toContainText('"photo.txt" looks like a binary file');
+  await expect(page.getByRole('listitem').filter({ hasText: '.txt' })).toHaveCount(1);
+
+  // Test models have random weights, so ask with the passage's own words: it must come back first.
+  await page.getByLabel('Question').fill(NOTE);
+  await page.getByRole('button', { name: 'Search' }).click();
+  const first = page.getByRole('list', { name: 'Search results' }).getByRole('listitem').first();
+  await expect(first).toContainText('[1] kettle.txt');
+  await expect(first.locator('mark').first()).toHaveText('Descale');
+
+  await page.getByRole('button', { name: 'Delete kettle.txt' }).click();
+  await expect(page.getByText('No documents yet')).toBeVisible();
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toBeVisible();
+
+  // Survives a reload: everything lives in IndexedDB.
+  await page.reload();
+  await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toBeVisible();
+});
