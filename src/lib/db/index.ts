@@ -7,7 +7,8 @@ import type {
   KnowledgeChunk,
   KnowledgeDocument,
   Observation,
-  SettingRow
+  SettingRow,
+  TaskSession
 } from './schema.ts';
 
 export type {
@@ -18,7 +19,8 @@ export type {
   KnowledgeChunk,
   KnowledgeDocument,
   Observation,
-  SettingRow
+  SettingRow,
+  TaskSession
 } from './schema.ts';
 
 /** The one IndexedDB database; every schema change is a new version below, never an edit. */
@@ -31,6 +33,7 @@ export class VisionHubDb extends Dexie {
   documents!: EntityTable<KnowledgeDocument, 'id'>;
   chunks!: EntityTable<KnowledgeChunk, 'id'>;
   vectors!: Dexie.Table<DocumentVectors, [number, string]>;
+  taskSessions!: EntityTable<TaskSession, 'id'>;
 
   constructor(name = 'vision-hub') {
     super(name);
@@ -45,6 +48,9 @@ export class VisionHubDb extends Dexie {
       documents: '++id, baseId, [baseId+contentHash]',
       chunks: '++id, documentId, baseId',
       vectors: '[documentId+modelId], [baseId+modelId], baseId'
+    });
+    this.version(3).stores({
+      taskSessions: '++id, taskId, updatedAt'
     });
   }
 }

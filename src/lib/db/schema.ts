@@ -1,3 +1,4 @@
+import type { TaskDefinition, TrackerState } from '#lib/core/tracker/index.ts';
 import type { GenerationStats } from '#lib/core/vlm-types.ts';
 
 export interface SettingRow {
@@ -80,4 +81,14 @@ export interface DocumentVectors {
   dim: number;
   chunkIds: number[];
   data: Float32Array;
+}
+
+/** One attempt at a task: the definition as it was when started, and the tracker's state. */
+export interface TaskSession {
+  id?: number;
+  taskId: string;
+  definition: TaskDefinition;
+  state: TrackerState;
+  createdAt: number;
+  updatedAt: number;
 }

@@ -41,6 +41,7 @@ export function handleError(error: unknown): UserError | null {
     case 'ModelLoadError':
       return { message, action: 'retry' };
     case 'DocumentImportError':
+    case 'TaskDefinitionError':
       return { message, action: null };
     default:
       console.error(error);

@@ -34,6 +34,8 @@ class AssistantStore {
   continuous = $state(false);
   /** Frames continuous mode skipped because the scene had not changed. */
   skippedFrames = $state(0);
+  /** Told every finished answer (the task tracker treats them as observations of the scene). */
+  onAnswer: ((text: string) => void) | null = null;
   #abort: AbortController | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastSignature: Uint8Array | null = null;
@@ -67,6 +69,7 @@ class AssistantStore {
       this.answer = '';
       this.stats = null;
       this.stats = await ask(ready, { frame, prompt, source }, (token) => (this.answer += token), this.#abort.signal);
+      this.onAnswer?.(this.stats.text);
       await this.loadHistory();
       return true;
     } catch (error) {

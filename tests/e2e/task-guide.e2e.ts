@@ -1,0 +1,56 @@
+import { expect, test } from '@playwright/test';
+
+test('the task guide: start a sample task, move through it, ask about it, resume after reload', async ({ page }) => {
+  await page.goto('/');
+  const panel = page.getByRole('region', { name: 'Task guide' });
+  await panel.getByRole('combobox', { name: 'Task', exact: true }).selectOption({ label: 'Washing hands (WHO method)' });
+  await panel.getByRole('button', { name: 'Start' }).click();
+  await expect(panel.getByTestId('task-progress')).toContainText('Step 1 of 9');
+  await expect(panel.locator('[aria-current=step]')).toHaveText('Wet hands and apply soap');
+
+  await panel.getByRole('button', { name: 'Next step' }).click();
+  await expect(panel.getByTestId('task-progress')).toContainText('Step 2 of 9');
+  await panel.getByRole('button', { name: 'How many steps left?' }).click();
+  await expect(panel.getByTestId('task-answer')).toContainText('7 steps left after this one');
+  await panel.getByRole('button', { name: 'What did I just do?' }).click();
+  await expect(panel.getByTestId('task-answer')).toContainText('You just finished');
+
+  // Typed questions are classified too; "go back" moves the task.
+  await panel.getByLabel('Question about the task').fill('go back a step');
+  await panel.getByRole('button', { name: 'Ask', exact: true }).click();
+  await expect(panel.getByTestId('task-answer')).toContainText('Okay, back to');
+  await expect(panel.getByTestId('task-progress')).toContainText('Step 1 of 9');
+  await panel.getByRole('button', { name: 'Next step' }).click();
+
+  // The session lives in IndexedDB: a reload resumes it where it was.
+  await page.reload();
+  await expect(panel.getByTestId('task-progress')).toContainText('Step 2 of 9');
+  await expect(panel.locator('[aria-current=step]')).toHaveText('Rub palms together');
+});
+
+test('a task file that is not valid JSON or not a task gives a clear error', async ({ page }) => {
+  await page.goto('/');
+  const panel = page.getByRole('region', { name: 'Task guide' });
+  const input = panel.getByTestId('task-input');
+  await input.setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{ "id": ') });
+  await expect(panel.getByRole('alert')).toContainText('"broken.json" is not valid JSON');
+  const noSteps = JSON.stringify({ id: 'empty-task', title: 'Empty', steps: [] });
+  await input.setInputFiles({ name: 'empty.json', mimeType: 'application/json', buffer: Buffer.from(noSteps) });
+  await expect(panel.getByRole('alert')).toContainText('steps');
+
+  const task = {
+    id: 'tea',
+    title: 'Making tea',
+    steps: [
+      { id: 'boil', title: 'Boil water', description: 'Boil the kettle.', visualCues: ['steam'], tips: [] },
+      { id: 'steep', title: 'Steep', description: 'Steep for 3 minutes.', visualCues: ['tea bag in a cup'], tips: [] }
+    ]
+  };
+  await input.setInputFiles({
+    name: 'tea.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from(JSON.stringify(task))
+  });
+  await expect(panel.getByRole('heading', { name: 'Making tea' })).toBeVisible();
+  await expect(panel.getByTestId('task-progress')).toContainText('Step 1 of 2');
+});
