@@ -3,7 +3,9 @@ import { expect, test } from '@playwright/test';
 test('the task guide: start a sample task, move through it, ask about it, resume after reload', async ({ page }) => {
   await page.goto('/');
   const panel = page.getByRole('region', { name: 'Task guide' });
-  await panel.getByRole('combobox', { name: 'Task', exact: true }).selectOption({ label: 'Washing hands (WHO method)' });
+  await panel
+    .getByRole('combobox', { name: 'Task', exact: true })
+    .selectOption({ label: 'Washing hands (WHO method)' });
   await panel.getByRole('button', { name: 'Start' }).click();
   await expect(panel.getByTestId('task-progress')).toContainText('Step 1 of 9');
   await expect(panel.locator('[aria-current=step]')).toHaveText('Wet hands and apply soap');
