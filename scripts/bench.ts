@@ -35,14 +35,37 @@ function initialJavaScript(): BenchRow[] {
   ];
 }
 
+/** How close in-browser embedding gets to the same model on onnxruntime-node. */
+function nativeRatio(rows: BenchRow[]): BenchRow[] {
+  const rate = (c: string) =>
+    rows.find((r) => r.bench === 'embedding' && r.case === c && r.metric === 'throughput')?.value;
+  const native = rate('onnxruntime-node (native CPU)');
+  return (['wasm', 'webgpu (SwiftShader)'] as const).flatMap((c) => {
+    const browser = rate(c);
+    return browser && native
+      ? [
+          {
+            bench: 'embedding',
+            case: `${c} / native`,
+            metric: 'ratio',
+            value: Math.round((browser / native) * 100) / 100,
+            unit: '×'
+          }
+        ]
+      : [];
+  });
+}
+
 mkdirSync(RESULTS, { recursive: true });
 run('node', ['scripts/generate-tiny-models.ts', '--faithful']);
 run('vite', ['build']);
 const rows: BenchRow[] = initialJavaScript();
 run('vitest', ['run', '--project', 'bench']);
+run('node', ['scripts/embedding-native-bench.ts']);
 for (const file of readdirSync(RESULTS).filter((f) => f.endsWith('.json') && f !== 'summary.json')) {
   rows.push(...(JSON.parse(readFileSync(join(RESULTS, file), 'utf8')) as BenchRow[]));
 }
+rows.push(...nativeRatio(rows));
 const environment = {
   date: new Date().toISOString(),
   node: process.version,

@@ -1,29 +1,27 @@
 import type { ModelEntry, ModelVariant } from '#lib/core/manifest.ts';
+import { modelLoadRequest, type ModelLoadRequest } from '#lib/core/model-load-request.ts';
 import { vlmLoadRequest } from '#lib/core/vlm-load-request.ts';
 import type { VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
 
 const mirror = new URL('/models/', location.origin).href;
-const required = ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'];
-const optional = ['generation_config.json', 'processor_config.json', 'special_tokens_map.json'];
-const onnx = ['onnx/embed_tokens.onnx', 'onnx/vision_encoder.onnx', 'onnx/decoder_model_merged.onnx'];
+const ortBase = new URL('/ort/', location.origin).href;
 
-const variant: ModelVariant = {
-  id: 'fp32',
-  device: 'wasm',
-  dtype: 'fp32',
-  bytes: 1,
-  files: [
-    ...required.map((path) => ({ path })),
-    ...optional.map((path) => ({ path, optional: true })),
-    ...onnx.map((path) => ({ path }))
-  ]
-};
+/** An fp32 variant over the generator's files; sizes are not pinned because the generator writes them. */
+function fp32(required: string[], optional: string[]): ModelVariant {
+  return {
+    id: 'fp32',
+    device: 'wasm',
+    dtype: 'fp32',
+    bytes: 1,
+    files: [...required.map((path) => ({ path })), ...optional.map((path) => ({ path, optional: true }))]
+  };
+}
 
 /**
- * The architecture-faithful random SmolVLM-256M that `npm run bench` generates (real layer
- * counts and widths, so timings are honest; the weights are noise). Installed through the real
- * installer from the local mirror; sizes are not pinned because the generator writes them.
+ * The architecture-faithful random models `npm run bench` generates (real layer counts and
+ * widths, so timings are honest; the weights are noise), installed through the real installer
+ * from the local mirror.
  */
 export const BENCH_SMOLVLM = {
   /** SmolVLM-256M's vision encoder input: 512×512 (32×32 patches of 16 pixels). */
@@ -37,15 +35,49 @@ export const BENCH_SMOLVLM = {
     source: { repo: 'vision-hub-dev/smolvlm-256m-faithful', revision: 'main' },
     license: 'apache-2.0',
     dev: true,
-    variants: [variant]
+    variants: [
+      fp32(
+        [
+          'config.json',
+          'preprocessor_config.json',
+          'tokenizer.json',
+          'tokenizer_config.json',
+          'onnx/embed_tokens.onnx',
+          'onnx/vision_encoder.onnx',
+          'onnx/decoder_model_merged.onnx'
+        ],
+        ['generation_config.json', 'processor_config.json', 'special_tokens_map.json']
+      )
+    ]
   } satisfies ModelEntry
 };
 
-export async function installBenchModel(): Promise<void> {
-  await installModel(BENCH_SMOLVLM.entry, variant, mirror, () => undefined);
+export const BENCH_MINILM: ModelEntry = {
+  id: 'minilm-l6-faithful',
+  name: 'all-MiniLM-L6-v2 (architecture-faithful, random weights)',
+  task: 'feature-extraction',
+  engine: 'transformers.js',
+  architecture: 'bert',
+  source: { repo: 'vision-hub-dev/minilm-l6-faithful', revision: 'main' },
+  license: 'apache-2.0',
+  dev: true,
+  variants: [
+    fp32(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'], ['special_tokens_map.json'])
+  ]
+};
+
+export async function installBenchModel(entry: ModelEntry = BENCH_SMOLVLM.entry): Promise<void> {
+  await installModel(entry, entry.variants[0]!, mirror, () => undefined);
 }
 
 export function benchLoadRequest(device: 'wasm' | 'webgpu'): VlmLoadRequest {
-  const onDevice = { ...variant, device };
-  return vlmLoadRequest(BENCH_SMOLVLM.entry, onDevice, mirror, new URL('/ort/', location.origin).href);
+  const { entry } = BENCH_SMOLVLM;
+  return vlmLoadRequest(entry, { ...entry.variants[0]!, device }, mirror, ortBase);
+}
+
+export function benchEmbedRequest(device: 'wasm' | 'webgpu'): ModelLoadRequest {
+  return modelLoadRequest(BENCH_MINILM, { ...BENCH_MINILM.variants[0]!, device }, 'feature-extraction', {
+    modelHost: mirror,
+    ortBase
+  });
 }
