@@ -8,6 +8,8 @@ import {
   deleteDocument,
   importDocument,
   listDocuments,
+  openSearchIndex,
+  reembedMissing,
   search,
   type Embedder,
   type ImportProgress
@@ -157,6 +159,24 @@ describe('knowledge base', () => {
       await expect(failure).rejects.toThrow(message);
     }
     expect(await counts()).toEqual(before);
+  });
+
+  it('after a change of embedding model, re-embeds in the background and never mixes two models', async () => {
+    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder);
+    // Another model id: its vectors are kept apart from the first model's.
+    const other: Embedder = { modelId: 'other-model', embed: embedder.embed };
+    expect(await search(baseId, GUIDE, other, { minCosine: -1 })).toEqual([]);
+
+    const progress: { done: number; total: number }[] = [];
+    expect(await reembedMissing(baseId, other, (p) => progress.push(p))).toBe(1);
+    expect(progress.at(-1)).toEqual({ done: 1, total: 1 });
+    expect(await db.vectors.where('documentId').equals(document.id!).count()).toBe(2);
+    expect((await openSearchIndex(baseId, 'other-model')).block.count).toBe(document.chunkCount);
+    const hits = await search(baseId, GUIDE, other, { minCosine: -1 });
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.every((hit) => hit.document.id === document.id)).toBe(true);
+    // Nothing left to do the second time.
+    expect(await reembedMissing(baseId, other)).toBe(0);
   });
 
   it('a cancelled import stores nothing', async () => {

@@ -8,6 +8,7 @@ import {
   importDocument,
   listBases,
   listDocuments,
+  reembedMissing,
   search,
   type Embedder,
   type ImportProgress,
@@ -26,6 +27,8 @@ class KnowledgeStore {
   searching = $state(false);
   error = $state<UserError | null>(null);
   notice = $state<string | null>(null);
+  /** Documents being embedded with a newly chosen embedding model, in the background. */
+  reembedding = $state<{ done: number; total: number } | null>(null);
   /** The last deleted document, until the user undoes it or deletes another. */
   removed = $state.raw<{ name: string; undo: () => Promise<void> } | null>(null);
   #cancel: AbortController | null = null;
@@ -43,6 +46,28 @@ class KnowledgeStore {
     this.baseId = baseId;
     this.hits = null;
     this.documents = baseId === null ? [] : await listDocuments(baseId);
+    void this.#catchUp();
+  }
+
+  /**
+   * Gives every document of the base vectors from the current embedding model (after the user
+   * chose another one). Searches meanwhile cover only documents that have them.
+   */
+  async #catchUp(): Promise<void> {
+    const baseId = this.baseId;
+    const model = modelsStore.embeddingModel;
+    if (baseId === null || this.reembedding || !model || !modelsStore.isInstalled(model.id) || !this.documents.length) {
+      return;
+    }
+    await this.#try(async () => {
+      try {
+        await reembedMissing(baseId, await this.#embedder(), (progress) => {
+          this.reembedding = progress.done < progress.total ? progress : null;
+        });
+      } finally {
+        this.reembedding = null;
+      }
+    });
   }
 
   async create(name: string): Promise<void> {
