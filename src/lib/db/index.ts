@@ -11,17 +11,7 @@ import type {
   TaskSession
 } from './schema.ts';
 
-export type {
-  DocumentVectors,
-  DownloadPart,
-  InstalledModel,
-  KnowledgeBase,
-  KnowledgeChunk,
-  KnowledgeDocument,
-  Observation,
-  SettingRow,
-  TaskSession
-} from './schema.ts';
+export type * from './schema.ts';
 
 /** The one IndexedDB database; every schema change is a new version below, never an edit. */
 export class VisionHubDb extends Dexie {

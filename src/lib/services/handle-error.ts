@@ -48,3 +48,13 @@ export function handleError(error: unknown): UserError | null {
       return { message: message || 'Something went wrong.', action: null };
   }
 }
+
+/** Runs `work` and returns what the user should see if it failed (null when it worked or was aborted). */
+export async function attempt(work: () => Promise<void>): Promise<UserError | null> {
+  try {
+    await work();
+    return null;
+  } catch (error) {
+    return handleError(error);
+  }
+}

@@ -1,7 +1,7 @@
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import type { KnowledgeBase, KnowledgeDocument } from '#lib/db/index.ts';
 import { onEmbedderFallback, prepareEmbedder } from '#lib/services/embedder.service.ts';
-import { handleError, type UserError } from '#lib/services/handle-error.ts';
+import { attempt, type UserError } from '#lib/services/handle-error.ts';
 import {
   createBase,
   deleteDocument,
@@ -158,11 +158,7 @@ class KnowledgeStore {
 
   async #try(work: () => Promise<void>): Promise<void> {
     this.error = null;
-    try {
-      await work();
-    } catch (error) {
-      this.error = handleError(error);
-    }
+    this.error = await attempt(work);
   }
 }
 

@@ -1,7 +1,7 @@
 import { currentStep, type QueryAnswer, type TaskDefinition } from '#lib/core/tracker/index.ts';
 import type { TaskSession } from '#lib/db/index.ts';
 import { prepareEmbedder } from '#lib/services/embedder.service.ts';
-import { handleError, type UserError } from '#lib/services/handle-error.ts';
+import { attempt, type UserError } from '#lib/services/handle-error.ts';
 import {
   askTask,
   command,
@@ -85,11 +85,7 @@ class TaskStore {
 
   async #try(work: () => Promise<void>): Promise<void> {
     this.error = null;
-    try {
-      await work();
-    } catch (error) {
-      this.error = handleError(error);
-    }
+    this.error = await attempt(work);
   }
 }
 
