@@ -34,6 +34,7 @@ test('a task file that is not valid JSON or not a task gives a clear error', asy
   await page.goto('/');
   const panel = page.getByRole('region', { name: 'Task guide' });
   const input = panel.getByTestId('task-input');
+  await expect(input).toBeEnabled();
   await input.setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{ "id": ') });
   await expect(panel.getByRole('alert')).toContainText('"broken.json" is not valid JSON');
   const noSteps = JSON.stringify({ id: 'empty-task', title: 'Empty', steps: [] });

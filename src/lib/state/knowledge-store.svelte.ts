@@ -158,7 +158,8 @@ class KnowledgeStore {
 
   async #try(work: () => Promise<void>): Promise<void> {
     this.error = null;
-    this.error = await attempt(work);
+    // Only a failure sets it: another action that finished meanwhile must not wipe this one's error.
+    this.error = (await attempt(work)) ?? this.error;
   }
 }
 

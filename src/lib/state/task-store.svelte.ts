@@ -19,6 +19,8 @@ class TaskStore {
   session = $state.raw<TaskSession | null>(null);
   answer = $state.raw<QueryAnswer | null>(null);
   error = $state<UserError | null>(null);
+  /** The sample tasks and the last session are loaded (before that, nothing can be started). */
+  ready = $state(false);
   current = $derived(this.session ? currentStep(this.session.state) : null);
   /** Whether camera observations can move the task on (needs an installed embedding model). */
   following = $derived(!!modelsStore.embeddingModel && modelsStore.isInstalled(modelsStore.embeddingModel.id));
@@ -29,6 +31,7 @@ class TaskStore {
       this.tasks = tasks;
       this.session = session;
     });
+    this.ready = true;
   }
 
   async start(definition: TaskDefinition): Promise<void> {
@@ -85,7 +88,8 @@ class TaskStore {
 
   async #try(work: () => Promise<void>): Promise<void> {
     this.error = null;
-    this.error = await attempt(work);
+    // Only a failure sets it: another action that finished meanwhile must not wipe this one's error.
+    this.error = (await attempt(work)) ?? this.error;
   }
 }
 
