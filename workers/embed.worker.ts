@@ -3,7 +3,7 @@ import { expose, transfer } from 'comlink';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import type { ModelLoadRequest } from '#lib/core/model-load-request.ts';
 import type { LoadProgress } from '#lib/core/vlm-types.ts';
-import { configureRuntime, loadError, progressCallback, release, runError, watchDevice } from './runtime.ts';
+import { loadModel, runError } from './runtime.ts';
 
 let loaded: { request: ModelLoadRequest; extractor: FeatureExtractionPipeline; dim: number } | null = null;
 
@@ -23,26 +23,17 @@ const api = {
     const started = performance.now();
     await loaded?.extractor.dispose();
     loaded = null;
-    configureRuntime(request);
-    try {
+    loaded = await loadModel(request, onProgress, onDeviceLost, async (progress_callback) => {
       const extractor = await pipeline('feature-extraction', request.repo, {
         revision: request.revision,
         device: request.device,
         dtype: request.dtype as never,
-        progress_callback: progressCallback(onProgress)
+        progress_callback
       });
       // One probe tells the width of the vectors (and compiles the GPU pipelines before real work).
       const probe = await extractor('probe', { pooling: 'mean', normalize: true });
-      loaded = { request, extractor, dim: probe.dims.at(-1) ?? 0 };
-    } catch (error) {
-      release(onDeviceLost);
-      throw loadError(request, error);
-    } finally {
-      release(onProgress);
-    }
-    if (request.device === 'webgpu') {
-      await watchDevice(onDeviceLost);
-    }
+      return { request, extractor, dim: probe.dims.at(-1) ?? 0 };
+    });
     return { loadMs: performance.now() - started, dim: loaded.dim };
   },
 

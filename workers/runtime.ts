@@ -22,7 +22,7 @@ function cacheOnlyFetch(modelHost: string): typeof fetch {
 }
 
 /** Files come only from the model cache the installer filled; the ORT runtime from this app's origin. */
-export function configureRuntime(request: ModelLoadRequest): void {
+function configureRuntime(request: ModelLoadRequest): void {
   env.allowLocalModels = false;
   env.allowRemoteModels = true;
   env.fetch = cacheOnlyFetch(request.modelHost);
@@ -39,7 +39,7 @@ export function configureRuntime(request: ModelLoadRequest): void {
 }
 
 /** Calls `onDeviceLost` when the WebGPU device ONNX Runtime uses is lost (not when it is destroyed on unload). */
-export async function watchDevice(onDeviceLost: (message: string) => void): Promise<void> {
+async function watchDevice(onDeviceLost: (message: string) => void): Promise<void> {
   const device = (await env.backends.onnx.webgpu?.device) as GPUDevice | undefined;
   void device?.lost.then((info) => {
     if (info.reason !== 'destroyed') {
@@ -49,7 +49,7 @@ export async function watchDevice(onDeviceLost: (message: string) => void): Prom
 }
 
 /** transformers.js's progress events → the bridge's per-file progress. */
-export function progressCallback(onProgress: (progress: { file: string; loaded: number; total: number }) => void) {
+function progressCallback(onProgress: (progress: { file: string; loaded: number; total: number }) => void) {
   return (info: { status: string; file?: string; loaded?: number; total?: number }) => {
     if (info.status === 'progress' && info.file) {
       onProgress({ file: info.file, loaded: info.loaded ?? 0, total: info.total ?? 0 });
@@ -58,7 +58,7 @@ export function progressCallback(onProgress: (progress: { file: string; loaded: 
 }
 
 /** A failed load as the error the bridge acts on: "not installed" offers an install, anything else a reload. */
-export function loadError(request: ModelLoadRequest, error: unknown): Error {
+function loadError(request: ModelLoadRequest, error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Error && error.name === 'ModelFileNotFoundError') {
     return new ModelNotInstalledError(`Model files for ${request.modelId} are missing: install it first`, {
@@ -80,4 +80,31 @@ export function runError(request: ModelLoadRequest, error: unknown): unknown {
 /** Callbacks arrive as comlink proxies; releasing closes their message channel. */
 export function release(callback: unknown): void {
   (callback as Remote<unknown>)[releaseProxy]();
+}
+
+/**
+ * The load protocol every model worker follows: point transformers.js at the model cache, run
+ * `build` with a progress callback, turn a failure into the error the bridge acts on, release the
+ * callbacks it no longer needs, and report a lost GPU from then on.
+ */
+export async function loadModel<T>(
+  request: ModelLoadRequest,
+  onProgress: (progress: { file: string; loaded: number; total: number }) => void,
+  onDeviceLost: (message: string) => void,
+  build: (progress_callback: ReturnType<typeof progressCallback>) => Promise<T>
+): Promise<T> {
+  configureRuntime(request);
+  let built: T;
+  try {
+    built = await build(progressCallback(onProgress));
+  } catch (error) {
+    release(onDeviceLost);
+    throw loadError(request, error);
+  } finally {
+    release(onProgress);
+  }
+  if (request.device === 'webgpu') {
+    await watchDevice(onDeviceLost);
+  }
+  return built;
 }

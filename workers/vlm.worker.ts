@@ -21,7 +21,7 @@ import {
 } from '#lib/core/pixel-tensor.ts';
 import { idefics3ImagePrompt, moondreamPrompt } from '#lib/core/vlm-prompt.ts';
 import type { GenerateOptions, GenerationStats, LoadProgress, VlmFrame, VlmLoadRequest } from '#lib/core/vlm-types.ts';
-import { configureRuntime, loadError, progressCallback, release, runError, watchDevice } from './runtime.ts';
+import { loadModel, release, runError } from './runtime.ts';
 
 interface Loaded {
   request: VlmLoadRequest;
@@ -172,9 +172,7 @@ const api = {
       await loaded.model.dispose();
       loaded = null;
     }
-    configureRuntime(request);
-    const progress_callback = progressCallback(onProgress);
-    try {
+    loaded = await loadModel(request, onProgress, onDeviceLost, async (progress_callback) => {
       const options = { revision: request.revision, progress_callback };
       const processor = await AutoProcessor.from_pretrained(request.repo, options);
       // Xenova/moondream2's processor is image-only (SiglipProcessor is not wired in transformers.js).
@@ -193,16 +191,8 @@ const api = {
           : (processor.config as { image_seq_len: number }).image_seq_len;
       timeVisionEncoder(model);
       yieldBetweenSteps(model);
-      loaded = { ...base, imageTokens };
-    } catch (error) {
-      release(onDeviceLost);
-      throw loadError(request, error);
-    } finally {
-      release(onProgress);
-    }
-    if (request.device === 'webgpu') {
-      await watchDevice(onDeviceLost);
-    }
+      return { ...base, imageTokens };
+    });
     return { loadMs: performance.now() - started };
   },
 
