@@ -3,6 +3,7 @@ import {
   AutoProcessor,
   AutoTokenizer,
   InterruptableStoppingCriteria,
+  type Message,
   StoppingCriteriaList,
   Tensor,
   TextStreamer,
@@ -128,21 +129,32 @@ function recycle(pixels: Tensor): void {
   spare = pixels.data as Float32Array<ArrayBuffer>;
 }
 
-/** Frame → model-ready tensors: the architecture's prompt format plus the fast pixel path. */
-function prepareInputs(target: Loaded, frame: VlmFrame, prompt: string) {
+/**
+ * Frame and prompt → model-ready tensors: the architecture's prompt format plus the fast pixel
+ * path. Without a frame the prompt alone goes to the text decoder (answers over passages).
+ */
+function prepareInputs(target: Loaded, frame: VlmFrame | null, prompt: string) {
   const { processor, tokenizer, request, imageTokens, side } = target;
+  if (!frame) {
+    return request.architecture === 'moondream1'
+      ? tokenizer(moondreamPrompt(prompt, 0))
+      : tokenizer(chatText(processor, [{ type: 'text', text: prompt }]));
+  }
   const pixel_values = pixelValues(target, framePixels(frame, side));
   if (request.architecture === 'moondream1') {
     return { ...tokenizer(moondreamPrompt(prompt, imageTokens)), pixel_values };
   }
-  const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: prompt }] }];
-  const chat = processor.apply_chat_template(messages, { add_generation_prompt: true }) as string;
+  const chat = chatText(processor, [{ type: 'image' }, { type: 'text', text: prompt }]);
   // One global view of the frame: tiling would multiply the image tokens for little gain at camera sizes.
   return {
     ...tokenizer(idefics3ImagePrompt(chat, imageTokens)),
     pixel_values,
     pixel_attention_mask: new Tensor('bool', new Uint8Array(side * side).fill(1), [1, 1, side, side])
   };
+}
+
+function chatText(processor: Processor, content: Message['content']): string {
+  return processor.apply_chat_template([{ role: 'user', content }], { add_generation_prompt: true }) as string;
 }
 
 /**
@@ -196,15 +208,18 @@ const api = {
     return { loadMs: performance.now() - started };
   },
 
-  /** Answers `prompt` about `frame` (transferred, closed here), streaming text through `onToken`. */
+  /**
+   * Answers `prompt` about `frame` (transferred, closed here), or about nothing but the prompt
+   * when `frame` is null, streaming text through `onToken`.
+   */
   async generate(
-    frame: VlmFrame,
+    frame: VlmFrame | null,
     prompt: string,
     options: GenerateOptions,
     onToken: (text: string) => void | Promise<void>
   ): Promise<GenerationStats> {
     if (!loaded) {
-      frame.close();
+      frame?.close();
       throw new ModelNotInstalledError('No model is loaded');
     }
     const { tokenizer, model, request } = loaded;
@@ -247,7 +262,9 @@ const api = {
     } catch (error) {
       throw runError(request, error);
     } finally {
-      recycle(inputs.pixel_values);
+      if ('pixel_values' in inputs) {
+        recycle(inputs.pixel_values);
+      }
       await lastDelivery;
       release(onToken);
     }

@@ -9,8 +9,10 @@ import {
   importDocument,
   listDocuments,
   openSearchIndex,
+  passageOf,
   reembedMissing,
   search,
+  searchAllBases,
   type Embedder,
   type ImportProgress
 } from '#lib/services/knowledge.service.ts';
@@ -171,12 +173,25 @@ describe('knowledge base', () => {
     expect(await reembedMissing(baseId, other, (p) => progress.push(p))).toBe(1);
     expect(progress.at(-1)).toEqual({ done: 1, total: 1 });
     expect(await db.vectors.where('documentId').equals(document.id!).count()).toBe(2);
-    expect((await openSearchIndex(baseId, 'other-model')).block.count).toBe(document.chunkCount);
+    expect((await openSearchIndex(baseId, 'other-model')).vectors.block.count).toBe(document.chunkCount);
     const hits = await search(baseId, GUIDE, other, { minCosine: -1 });
     expect(hits.length).toBeGreaterThan(0);
     expect(hits.every((hit) => hit.document.id === document.id)).toBe(true);
     // Nothing left to do the second time.
     expect(await reembedMissing(baseId, other)).toBe(0);
+  });
+
+  it('searches every base at once for questions asked outside the Knowledge page', async () => {
+    const garden = await createBase('Garden');
+    await importDocument(baseId, file('coffee.md', GUIDE), embedder);
+    await importDocument(garden, file('roses.txt', 'Prune roses in late winter, above an outward bud.'), embedder);
+    const hits = await searchAllBases('Prune roses in late winter, above an outward bud.', embedder, { k: 2 });
+    expect(hits[0]!.document.name).toBe('roses.txt');
+    expect(hits[0]!.cosine).toBeGreaterThanOrEqual(hits[1]?.cosine ?? -1);
+    expect(passageOf(hits[0]!)).toEqual({
+      source: 'roses.txt',
+      text: 'Prune roses in late winter, above an outward bud.'
+    });
   });
 
   it('a cancelled import stores nothing', async () => {

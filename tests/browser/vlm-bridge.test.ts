@@ -190,6 +190,27 @@ describe('VlmBridge', () => {
     bridge.dispose();
   });
 
+  it('answers from the prompt alone, without a frame (passages in, text out), on both architectures', async () => {
+    const moondream = devModel('vision-hub-dev/tiny-moondream');
+    for (const model of [smolvlm, moondream]) {
+      await installModel(model, variantOn(model, 'wasm'), mirror, () => undefined);
+      const bridge = new VlmBridge();
+      await bridge.load(loadRequest(model, 'wasm'), () => undefined);
+      const tokens: string[] = [];
+      const prompt = 'Answer using only the passages.\n\n[1] guide.md › Bloom\nWait 30 seconds.\n\nQuestion: How long?';
+      const stats = await bridge.generate(null, prompt, generateOptions, (t) => tokens.push(t));
+      expect(stats.tokens, model.id).toBeGreaterThan(0);
+      expect(stats.text).toBe(tokens.join('').trim());
+      // No image: the vision encoder never ran.
+      expect(stats.visionMs, model.id).toBe(0);
+      // And a frame still works after a text-only answer.
+      expect(
+        (await bridge.generate(await testFrame(), 'What?', generateOptions, () => undefined)).visionMs
+      ).toBeGreaterThan(0);
+      bridge.dispose();
+    }
+  });
+
   it('says the model is not installed when its files are not in the cache', async () => {
     const bridge = new VlmBridge();
     const elsewhere = new URL('/empty-mirror/', location.origin).href;

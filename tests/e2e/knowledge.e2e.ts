@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { installTestModel } from './helpers.ts';
 
 const NOTE = 'Descale the kettle every month with citric acid.';
 
@@ -32,6 +33,7 @@ test('a knowledge base: install the embedder, add documents, search with citatio
   const first = page.getByRole('list', { name: 'Search results' }).getByRole('listitem').first();
   await expect(first).toContainText('[1] kettle.txt');
   await expect(first.locator('mark').first()).toHaveText('Descale');
+  await expect(page.getByText('Retrieval only')).toBeVisible();
 
   await page.getByRole('button', { name: 'Delete kettle.txt' }).click();
   await expect(page.getByText('No documents yet')).toBeVisible();
@@ -41,4 +43,34 @@ test('a knowledge base: install the embedder, add documents, search with citatio
   // Survives a reload: everything lives in IndexedDB.
   await page.reload();
   await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toBeVisible();
+});
+
+test('with a vision-language model installed, an answer is written from the passages', async ({ page }) => {
+  await installTestModel(page, 'wasm-fp32');
+  const card = page.getByTestId('model-tiny-bert');
+  await card.getByRole('button', { name: 'Install' }).click();
+  await expect(card.getByText('installed', { exact: true })).toBeVisible();
+  await card.getByLabel('Use for knowledge search').check();
+
+  await page.getByRole('link', { name: 'Knowledge' }).click();
+  await page.getByLabel('New knowledge base name').fill('Kitchen');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByTestId('document-input').setInputFiles({
+    name: 'kettle.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from(NOTE)
+  });
+  await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toContainText('1 passages');
+
+  await page.getByLabel('Question').fill(NOTE);
+  await page.getByRole('button', { name: 'Search' }).click();
+  const answer = page.getByRole('article', { name: 'Answer' });
+  // Random weights write nonsense, but it is streamed from the passages by the on-device model.
+  await expect(answer).toContainText('Written on this device from the passages below', { timeout: 60_000 });
+  await expect(answer.getByTestId('cited-answer')).not.toBeEmpty();
+  await expect(answer).toHaveAttribute('aria-busy', 'false');
+  await expect(page.getByText('Retrieval only')).toBeHidden();
+  await expect(page.getByRole('list', { name: 'Search results' }).getByRole('listitem').first()).toContainText(
+    '[1] kettle.txt'
+  );
 });

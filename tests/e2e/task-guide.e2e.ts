@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { installTestModel } from './helpers.ts';
 
 test('the task guide: start a sample task, move through it, ask about it, resume after reload', async ({ page }) => {
   await page.goto('/');
@@ -56,4 +57,29 @@ test('a task file that is not valid JSON or not a task gives a clear error', asy
   });
   await expect(panel.getByRole('heading', { name: 'Making tea' })).toBeVisible();
   await expect(panel.getByTestId('task-progress')).toContainText('Step 1 of 2');
+});
+
+test('an answer the task state cannot settle is asked of the model, with the task as context', async ({ page }) => {
+  await page.goto('/');
+  const panel = page.getByRole('region', { name: 'Task guide' });
+  await panel.getByRole('combobox', { name: 'Task', exact: true }).selectOption({ label: 'Brewing pour-over coffee' });
+  await panel.getByRole('button', { name: 'Start' }).click();
+  const question = 'Is my kettle too loud?';
+  await panel.getByLabel('Question about the task').fill(question);
+  await panel.getByRole('button', { name: 'Ask', exact: true }).click();
+  // No model to ask: the template answer says it is unsure, and how to do better.
+  await expect(panel.getByTestId('task-answer')).toContainText('low confidence');
+  await expect(panel.getByRole('link', { name: 'install a vision-language model' })).toBeVisible();
+
+  await installTestModel(page, 'wasm-fp32');
+  await page.getByRole('link', { name: 'Camera' }).click();
+  await panel.getByLabel('Question about the task').fill(question);
+  await panel.getByRole('button', { name: 'Ask', exact: true }).click();
+  const fallback = panel.getByTestId('task-fallback');
+  await expect(fallback.getByRole('heading', { name: 'Asked the model' })).toBeVisible();
+  await expect(fallback).toHaveAttribute('aria-busy', 'false', { timeout: 60_000 });
+  await expect(fallback.getByTestId('cited-answer')).not.toBeEmpty();
+  // A fallback answer is not an observation of the scene: it neither enters the history nor moves the task.
+  await expect(page.getByText('Answers you get are kept here')).toBeVisible();
+  await expect(panel.getByTestId('task-progress')).toContainText('Step 1 of');
 });

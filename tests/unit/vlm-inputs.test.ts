@@ -83,5 +83,6 @@ describe('prompt formats', () => {
 
   it('writes one <image> token per moondream image feature', () => {
     expect(moondreamPrompt('What?', 3)).toBe('<image><image><image>\n\nQuestion: What?\n\nAnswer:');
+    expect(moondreamPrompt('What?', 0)).toBe('Question: What?\n\nAnswer:');
   });
 });

@@ -1,8 +1,12 @@
 /** Prompt formats of the supported VLM architectures (the text half of their processors). */
 
-/** moondream has no chat template and merges one image feature per `<image>` token. */
+/**
+ * moondream has no chat template and merges one image feature per `<image>` token; with no
+ * image (0 tokens) the question goes to its text decoder alone.
+ */
 export function moondreamPrompt(question: string, imageTokens: number): string {
-  return `${'<image>'.repeat(imageTokens)}\n\nQuestion: ${question}\n\nAnswer:`;
+  const image = imageTokens > 0 ? `${'<image>'.repeat(imageTokens)}\n\n` : '';
+  return `${image}Question: ${question}\n\nAnswer:`;
 }
 
 /**

@@ -7,6 +7,7 @@ import type {
   KnowledgeChunk,
   KnowledgeDocument,
   Observation,
+  SearchGraph,
   SettingRow,
   TaskSession
 } from './schema.ts';
@@ -24,6 +25,7 @@ export class VisionHubDb extends Dexie {
   chunks!: EntityTable<KnowledgeChunk, 'id'>;
   vectors!: Dexie.Table<DocumentVectors, [number, string]>;
   taskSessions!: EntityTable<TaskSession, 'id'>;
+  searchGraphs!: Dexie.Table<SearchGraph, [number, string]>;
 
   constructor(name = 'vision-hub') {
     super(name);
@@ -41,6 +43,9 @@ export class VisionHubDb extends Dexie {
     });
     this.version(3).stores({
       taskSessions: '++id, taskId, updatedAt'
+    });
+    this.version(4).stores({
+      searchGraphs: '[baseId+modelId]'
     });
   }
 }

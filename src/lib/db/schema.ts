@@ -83,6 +83,20 @@ export interface DocumentVectors {
   data: Float32Array;
 }
 
+/**
+ * The approximate-search graph of a base for one embedding model, serialized (`HnswIndex`), kept
+ * so a large base is not re-indexed on every visit. It refers to chunk ids only; whatever it
+ * covers that has since been deleted is hidden when it is loaded.
+ */
+export interface SearchGraph {
+  baseId: number;
+  modelId: string;
+  graph: ArrayBuffer;
+  /** Vectors linked into it, deleted ones included. */
+  nodes: number;
+  updatedAt: number;
+}
+
 /** One attempt at a task: the definition as it was when started, and the tracker's state. */
 export interface TaskSession {
   id?: number;

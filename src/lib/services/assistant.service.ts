@@ -67,3 +67,20 @@ export async function ask(
   });
   return stats;
 }
+
+/** Long enough for a few cited sentences; the decoder's speed makes every token count on a phone. */
+const COMPOSE_MAX_TOKENS = 256;
+
+/**
+ * Streams an answer that is not an observation of the scene — over retrieved passages, or a task
+ * question the templates could not settle — about `frame` if given, else the prompt alone.
+ * Nothing is recorded in the history.
+ */
+export function compose(
+  prompt: string,
+  frame: ImageBitmap | null,
+  onToken: (text: string) => void,
+  signal?: AbortSignal
+): Promise<GenerationStats> {
+  return bridge.generate(frame, prompt, { maxNewTokens: COMPOSE_MAX_TOKENS }, onToken, signal);
+}

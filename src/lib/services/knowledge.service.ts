@@ -1,20 +1,22 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { documentFormat } from '#lib/core/document-format.ts';
+import { sourceLabel, type Passage } from '#lib/core/grounded-answer.ts';
 import { abortError, DocumentImportError, isQuotaExceeded, QuotaError } from '#lib/core/errors.ts';
 import {
-  appendVectors,
+  ANN_MIN_VECTORS,
   Bm25Index,
   chunkDocument,
-  createVectorBlock,
   DEFAULT_MIN_COSINE,
-  exactTopK,
   fuseResults,
   scoreIds,
-  type Chunk,
-  type VectorBlock
+  VectorSearch,
+  wantsGraph,
+  type Chunk
 } from '#lib/core/retrieval/index.ts';
 import { db, type KnowledgeBase, type KnowledgeChunk, type KnowledgeDocument } from '#lib/db/index.ts';
+import { readVectorBlock } from '#lib/db/vector-block.ts';
+import { updateSearchGraphInWorker, type GraphReport } from '#lib/workers/search-index-runner.ts';
 import { extractText } from './document-text.service.ts';
 
 /** Turns passages into vectors; the knowledge base never mixes two models' vectors in one search. */
@@ -106,7 +108,7 @@ export async function importDocument(
         })
       : error;
   }
-  forget(baseId);
+  changed(baseId, [embedder.modelId]);
   onProgress({ phase: 'saving', done: 1, total: 1 });
   return document;
 }
@@ -129,7 +131,7 @@ export async function deleteDocument(documentId: number): Promise<() => Promise<
     return { document, chunks, vectors };
   });
   if (removed.document) {
-    forget(removed.document.baseId);
+    changed(removed.document.baseId, modelsOf(removed.vectors));
   }
   return async () => {
     if (!removed.document) {
@@ -140,7 +142,7 @@ export async function deleteDocument(documentId: number): Promise<() => Promise<
       await db.chunks.bulkPut(removed.chunks);
       await db.vectors.bulkPut(removed.vectors);
     });
-    forget(removed.document.baseId);
+    changed(removed.document.baseId, modelsOf(removed.vectors));
   };
 }
 
@@ -179,7 +181,7 @@ export async function reembedMissing(
         });
       }
     });
-    forget(baseId);
+    changed(baseId, [embedder.modelId]);
   }
   onProgress({ done: missing.length, total: missing.length });
   return missing.length;
@@ -198,14 +200,15 @@ export async function search(
 ): Promise<SearchHit[]> {
   const k = options.k ?? 5;
   const index = await openSearchIndex(baseId, embedder.modelId);
-  if (index.block.count === 0) {
+  const { block } = index.vectors;
+  if (block.count === 0) {
     return [];
   }
   const { vectors: query } = await embedder.embed([question]);
-  const vectorHits = exactTopK(index.block, query, k * 4);
+  const vectorHits = index.vectors.topK(query, k * 4);
   const keywordHits = index.bm25.search(question, k * 4);
   const cosines = scoreIds(
-    index.block,
+    block,
     query,
     keywordHits.map((hit) => hit.id)
   );
@@ -227,25 +230,85 @@ export async function search(
   });
 }
 
+/** A hit as a model reads it, named as its citation shows it. */
+export function passageOf(hit: SearchHit): Passage {
+  return { source: sourceLabel(hit.document.name, hit.chunk.headingPath, hit.chunk.page), text: hit.chunk.text };
+}
+
+/**
+ * The best passages for `question` across every knowledge base (for questions asked outside the
+ * Knowledge page, such as the task guide's): each base is searched, and the hits merged by cosine.
+ */
+export async function searchAllBases(
+  question: string,
+  embedder: Embedder,
+  options: { k?: number; minCosine?: number } = {}
+): Promise<SearchHit[]> {
+  const k = options.k ?? 3;
+  const perBase = await Promise.all(
+    (await listBases()).map((base) => search(base.id!, question, embedder, { ...options, k }))
+  );
+  return perBase
+    .flat()
+    .sort((a, b) => b.cosine - a.cosine)
+    .slice(0, k);
+}
+
 export interface SearchIndex {
-  block: VectorBlock;
+  /** Exact below `ANN_MIN_VECTORS` vectors, through the base's persisted graph from there on. */
+  vectors: VectorSearch;
   bm25: Bm25Index;
 }
 
 /** Per base and model, built from IndexedDB on first search and dropped when the base changes. */
 const indexes = new Map<string, Promise<SearchIndex>>();
+const keyOf = (baseId: number, modelId: string) => `${baseId}:${modelId}`;
 
-function forget(baseId: number): void {
+let annMinVectors = ANN_MIN_VECTORS;
+
+/** Moves the size from which bases are searched through a graph (tests and benchmarks use small bases). */
+export function setAnnMinVectors(count: number): void {
+  annMinVectors = count;
+  indexes.clear();
+}
+
+/**
+ * A base's documents changed: drop its cached search structures, and bring the search graphs of
+ * `modelIds` up to date in the background when the base is large enough to have one.
+ */
+function changed(baseId: number, modelIds: string[]): void {
   for (const key of indexes.keys()) {
     if (key.startsWith(`${baseId}:`)) {
       indexes.delete(key);
     }
   }
+  void graphNeeded(baseId).then((needed) => {
+    for (const modelId of modelIds) {
+      if (needed.graph || needed.saved.has(modelId)) {
+        void updateSearchGraph(baseId, modelId).catch(() => undefined);
+      }
+    }
+  });
+}
+
+/** Whether the base is large enough for a graph (by passage count), and which models have one saved. */
+async function graphNeeded(baseId: number): Promise<{ graph: boolean; saved: Set<string> }> {
+  let passages = 0;
+  await db.documents
+    .where('baseId')
+    .equals(baseId)
+    .each((document) => (passages += document.chunkCount));
+  const saved = await db.searchGraphs.where('[baseId+modelId]').between([baseId, ''], [baseId, '\uffff']).primaryKeys();
+  return { graph: wantsGraph(passages, annMinVectors), saved: new Set(saved.map(([, modelId]) => modelId)) };
+}
+
+function modelsOf(rows: { modelId: string }[]): string[] {
+  return [...new Set(rows.map((row) => row.modelId))];
 }
 
 /** The in-memory search structures of a base for one embedding model, read from IndexedDB once. */
 export function openSearchIndex(baseId: number, modelId: string): Promise<SearchIndex> {
-  const key = `${baseId}:${modelId}`;
+  const key = keyOf(baseId, modelId);
   let index = indexes.get(key);
   if (!index) {
     index = loadIndex(baseId, modelId);
@@ -256,21 +319,89 @@ export function openSearchIndex(baseId: number, modelId: string): Promise<Search
 }
 
 async function loadIndex(baseId: number, modelId: string): Promise<SearchIndex> {
-  const rows = await db.vectors.where('[baseId+modelId]').equals([baseId, modelId]).toArray();
-  const dim = rows[0]?.dim ?? 1;
-  const block = createVectorBlock(
-    dim,
-    rows.reduce((n, row) => n + row.chunkIds.length, 0)
-  );
-  for (const row of rows) {
-    appendVectors(block, row.chunkIds, row.data);
-  }
+  const vectors = new VectorSearch(await readVectorBlock(db, baseId, modelId));
   const bm25 = new Bm25Index();
   await db.chunks
     .where('baseId')
     .equals(baseId)
     .each((chunk) => bm25.add(chunk.id!, chunk.text));
-  return { block, bm25 };
+  if (wantsGraph(vectors.block.count, annMinVectors)) {
+    const saved = await db.searchGraphs.get([baseId, modelId]);
+    if (!saved || !vectors.attachGraph(saved.graph) || vectors.uncovered > 0) {
+      // Searches stay correct meanwhile: what the graph does not cover is scanned exactly.
+      void updateSearchGraph(baseId, modelId).catch(() => undefined);
+    }
+  }
+  return { vectors, bm25 };
+}
+
+export interface GraphActivity {
+  baseId: number;
+  modelId: string;
+  /** How many new vectors are linked in so far; null once the update ended. */
+  progress: { done: number; total: number } | null;
+  /** Why the update failed (search stays exact for what the graph does not cover). */
+  error?: string;
+}
+
+const graphListeners = new Set<(activity: GraphActivity) => void>();
+
+/** Tells `listener` how background search-graph updates progress; returns the unsubscribe. */
+export function onGraphActivity(listener: (activity: GraphActivity) => void): () => void {
+  graphListeners.add(listener);
+  return () => graphListeners.delete(listener);
+}
+
+const report = (activity: GraphActivity) => graphListeners.forEach((listener) => listener(activity));
+
+/** Per base and model: the last update started or queued, and the one not started yet (if any). */
+const graphUpdates = new Map<string, { tail: Promise<unknown>; queued: Promise<GraphReport | null> | null }>();
+
+/**
+ * Brings the persisted search graph of a base up to date in a worker (only new vectors are
+ * linked in), then lets open searches use it. Updates of one base run one at a time; calls made
+ * while one runs share a single follow-up, which sees every change made until it starts.
+ */
+export function updateSearchGraph(baseId: number, modelId: string): Promise<GraphReport | null> {
+  const key = keyOf(baseId, modelId);
+  const slot = graphUpdates.get(key) ?? { tail: Promise.resolve(), queued: null };
+  if (slot.queued) {
+    return slot.queued;
+  }
+  const run = slot.tail
+    .catch(() => undefined)
+    .then(() => {
+      slot.queued = null;
+      return runGraphUpdate(baseId, modelId);
+    });
+  slot.queued = run;
+  slot.tail = run;
+  graphUpdates.set(key, slot);
+  run.finally(() => slot.tail === run && graphUpdates.delete(key)).catch(() => undefined);
+  return run;
+}
+
+async function runGraphUpdate(baseId: number, modelId: string): Promise<GraphReport | null> {
+  try {
+    const result = await updateSearchGraphInWorker(baseId, modelId, annMinVectors, (done, total) =>
+      report({ baseId, modelId, progress: { done, total } })
+    );
+    await adoptGraph(baseId, modelId);
+    report({ baseId, modelId, progress: null });
+    return result;
+  } catch (error) {
+    report({ baseId, modelId, progress: null, error: error instanceof Error ? error.message : String(error) });
+    throw error;
+  }
+}
+
+/** Points an already open search index at the freshly saved graph. */
+async function adoptGraph(baseId: number, modelId: string): Promise<void> {
+  const open = indexes.get(keyOf(baseId, modelId));
+  const saved = await db.searchGraphs.get([baseId, modelId]);
+  if (open && saved) {
+    (await open).vectors.attachGraph(saved.graph);
+  }
 }
 
 async function embedChunks(

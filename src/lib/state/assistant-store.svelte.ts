@@ -2,7 +2,8 @@ import { frameDifference } from '#lib/core/frame-diff.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
 import type { GenerationStats, LoadProgress } from '#lib/core/vlm-types.ts';
 import type { Observation } from '#lib/db/index.ts';
-import { ask, onBackendFallback, prepareModel, type ReadyModel } from '#lib/services/assistant.service.ts';
+import { ModelNotInstalledError } from '#lib/core/errors.ts';
+import { ask, compose, onBackendFallback, prepareModel, type ReadyModel } from '#lib/services/assistant.service.ts';
 import { handleError, type UserError } from '#lib/services/handle-error.ts';
 import { clearObservations, recentObservations, restoreObservations } from '#lib/services/observations.service.ts';
 import { modelsStore } from './models-store.svelte.ts';
@@ -55,30 +56,67 @@ class AssistantStore {
 
   /** Loads the chosen model if needed, then streams the answer about `frame` (which it consumes). */
   async ask(frame: ImageBitmap, prompt: string, source: 'camera' | 'upload' | 'continuous'): Promise<boolean> {
-    const model = modelsStore.visionModel;
-    if (this.busy || !model) {
+    if (this.busy || !modelsStore.visionModel) {
       frame.close();
       return false;
     }
     this.error = null;
-    this.#abort = new AbortController();
     try {
-      const ready = await this.#ensureReady(model);
-      this.phase = 'generating';
-      this.prompt = prompt;
-      this.answer = '';
-      this.stats = null;
-      this.stats = await ask(ready, { frame, prompt, source }, (token) => (this.answer += token), this.#abort.signal);
-      this.onAnswer?.(this.stats.text);
+      const stats = await this.#withModel(async (ready, signal) => {
+        this.prompt = prompt;
+        this.answer = '';
+        this.stats = null;
+        return (this.stats = await ask(ready, { frame, prompt, source }, (token) => (this.answer += token), signal));
+      });
+      this.onAnswer?.(stats.text);
       await this.loadHistory();
       return true;
     } catch (error) {
       frame.close();
       this.error = handleError(error);
+      return false;
+    }
+  }
+
+  /** Whether a vision-language model is chosen and installed, so questions can be answered. */
+  get canAnswer(): boolean {
+    const model = modelsStore.visionModel;
+    return !!model && modelsStore.isInstalled(model.id);
+  }
+
+  /**
+   * Streams an answer that is not an observation (over passages, or a task question the
+   * templates were unsure of) through `onToken`, with the same model, one generation at a time.
+   * Failures are thrown to the caller, whose page shows them.
+   */
+  async compose(prompt: string, frame: ImageBitmap | null, onToken: (text: string) => void): Promise<GenerationStats> {
+    try {
+      if (this.busy) {
+        throw new Error('The assistant is still answering another question; try again when it has finished.');
+      }
+      return await this.#withModel((_, signal) => compose(prompt, frame, onToken, signal));
+    } catch (error) {
+      frame?.close();
+      throw error;
+    }
+  }
+
+  /** Loads the model if needed and runs `work` with it; one at a time, stoppable with `stop()`. */
+  async #withModel<T>(work: (ready: ReadyModel, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const model = modelsStore.visionModel;
+    if (!model) {
+      throw new ModelNotInstalledError('Choose a vision-language model first: it writes the answers on this device.');
+    }
+    this.#abort = new AbortController();
+    try {
+      const ready = await this.#ensureReady(model);
+      this.phase = 'generating';
+      return await work(ready, this.#abort.signal);
+    } catch (error) {
       if (error instanceof Error && (error.name === 'DeviceLostError' || error.name === 'WorkerCrashError')) {
         this.ready = null;
       }
-      return false;
+      throw error;
     } finally {
       this.phase = 'idle';
       this.loadProgress = null;

@@ -1,4 +1,6 @@
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
+import { groundedPrompt } from '#lib/core/grounded-answer.ts';
+import type { GenerationStats } from '#lib/core/vlm-types.ts';
 import type { KnowledgeBase, KnowledgeDocument } from '#lib/db/index.ts';
 import { onEmbedderFallback, prepareEmbedder } from '#lib/services/embedder.service.ts';
 import { attempt, type UserError } from '#lib/services/handle-error.ts';
@@ -8,12 +10,15 @@ import {
   importDocument,
   listBases,
   listDocuments,
+  onGraphActivity,
+  passageOf,
   reembedMissing,
   search,
   type Embedder,
   type ImportProgress,
   type SearchHit
 } from '#lib/services/knowledge.service.ts';
+import { assistantStore } from './assistant-store.svelte.ts';
 import { modelsStore } from './models-store.svelte.ts';
 
 class KnowledgeStore {
@@ -25,16 +30,29 @@ class KnowledgeStore {
   /** Search results; null before the first search of a base. */
   hits = $state.raw<SearchHit[] | null>(null);
   searching = $state(false);
+  /** The model's answer over the hits, streamed as it is written; null when search is retrieval only. */
+  written = $state<{ text: string; stats: GenerationStats | null } | null>(null);
   error = $state<UserError | null>(null);
   notice = $state<string | null>(null);
   /** Documents being embedded with a newly chosen embedding model, in the background. */
   reembedding = $state<{ done: number; total: number } | null>(null);
+  /** A large base's fast-search index being brought up to date in the background. */
+  indexing = $state<{ done: number; total: number } | null>(null);
   /** The last deleted document, until the user undoes it or deletes another. */
   removed = $state.raw<{ name: string; undo: () => Promise<void> } | null>(null);
   #cancel: AbortController | null = null;
 
   constructor() {
     onEmbedderFallback((reason) => (this.notice = reason));
+    onGraphActivity(({ baseId, progress, error }) => {
+      if (baseId !== this.baseId) {
+        return;
+      }
+      this.indexing = progress;
+      if (error) {
+        this.notice = `The fast-search index could not be updated (${error}); searches stay exact, only slower.`;
+      }
+    });
   }
 
   async init(): Promise<void> {
@@ -45,6 +63,8 @@ class KnowledgeStore {
   async select(baseId: number | null): Promise<void> {
     this.baseId = baseId;
     this.hits = null;
+    this.written = null;
+    this.indexing = null;
     this.documents = baseId === null ? [] : await listDocuments(baseId);
     void this.#catchUp();
   }
@@ -131,19 +151,53 @@ class KnowledgeStore {
     }
   }
 
+  /** Whether answers are written by the model (installed) or search is retrieval only. */
+  get writesAnswers(): boolean {
+    return assistantStore.canAnswer;
+  }
+
+  /**
+   * Finds the passages for `question`, then, when a vision-language model is installed, has it
+   * write an answer from them with numbered citations. With no relevant passage nothing is
+   * written: "no relevant passage" beats a guess.
+   */
   async search(question: string): Promise<void> {
     const baseId = this.baseId;
-    if (baseId === null || !question.trim()) {
+    if (baseId === null || !question.trim() || this.searching) {
       return;
     }
     this.searching = true;
+    this.written = null;
     try {
       await this.#try(async () => {
-        this.hits = await search(baseId, question, await this.#embedder());
+        const hits = await search(baseId, question, await this.#embedder());
+        this.hits = hits;
+        if (hits.length > 0 && this.writesAnswers) {
+          this.written = { text: '', stats: null };
+          const stats = await assistantStore.compose(groundedPrompt(question, hits.map(passageOf)), null, (token) => {
+            if (this.written) {
+              this.written.text += token;
+            }
+          });
+          this.written = { text: stats.text, stats };
+        }
       });
     } finally {
       this.searching = false;
+      this.#dropEmptyAnswer();
     }
+  }
+
+  /** A failed answer leaves the passages; an empty answer box would only confuse. */
+  #dropEmptyAnswer(): void {
+    if (this.written && !this.written.stats && !this.written.text) {
+      this.written = null;
+    }
+  }
+
+  /** Stops the answer being written; what was written so far stays. */
+  stopWriting(): void {
+    assistantStore.stop();
   }
 
   async #embedder(): Promise<Embedder> {

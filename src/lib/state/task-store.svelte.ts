@@ -1,7 +1,9 @@
-import { currentStep, type QueryAnswer, type TaskDefinition } from '#lib/core/tracker/index.ts';
+import { groundedPrompt } from '#lib/core/grounded-answer.ts';
+import { currentStep, taskContext, type QueryAnswer, type TaskDefinition } from '#lib/core/tracker/index.ts';
 import type { TaskSession } from '#lib/db/index.ts';
 import { prepareEmbedder } from '#lib/services/embedder.service.ts';
 import { attempt, type UserError } from '#lib/services/handle-error.ts';
+import { passageOf, searchAllBases, type SearchHit } from '#lib/services/knowledge.service.ts';
 import {
   askTask,
   command,
@@ -12,12 +14,18 @@ import {
   startSession,
   type StepCommand
 } from '#lib/services/task.service.ts';
+import { assistantStore } from './assistant-store.svelte.ts';
 import { modelsStore } from './models-store.svelte.ts';
 
 class TaskStore {
   tasks = $state.raw<TaskDefinition[]>([]);
   session = $state.raw<TaskSession | null>(null);
   answer = $state.raw<QueryAnswer | null>(null);
+  /**
+   * The model's answer to a question the templates were unsure of (`needs_fallback`), streamed,
+   * with the knowledge-base passages it was given.
+   */
+  fallback = $state<{ text: string; hits: SearchHit[]; question: string; done: boolean } | null>(null);
   error = $state<UserError | null>(null);
   /** The sample tasks and the last session are loaded (before that, nothing can be started). */
   ready = $state(false);
@@ -58,15 +66,61 @@ class TaskStore {
     }
   }
 
-  async ask(question: string): Promise<void> {
+  /**
+   * Answers from the task state in milliseconds; when that answer is unsure, asks the
+   * vision-language model too, with the task, the best passages of the knowledge bases and
+   * (from `grabFrame`, when the camera is on) what the camera sees.
+   */
+  async ask(question: string, grabFrame?: () => Promise<ImageBitmap | null>): Promise<void> {
     const session = this.session;
     if (session && question.trim()) {
       await this.#try(async () => {
         const result = await askTask(session, question);
         this.session = result.session;
         this.answer = result.answer;
+        this.fallback = null;
+        if (result.answer.needs_fallback && assistantStore.canAnswer && !assistantStore.busy) {
+          await this.#askModel(question, result.session, grabFrame);
+        }
       });
     }
+  }
+
+  async #askModel(
+    question: string,
+    session: TaskSession,
+    grabFrame?: () => Promise<ImageBitmap | null>
+  ): Promise<void> {
+    const fallback = { text: '', hits: [] as SearchHit[], question, done: false };
+    this.fallback = fallback;
+    try {
+      const step = session.definition.steps[session.state.current];
+      fallback.hits = this.following
+        ? await searchAllBases(`${step?.title ?? ''}: ${question}`, await this.#embedder())
+        : [];
+      const prompt = groundedPrompt(question, fallback.hits.map(passageOf), {
+        context: taskContext(session.definition, session.state)
+      });
+      // A camera that cannot give a frame right now only costs the answer its picture.
+      const frame = grabFrame ? await grabFrame().catch(() => null) : null;
+      this.fallback = { ...fallback };
+      const stats = await assistantStore.compose(prompt, frame, (token) => {
+        if (this.fallback?.question === question) {
+          this.fallback.text += token;
+        }
+      });
+      if (this.fallback?.question === question) {
+        this.fallback = { ...fallback, text: stats.text, done: true };
+      }
+    } catch (error) {
+      this.fallback = null;
+      throw error;
+    }
+  }
+
+  /** Stops the model's answer; what it wrote so far stays. */
+  stopAnswer(): void {
+    assistantStore.stop();
   }
 
   /** The fast loop: every answer the camera assistant gives is an observation of the task. */
@@ -77,13 +131,17 @@ class TaskStore {
       return;
     }
     await this.#try(async () => {
-      const embedder = await prepareEmbedder(model, modelsStore.settings, () => undefined);
-      const next = await observeTask(session, text, embedder);
+      const next = await observeTask(session, text, await this.#embedder());
       // A command the user gave meanwhile wins over the observation that raced it.
       if (this.session === session) {
         this.session = next;
       }
     });
+  }
+
+  #embedder() {
+    const model = modelsStore.embeddingModel!;
+    return prepareEmbedder(model, modelsStore.settings, () => undefined);
   }
 
   async #try(work: () => Promise<void>): Promise<void> {

@@ -15,11 +15,12 @@ export class VlmBridge extends ModelWorkerBridge<VlmLoadRequest, { loadMs: numbe
   }
 
   /**
-   * Streams an answer. `frame` is transferred to the worker (and closed there). An abort
-   * signal stops decoding after the current token; the partial answer is still returned.
+   * Streams an answer, about `frame` or (null) about the prompt alone. The frame is transferred
+   * to the worker (and closed there). An abort signal stops decoding after the current token;
+   * the partial answer is still returned.
    */
   generate(
-    frame: VlmFrame,
+    frame: VlmFrame | null,
     prompt: string,
     options: GenerateOptions,
     onToken: (text: string) => void,
@@ -30,12 +31,12 @@ export class VlmBridge extends ModelWorkerBridge<VlmLoadRequest, { loadMs: numbe
         const abort = () => void remote.abort();
         signal?.addEventListener('abort', abort, { once: true });
         try {
-          return await remote.generate(transfer(frame, [frame]), prompt, options, proxy(onToken));
+          return await remote.generate(frame && transfer(frame, [frame]), prompt, options, proxy(onToken));
         } finally {
           signal?.removeEventListener('abort', abort);
         }
       },
-      () => frame.close()
+      () => frame?.close()
     );
   }
 

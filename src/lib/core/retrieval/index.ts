@@ -23,3 +23,11 @@ export {
   vectorOf,
   type VectorBlock
 } from './vector-store.ts';
+export {
+  ANN_EF_SEARCH,
+  ANN_MIN_VECTORS,
+  updateGraph,
+  VectorSearch,
+  wantsGraph,
+  type GraphUpdate
+} from './vector-search.ts';

@@ -35,3 +35,4 @@ export {
 } from './step-filter.ts';
 export { classifyQuery, normaliseQuery, QUERY_TYPES, type QueryClassification, type QueryType } from './query.ts';
 export { answerQuery, FALLBACK_CONFIDENCE, type QueryAnswer, type QueryResult } from './answer-query.ts';
+export { taskContext } from './task-context.ts';

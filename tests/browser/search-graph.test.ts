@@ -1,0 +1,118 @@
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { WorkerCrashError } from '#lib/core/errors.ts';
+import { ANN_MIN_VECTORS, exactTopK } from '#lib/core/retrieval/index.ts';
+import { db } from '#lib/db/index.ts';
+import {
+  createBase,
+  deleteDocument,
+  onGraphActivity,
+  openSearchIndex,
+  setAnnMinVectors,
+  updateSearchGraph,
+  type GraphActivity
+} from '#lib/services/knowledge.service.ts';
+import { updateSearchGraphInWorker } from '#lib/workers/search-index-runner.ts';
+import { clusteredUnitVectors } from '../unit/fixtures/retrieval-random.ts';
+
+const DIM = 384;
+const MODEL = 'test/synthetic-384';
+const PER_DOCUMENT = 500;
+const all = clusteredUnitVectors(3_000, DIM, 40, 31, 0.06);
+const vector = (i: number) => all.slice(i * DIM, (i + 1) * DIM);
+/** Chunk id of fixture vector `i` (ids from the fixture, not from IndexedDB: no passages are stored). */
+const idOf = (i: number) => i + 1;
+
+let baseId = 0;
+
+/** Stores fixture vectors `from..to` as one document's vectors, the way an import leaves them. */
+async function addDocument(from: number, to: number): Promise<number> {
+  return db.transaction('rw', [db.documents, db.vectors], async () => {
+    const documentId = (await db.documents.add({
+      baseId,
+      name: `doc ${from}`,
+      format: 'text',
+      contentHash: `hash ${from}`,
+      bytes: 1,
+      chunkCount: to - from,
+      createdAt: Date.now()
+    })) as number;
+    await db.vectors.add({
+      documentId,
+      baseId,
+      modelId: MODEL,
+      dim: DIM,
+      chunkIds: Array.from({ length: to - from }, (_, i) => idOf(from + i)),
+      data: all.slice(from * DIM, to * DIM)
+    });
+    return documentId;
+  });
+}
+
+beforeEach(async () => {
+  await Promise.all(
+    [db.knowledgeBases, db.documents, db.chunks, db.vectors, db.searchGraphs].map((table) => table.clear())
+  );
+  setAnnMinVectors(1_000);
+  baseId = await createBase('Large');
+});
+
+afterAll(() => setAnnMinVectors(ANN_MIN_VECTORS));
+
+describe('search graph of a large base', { timeout: 120_000 }, () => {
+  it('is built in a worker, persisted, updated incrementally and used by search', async () => {
+    for (let from = 0; from < 2_000; from += PER_DOCUMENT) {
+      await addDocument(from, from + PER_DOCUMENT);
+    }
+    const activity: GraphActivity[] = [];
+    const stop = onGraphActivity((event) => activity.push(event));
+    const built = await updateSearchGraph(baseId, MODEL);
+    stop();
+    expect(built).toMatchObject({ size: 2_000, added: 2_000, rebuilt: true });
+    expect(activity.some((event) => event.progress && event.progress.done < event.progress.total)).toBe(true);
+    expect(activity.at(-1)).toEqual({ baseId, modelId: MODEL, progress: null });
+    expect(await db.searchGraphs.get([baseId, MODEL])).toMatchObject({ nodes: 2_000 });
+
+    // A new document: only its vectors are linked in.
+    await addDocument(2_000, 2_400);
+    expect(await updateSearchGraph(baseId, MODEL)).toMatchObject({ size: 2_400, added: 400, rebuilt: false });
+
+    const { vectors } = await openSearchIndex(baseId, MODEL);
+    expect(vectors.graph).not.toBeNull();
+    expect(vectors.uncovered).toBe(0);
+    let found = 0;
+    for (let q = 2_900; q < 2_950; q += 1) {
+      const truth = new Set(exactTopK(vectors.block, vector(q), 10).map((hit) => hit.id));
+      found += vectors.topK(vector(q), 10).filter((hit) => truth.has(hit.id)).length;
+    }
+    expect(found / 500).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('updates itself after an import or a delete, and never returns what was deleted', async () => {
+    const first = await addDocument(0, 1_200);
+    await updateSearchGraph(baseId, MODEL);
+    // Vectors stored after the graph: search covers them at once (scanned exactly), and
+    // opening the index queues the update that links them in.
+    await addDocument(1_200, 1_500);
+    setAnnMinVectors(1_000); // drops the cached index, as an import does
+    const opened = await openSearchIndex(baseId, MODEL);
+    expect(opened.vectors.uncovered).toBe(300);
+    expect(opened.vectors.topK(vector(1_400), 1)[0]).toMatchObject({ id: idOf(1_400) });
+    await updateSearchGraph(baseId, MODEL);
+    expect(opened.vectors.uncovered).toBe(0);
+
+    // Deleting leaves 300 vectors: below the threshold, so the saved graph goes too.
+    await deleteDocument(first);
+    const { vectors } = await openSearchIndex(baseId, MODEL);
+    expect(vectors.block.count).toBe(300);
+    expect(vectors.topK(vector(5), 10).every((hit) => hit.id > idOf(1_199))).toBe(true);
+    await vi.waitUntil(async () => (await db.searchGraphs.count()) === 0, { timeout: 30_000 });
+  });
+
+  it('a crashed indexing worker is an error, not a hang', async () => {
+    const crashing = () =>
+      new Worker(URL.createObjectURL(new Blob(['throw new Error("out of memory")'], { type: 'text/javascript' })));
+    await expect(updateSearchGraphInWorker(baseId, MODEL, 1, () => undefined, crashing)).rejects.toThrow(
+      WorkerCrashError
+    );
+  });
+});
