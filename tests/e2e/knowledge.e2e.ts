@@ -40,9 +40,16 @@ test('a knowledge base: install the embedder, add documents, search with citatio
   await page.getByRole('button', { name: 'Undo' }).click();
   await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toBeVisible();
 
+  // The relevance threshold is the user's to tune, and kept.
+  await page.getByText('Search settings').click();
+  await page.getByLabel(/Relevance threshold/).fill('0.5');
+  await expect(page.getByText('Relevance threshold: 0.50')).toBeVisible();
+
   // Survives a reload: everything lives in IndexedDB.
   await page.reload();
   await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toBeVisible();
+  await page.getByText('Search settings').click();
+  await expect(page.getByText('Relevance threshold: 0.50')).toBeVisible();
 });
 
 test('with a vision-language model installed, an answer is written from the passages', async ({ page }) => {

@@ -1,3 +1,4 @@
+import { DEFAULT_MIN_COSINE } from '#lib/core/retrieval/index.ts';
 import { db } from '#lib/db/index.ts';
 import { DEFAULT_MODEL_HOST } from './registry.service.ts';
 
@@ -11,6 +12,11 @@ export interface Settings {
   /** Variant the user forced per model id, overriding automatic selection. */
   variantOverrides: Record<string, string>;
   continuousIntervalS: number;
+  /**
+   * Cosine a passage needs to count as relevant. Embedding models differ in how high their
+   * cosines run, so it is the user's to tune; below it the answer is "no relevant passage".
+   */
+  minRelevance: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -18,7 +24,8 @@ export const DEFAULT_SETTINGS: Settings = {
   visionModelId: null,
   embeddingModelId: null,
   variantOverrides: {},
-  continuousIntervalS: 5
+  continuousIntervalS: 5,
+  minRelevance: DEFAULT_MIN_COSINE
 };
 
 export async function loadSettings(): Promise<Settings> {
@@ -33,6 +40,9 @@ export async function saveSetting<K extends keyof Settings>(key: K, value: Setti
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw new TypeError('The model host must be an http(s) URL');
     }
+  }
+  if (key === 'minRelevance' && !(typeof value === 'number' && value >= 0 && value <= 1)) {
+    throw new RangeError('The relevance threshold must be a number from 0 to 1');
   }
   await db.settings.put({ key, value });
 }

@@ -170,7 +170,9 @@ class KnowledgeStore {
     this.written = null;
     try {
       await this.#try(async () => {
-        const hits = await search(baseId, question, await this.#embedder());
+        const hits = await search(baseId, question, await this.#embedder(), {
+          minCosine: modelsStore.settings.minRelevance
+        });
         this.hits = hits;
         if (hits.length > 0 && this.writesAnswers) {
           this.written = { text: '', stats: null };

@@ -115,6 +115,11 @@ class ModelsStore {
     await saveSetting('variantOverrides', $state.snapshot(this.settings.variantOverrides));
   }
 
+  async setMinRelevance(value: number): Promise<void> {
+    await saveSetting('minRelevance', value);
+    this.settings.minRelevance = value;
+  }
+
   async setModelHost(host: string): Promise<void> {
     await saveSetting('modelHost', host);
     this.settings.modelHost = host;

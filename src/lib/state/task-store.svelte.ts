@@ -96,7 +96,9 @@ class TaskStore {
     try {
       const step = session.definition.steps[session.state.current];
       fallback.hits = this.following
-        ? await searchAllBases(`${step?.title ?? ''}: ${question}`, await this.#embedder())
+        ? await searchAllBases(`${step?.title ?? ''}: ${question}`, await this.#embedder(), {
+            minCosine: modelsStore.settings.minRelevance
+          })
         : [];
       const prompt = groundedPrompt(question, fallback.hits.map(passageOf), {
         context: taskContext(session.definition, session.state)
