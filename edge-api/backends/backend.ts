@@ -1,0 +1,76 @@
+/**
+ * The inference port: what the chat, embeddings and job routes need from a model server. The
+ * `local` adapter runs manifest models on onnxruntime-node; `openai-compatible` forwards to GPU
+ * servers (vLLM, TGI, SGLang). Routes speak the OpenAI wire format; adapters only produce text.
+ */
+
+export type ContentPart = { type: 'text'; text: string } | { type: 'image'; url: string };
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: ContentPart[];
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface ChatResult {
+  text: string;
+  finishReason: 'stop' | 'length';
+  usage: Usage;
+}
+
+export interface ChatOptions {
+  signal: AbortSignal;
+  /** Streams the answer as it is generated; the result still carries the whole text. */
+  onDelta?: (text: string) => void;
+}
+
+export interface EmbeddingResult {
+  vectors: number[][];
+  promptTokens: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  /** What it can do: `chat` (with images when `vision`), `embeddings`. */
+  capabilities: ('chat' | 'vision' | 'embeddings')[];
+  ownedBy: string;
+}
+
+/** The state of one backend as health and metrics report it. */
+export interface BackendStatus {
+  id: string;
+  kind: 'local' | 'openai-compatible';
+  models: string[];
+  healthy: boolean;
+  /** `closed` lets calls through; `open` refuses them until a trial call succeeds. */
+  circuit: 'closed' | 'open' | 'half-open';
+  latencyMs: number | null;
+  error?: string;
+}
+
+export interface Backend {
+  readonly id: string;
+  models(): ModelInfo[];
+  chat(request: ChatRequest, options: ChatOptions): Promise<ChatResult>;
+  embed(model: string, input: string[], signal: AbortSignal): Promise<EmbeddingResult>;
+  /** Checks reachability now (a cheap call per server), for readiness and `/health/detailed`. */
+  status(): Promise<BackendStatus[]>;
+  close(): Promise<void>;
+}
+
+/** Reports each call to a model server, for latency metrics. */
+export type CallObserver = (call: { backend: string; model: string; ms: number; ok: boolean }) => void;

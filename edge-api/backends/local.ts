@@ -1,0 +1,264 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  AutoModelForCausalLM,
+  AutoModelForImageTextToText,
+  AutoProcessor,
+  AutoTokenizer,
+  env,
+  InterruptableStoppingCriteria,
+  pipeline,
+  RawImage,
+  StoppingCriteriaList,
+  TextStreamer,
+  type FeatureExtractionPipeline,
+  type Message,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type Processor,
+  type Tensor
+} from '@huggingface/transformers';
+import type { ModelEntry, ModelManifest } from '../../src/lib/core/manifest.ts';
+import { badRequest, notFound } from '../http/errors.ts';
+import type { Backend, BackendStatus, ChatMessage, ChatRequest, ChatResult, ModelInfo } from './backend.ts';
+
+interface LoadedChat {
+  kind: 'vision' | 'text';
+  tokenizer: PreTrainedTokenizer;
+  processor?: Processor;
+  model: PreTrainedModel;
+}
+
+/** Architectures this backend can chat with (moondream's prompt format is the browser's alone for now). */
+const CHAT_ARCHITECTURES = new Set(['idefics3', 'llama']);
+
+/**
+ * Runs manifest models on this machine with transformers.js on onnxruntime-node (CPU): the
+ * embedded default, so the API answers with no GPU server, and what the tests use with the tiny
+ * generated models. One generation per model at a time: a second would only share the same cores.
+ */
+export function localBackend(options: { modelsDir: string; manifest: ModelManifest; only?: string[] }): Backend {
+  const root = resolve(options.modelsDir);
+  env.localModelPath = `${root}/`;
+  env.allowRemoteModels = false;
+
+  const present = options.manifest.models.filter(
+    (model) =>
+      (!options.only?.length || options.only.includes(model.id)) &&
+      existsSync(join(root, model.source.repo, 'config.json')) &&
+      (model.task === 'feature-extraction' || CHAT_ARCHITECTURES.has(model.architecture))
+  );
+  const byId = new Map(present.flatMap((model) => [[model.id, model] as const, [model.source.repo, model] as const]));
+  const chatModels = new Map<string, Promise<LoadedChat>>();
+  const embedders = new Map<string, Promise<FeatureExtractionPipeline>>();
+  const queues = new Map<string, Promise<unknown>>();
+
+  function entry(id: string, task: 'chat' | 'embeddings'): ModelEntry {
+    const model = byId.get(id);
+    const fits = model && (task === 'embeddings') === (model.task === 'feature-extraction');
+    if (!model || !fits) {
+      throw notFound(`The model "${id}" does not exist or cannot do ${task}`, 'model_not_found');
+    }
+    return model;
+  }
+
+  /** Runs `work` after every earlier call for the same model. */
+  function serialized<T>(modelId: string, work: () => Promise<T>): Promise<T> {
+    const previous = queues.get(modelId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    queues.set(modelId, next);
+    return next;
+  }
+
+  function loadChat(model: ModelEntry): Promise<LoadedChat> {
+    let loaded = chatModels.get(model.id);
+    if (!loaded) {
+      loaded = (async () => {
+        const load = { device: 'cpu' as const, dtype: cpuDtype(model) as never };
+        if (model.task === 'image-text-to-text') {
+          const processor = await AutoProcessor.from_pretrained(model.source.repo);
+          const modelInstance = await AutoModelForImageTextToText.from_pretrained(model.source.repo, load);
+          return { kind: 'vision', processor, tokenizer: processor.tokenizer!, model: modelInstance };
+        }
+        const tokenizer = await AutoTokenizer.from_pretrained(model.source.repo);
+        return { kind: 'text', tokenizer, model: await AutoModelForCausalLM.from_pretrained(model.source.repo, load) };
+      })();
+      loaded.catch(() => chatModels.delete(model.id));
+      chatModels.set(model.id, loaded);
+    }
+    return loaded;
+  }
+
+  return {
+    id: 'local',
+
+    models(): ModelInfo[] {
+      return present.map((model) => ({
+        id: model.id,
+        ownedBy: model.source.repo.split('/')[0] ?? 'local',
+        capabilities:
+          model.task === 'feature-extraction'
+            ? ['embeddings']
+            : model.task === 'image-text-to-text'
+              ? ['chat', 'vision']
+              : ['chat']
+      }));
+    },
+
+    async chat(request, { signal, onDelta }): Promise<ChatResult> {
+      const model = entry(request.model, 'chat');
+      const loaded = await loadChat(model);
+      const inputs = await prepare(loaded, request.messages);
+      return serialized(model.id, () => generate(loaded, inputs, request, signal, onDelta));
+    },
+
+    async embed(modelId, input, signal) {
+      const model = entry(modelId, 'embeddings');
+      let extractor = embedders.get(model.id);
+      if (!extractor) {
+        extractor = pipeline('feature-extraction', model.source.repo, {
+          device: 'cpu',
+          dtype: cpuDtype(model) as never
+        }) as Promise<FeatureExtractionPipeline>;
+        extractor.catch(() => embedders.delete(model.id));
+        embedders.set(model.id, extractor);
+      }
+      const run = await extractor;
+      return serialized(model.id, async () => {
+        signal.throwIfAborted();
+        const output = await run(input, { pooling: 'mean', normalize: true });
+        const vectors = output.tolist() as number[][];
+        output.dispose();
+        const promptTokens = input.reduce((sum, text) => sum + run.tokenizer.encode(text).length, 0);
+        return { vectors, promptTokens };
+      });
+    },
+
+    status(): Promise<BackendStatus[]> {
+      return Promise.resolve([
+        {
+          id: 'local',
+          kind: 'local',
+          models: present.map((model) => model.id),
+          healthy: true,
+          circuit: 'closed',
+          latencyMs: 0
+        }
+      ]);
+    },
+
+    async close() {
+      await Promise.allSettled([...queues.values()]);
+      for (const loaded of chatModels.values()) {
+        await (await loaded.catch(() => null))?.model.dispose();
+      }
+      for (const extractor of embedders.values()) {
+        await (await extractor.catch(() => null))?.dispose();
+      }
+    }
+  };
+}
+
+/** The dtype of the manifest's CPU (wasm) variant, which is what the model folder holds. */
+function cpuDtype(model: ModelEntry): ModelEntry['variants'][number]['dtype'] {
+  return (model.variants.find((variant) => variant.device === 'wasm') ?? model.variants[0]!).dtype;
+}
+
+async function prepare(loaded: LoadedChat, messages: ChatMessage[]) {
+  const images = await Promise.all(
+    messages.flatMap((message) =>
+      message.content.flatMap((part) => (part.type === 'image' ? [loadImage(part.url)] : []))
+    )
+  );
+  if (loaded.kind === 'text') {
+    if (images.length > 0) {
+      throw badRequest('model_not_multimodal', 'This model reads text only: send the question without images');
+    }
+    const chat: Message[] = messages.map((message) => ({
+      role: message.role,
+      content: message.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n')
+    }));
+    const text = loaded.tokenizer.apply_chat_template(chat, { add_generation_prompt: true, tokenize: false }) as string;
+    return loaded.tokenizer(text) as Record<string, Tensor>;
+  }
+  const chat: Message[] = messages.map((message) => ({
+    role: message.role,
+    content: message.content.map((part) =>
+      part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image' }
+    )
+  }));
+  const text = loaded.processor!.apply_chat_template(chat, { add_generation_prompt: true }) as string;
+  return (await loaded.processor!(text, images.length > 0 ? images : null)) as Record<string, Tensor>;
+}
+
+/** A data: URL (checked by the route) or an allowlisted http(s) URL as an image. */
+async function loadImage(url: string): Promise<RawImage> {
+  try {
+    const response = await fetch(url);
+    if (!response.ok) {
+      throw new Error(`HTTP ${response.status}`);
+    }
+    return await RawImage.fromBlob(await response.blob());
+  } catch (error) {
+    throw badRequest('invalid_image', `An image could not be read (${(error as Error).message})`, 'messages');
+  }
+}
+
+async function generate(
+  loaded: LoadedChat,
+  inputs: Record<string, Tensor>,
+  request: ChatRequest,
+  signal: AbortSignal,
+  onDelta?: (text: string) => void
+): Promise<ChatResult> {
+  signal.throwIfAborted();
+  const stopping = new InterruptableStoppingCriteria();
+  const criteria = new StoppingCriteriaList();
+  criteria.push(stopping);
+  const abort = () => stopping.interrupt();
+  signal.addEventListener('abort', abort, { once: true });
+  let text = '';
+  let tokens = 0;
+  const stops = request.stop ?? [];
+  const streamer = new TextStreamer(loaded.tokenizer, {
+    skip_prompt: true,
+    skip_special_tokens: true,
+    callback_function: (piece: string) => {
+      const before = text.length;
+      text += piece;
+      const cut = stops.map((stop) => text.indexOf(stop, Math.max(0, before - stop.length))).find((at) => at >= 0);
+      if (cut !== undefined) {
+        text = text.slice(0, cut);
+        stopping.interrupt();
+      }
+      if (text.length > before) {
+        onDelta?.(text.slice(before));
+      }
+    },
+    token_callback_function: () => {
+      tokens += 1;
+    }
+  });
+  // Greedy unless the caller asks for sampling: the same question gets the same answer.
+  const sampling = request.temperature
+    ? { do_sample: true, temperature: request.temperature, top_p: request.topP }
+    : { do_sample: false };
+  try {
+    await loaded.model.generate({
+      ...inputs,
+      max_new_tokens: request.maxTokens,
+      ...sampling,
+      streamer,
+      stopping_criteria: criteria
+    });
+  } finally {
+    signal.removeEventListener('abort', abort);
+  }
+  signal.throwIfAborted();
+  const promptTokens = inputs.input_ids?.dims.at(-1) ?? 0;
+  return {
+    text,
+    finishReason: tokens >= request.maxTokens ? 'length' : 'stop',
+    usage: { prompt_tokens: promptTokens, completion_tokens: tokens, total_tokens: promptTokens + tokens }
+  };
+}

@@ -1,0 +1,347 @@
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  wrap,
+  type IPolicy
+} from 'cockatiel';
+import { ApiError, gatewayTimeout, serviceUnavailable } from '../http/errors.ts';
+import type { Backend, BackendStatus, CallObserver, ChatMessage, ChatResult, ModelInfo, Usage } from './backend.ts';
+import { sseData } from './sse.ts';
+
+export interface UpstreamConfig {
+  model: string;
+  url: string;
+  upstreamModel?: string;
+  apiKey?: string;
+}
+
+export interface OpenAiCompatibleOptions {
+  upstreams: UpstreamConfig[];
+  /** Per call, until the response starts (a stream may then run as long as it streams). */
+  timeoutMs: number;
+  /** Consecutive failures that open an upstream's circuit. Default 5. */
+  breakAfter?: number;
+  /** How long an open circuit refuses calls before letting a trial through. Default 10 s. */
+  halfOpenAfterMs?: number;
+  /** Tries per upstream for a failure that may pass (network, 429, 5xx). Default 3. */
+  attempts?: number;
+  onCall?: CallObserver;
+  /** Told every circuit change (and each upstream's initial `closed`), for the circuit-state metric. */
+  onCircuit?: (upstream: string, state: BackendStatus['circuit']) => void;
+}
+
+/** A failure of the upstream itself (not of the request): worth a retry, and counted by the breaker. */
+class UpstreamFault extends Error {
+  override name = 'UpstreamFault';
+  readonly status: number | null;
+  constructor(message: string, status: number | null, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
+interface Upstream {
+  config: UpstreamConfig;
+  id: string;
+  policy: IPolicy;
+  breaker: ReturnType<typeof circuitBreaker>;
+  inFlight: number;
+}
+
+const CIRCUIT = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Open]: 'open',
+  [CircuitState.Isolated]: 'open'
+} as const;
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * GPU inference servers that speak the OpenAI API (vLLM, TGI, SGLang serving MedGemma). Each
+ * upstream has its own circuit breaker and retry policy (cockatiel: exponential backoff with
+ * decorrelated jitter); several upstreams for one model are load-balanced by fewest calls in
+ * flight among those whose circuit is not open, failing over to the next when one fails.
+ */
+export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backend {
+  const halfOpenAfter = options.halfOpenAfterMs ?? 10_000;
+  const upstreams: Upstream[] = options.upstreams.map((config) => {
+    const breaker = circuitBreaker(
+      handleWhen((error) => error instanceof UpstreamFault),
+      { halfOpenAfter, breaker: new ConsecutiveBreaker(options.breakAfter ?? 5) }
+    );
+    const retries = retry(
+      handleWhen((error) => error instanceof UpstreamFault),
+      {
+        maxAttempts: (options.attempts ?? 3) - 1,
+        backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 })
+      }
+    );
+    const id = `${config.url}#${config.model}`;
+    options.onCircuit?.(id, 'closed');
+    breaker.onStateChange((state) => options.onCircuit?.(id, CIRCUIT[state]));
+    return { config, id, breaker, policy: wrap(retries, breaker), inFlight: 0 };
+  });
+  let turn = 0;
+
+  /** Upstreams for `model` worth trying now, least busy first (ties rotate). */
+  function candidates(model: string): Upstream[] {
+    const all = upstreams.filter((upstream) => upstream.config.model === model);
+    if (all.length === 0) {
+      throw new ApiError(404, 'model_not_found', `The model "${model}" does not exist`);
+    }
+    turn += 1;
+    const usable = all
+      .map((upstream, i) => ({ upstream, order: (i + turn) % all.length }))
+      .filter(({ upstream }) => upstream.breaker.state !== CircuitState.Open)
+      .sort((a, b) => a.upstream.inFlight - b.upstream.inFlight || a.order - b.order)
+      .map(({ upstream }) => upstream);
+    if (usable.length === 0) {
+      throw serviceUnavailable(
+        `Every server for "${model}" is failing; try again shortly`,
+        'upstream_unavailable',
+        halfOpenAfter / 1000
+      );
+    }
+    return usable;
+  }
+
+  /** POSTs to the first upstream that answers, failing over on upstream faults. */
+  async function call(
+    model: string,
+    path: string,
+    body: (upstream: Upstream) => object,
+    signal: AbortSignal
+  ): Promise<{ upstream: Upstream; response: Response; started: number }> {
+    let lastError: unknown;
+    for (const upstream of candidates(model)) {
+      const started = performance.now();
+      upstream.inFlight += 1;
+      try {
+        const response = await upstream.policy.execute(() => post(upstream, path, body(upstream), signal));
+        return { upstream, response, started };
+      } catch (error) {
+        upstream.inFlight -= 1;
+        options.onCall?.({ backend: upstream.id, model, ms: performance.now() - started, ok: false });
+        if (!(error instanceof UpstreamFault || error instanceof BrokenCircuitError)) {
+          throw error;
+        }
+        lastError = error;
+      }
+    }
+    throw toApiError(lastError, signal);
+  }
+
+  async function post(upstream: Upstream, path: string, body: object, signal: AbortSignal): Promise<Response> {
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(`${upstream.config.url.replace(/\/$/, '')}${path}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(upstream.config.apiKey && { authorization: `Bearer ${upstream.config.apiKey}` })
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.any([signal, timeout])
+      });
+    } catch (error) {
+      if (signal.aborted) {
+        throw error;
+      }
+      const reason = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : (error as Error).message;
+      throw new UpstreamFault(`${upstream.config.url}: ${reason}`, timeout.aborted ? 504 : null, { cause: error });
+    }
+    if (response.ok) {
+      return response;
+    }
+    const detail = await errorMessage(response);
+    if (RETRYABLE_STATUS.has(response.status)) {
+      throw new UpstreamFault(`${upstream.config.url}: HTTP ${response.status} ${detail}`, response.status);
+    }
+    // The request itself was refused (bad input, unknown model there): the client must fix it.
+    const status = response.status === 404 ? 404 : response.status === 413 ? 413 : 400;
+    throw new ApiError(status, 'upstream_rejected', `The model server refused the request: ${detail}`);
+  }
+
+  function done(upstream: Upstream, model: string, started: number, ok: boolean): void {
+    upstream.inFlight -= 1;
+    options.onCall?.({ backend: upstream.id, model, ms: performance.now() - started, ok });
+  }
+
+  return {
+    id: 'openai-compatible',
+
+    models(): ModelInfo[] {
+      return [...new Set(upstreams.map((upstream) => upstream.config.model))].map((id) => ({
+        id,
+        ownedBy: id.split('/')[0] ?? 'upstream',
+        capabilities: ['chat', 'vision']
+      }));
+    },
+
+    async chat(request, { signal, onDelta }): Promise<ChatResult> {
+      const streaming = !!onDelta;
+      const { upstream, response, started } = await call(
+        request.model,
+        '/chat/completions',
+        (target) => ({
+          model: target.config.upstreamModel ?? request.model,
+          messages: request.messages.map(toWire),
+          max_tokens: request.maxTokens,
+          ...(request.temperature !== undefined && { temperature: request.temperature }),
+          ...(request.topP !== undefined && { top_p: request.topP }),
+          ...(request.stop && { stop: request.stop }),
+          stream: streaming,
+          ...(streaming && { stream_options: { include_usage: true } })
+        }),
+        signal
+      );
+      let ok = false;
+      try {
+        const result = streaming
+          ? await readStream(response, onDelta)
+          : readCompletion((await response.json()) as WireCompletion);
+        ok = true;
+        return result;
+      } catch (error) {
+        throw signal.aborted ? error : toApiError(error, signal);
+      } finally {
+        done(upstream, request.model, started, ok);
+      }
+    },
+
+    async embed(model, input, signal) {
+      const { upstream, response, started } = await call(
+        model,
+        '/embeddings',
+        (target) => ({ model: target.config.upstreamModel ?? model, input }),
+        signal
+      );
+      try {
+        const body = (await response.json()) as { data: { embedding: number[]; index: number }[]; usage?: Usage };
+        done(upstream, model, started, true);
+        return {
+          vectors: [...body.data].sort((a, b) => a.index - b.index).map((item) => item.embedding),
+          promptTokens: body.usage?.prompt_tokens ?? 0
+        };
+      } catch (error) {
+        done(upstream, model, started, false);
+        throw toApiError(error, signal);
+      }
+    },
+
+    status(): Promise<BackendStatus[]> {
+      return Promise.all(upstreams.map((upstream) => probe(upstream, options.timeoutMs)));
+    },
+
+    close: () => Promise.resolve()
+  };
+}
+
+function toWire(message: ChatMessage) {
+  return {
+    role: message.role,
+    content: message.content.map((part) =>
+      part.type === 'text' ? part : { type: 'image_url', image_url: { url: part.url } }
+    )
+  };
+}
+
+interface WireCompletion {
+  choices?: {
+    message?: { content?: string | null };
+    delta?: { content?: string | null };
+    finish_reason?: string | null;
+  }[];
+  usage?: Usage | null;
+}
+
+function readCompletion(body: WireCompletion): ChatResult {
+  const choice = body.choices?.[0];
+  if (!choice) {
+    throw new UpstreamFault('The model server answered without a choice', 502);
+  }
+  return {
+    text: choice.message?.content ?? '',
+    finishReason: choice.finish_reason === 'length' ? 'length' : 'stop',
+    usage: body.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
+  };
+}
+
+async function readStream(response: Response, onDelta: (text: string) => void): Promise<ChatResult> {
+  if (!response.body) {
+    throw new UpstreamFault('The model server sent no stream', 502);
+  }
+  let text = '';
+  let finishReason: ChatResult['finishReason'] = 'stop';
+  let usage: Usage | null = null;
+  for await (const data of sseData(response.body)) {
+    if (data === '[DONE]') {
+      break;
+    }
+    const chunk = JSON.parse(data) as WireCompletion;
+    const choice = chunk.choices?.[0];
+    const piece = choice?.delta?.content;
+    if (piece) {
+      text += piece;
+      onDelta(piece);
+    }
+    if (choice?.finish_reason === 'length') {
+      finishReason = 'length';
+    }
+    usage = chunk.usage ?? usage;
+  }
+  return { text, finishReason, usage: usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } };
+}
+
+async function probe(upstream: Upstream, timeoutMs: number): Promise<BackendStatus> {
+  const started = performance.now();
+  const circuit = CIRCUIT[upstream.breaker.state];
+  const base = { id: upstream.id, kind: 'openai-compatible' as const, models: [upstream.config.model], circuit };
+  try {
+    const response = await fetch(`${upstream.config.url.replace(/\/$/, '')}/models`, {
+      headers: upstream.config.apiKey ? { authorization: `Bearer ${upstream.config.apiKey}` } : {},
+      signal: AbortSignal.timeout(Math.min(timeoutMs, 5_000))
+    });
+    await response.body?.cancel();
+    const latencyMs = performance.now() - started;
+    return response.ok
+      ? { ...base, healthy: true, latencyMs }
+      : { ...base, healthy: false, latencyMs, error: `HTTP ${response.status}` };
+  } catch (error) {
+    return { ...base, healthy: false, latencyMs: null, error: (error as Error).message };
+  }
+}
+
+async function errorMessage(response: Response): Promise<string> {
+  const text = await response.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
+    const message = typeof body.error === 'string' ? body.error : (body.error?.message ?? body.message);
+    return message ? message.slice(0, 500) : text.slice(0, 200);
+  } catch {
+    return text.slice(0, 200);
+  }
+}
+
+function toApiError(error: unknown, signal: AbortSignal): unknown {
+  if (error instanceof ApiError || signal.aborted) {
+    return error;
+  }
+  if (error instanceof UpstreamFault && error.status === 504) {
+    return gatewayTimeout(`The model server did not answer in time (${error.message})`);
+  }
+  if (error instanceof UpstreamFault || error instanceof BrokenCircuitError) {
+    return serviceUnavailable(`The model server is unavailable (${error.message})`, 'upstream_unavailable', 5);
+  }
+  return serviceUnavailable(
+    `The model server sent an unreadable answer (${(error as Error).message})`,
+    'upstream_invalid'
+  );
+}

@@ -1,0 +1,42 @@
+import { ApiError, notFound } from '../http/errors.ts';
+import type { Backend, BackendStatus, ModelInfo } from './backend.ts';
+
+export interface BackendRegistry {
+  models(): ModelInfo[];
+  /** The backend serving `model` for `capability`: 404 if none has it, 400 if it cannot do that. */
+  forModel(model: string, capability: 'chat' | 'embeddings'): Backend;
+  status(): Promise<BackendStatus[]>;
+  close(): Promise<void>;
+}
+
+/** Routes each model to the backend that has it; GPU upstreams win over local copies of a model. */
+export function backendRegistry(backends: Backend[]): BackendRegistry {
+  const owner = (model: string) =>
+    backends
+      .flatMap((backend) => backend.models().map((info) => ({ backend, info })))
+      .find(({ info }) => info.id === model);
+  return {
+    models() {
+      const seen = new Set<string>();
+      return backends.flatMap((backend) => backend.models().filter((info) => !seen.has(info.id) && seen.add(info.id)));
+    },
+    forModel(model, capability) {
+      const found = owner(model);
+      if (!found) {
+        throw notFound(`The model "${model}" does not exist; GET /v1/models lists them`, 'model_not_found');
+      }
+      if (!found.info.capabilities.includes(capability)) {
+        throw new ApiError(400, 'model_not_capable', `The model "${model}" cannot do ${capability}`, {
+          param: 'model'
+        });
+      }
+      return found.backend;
+    },
+    async status() {
+      return (await Promise.all(backends.map((backend) => backend.status()))).flat();
+    },
+    async close() {
+      await Promise.all(backends.map((backend) => backend.close()));
+    }
+  };
+}

@@ -1,0 +1,109 @@
+import * as z from 'zod';
+
+/** Thrown at startup for a bad environment: the message names every variable that is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const csv = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+  );
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+
+const upstream = z.object({
+  /** The model id clients ask for, e.g. `google/medgemma-4b-it`. */
+  model: z.string().min(1),
+  /** Base URL of an OpenAI-compatible server (vLLM, TGI, SGLang), ending before `/chat/completions`. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** The model id on that server, when it differs. */
+  upstreamModel: z.string().min(1).optional(),
+  apiKey: z.string().min(1).optional()
+});
+
+const upstreams = z
+  .string()
+  .optional()
+  .transform((value, context) => {
+    if (!value?.trim()) {
+      return [];
+    }
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'must be a JSON array' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(upstream));
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(1).max(65_535).default(8787),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Model files served at /models/ and run by the local backend. */
+  MODELS_DIR: z.string().min(1).default('.cache/models'),
+  /** The built PWA; empty to run the API alone. */
+  STATIC_DIR: z.string().default('build'),
+  /** The embedded job database and job artifacts. */
+  DATA_DIR: z.string().min(1).default('.cache/edge-data'),
+  /** Set to scale out: jobs on BullMQ, rate limits shared by every node. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+
+  /**
+   * Requests without credentials get the `local` tenant. Defaults to true only when the server
+   * listens on loopback (one user on their own machine); anywhere else auth is required.
+   */
+  ALLOW_ANONYMOUS: flag.optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_PUBLIC_KEY: z.string().optional(),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  JWT_ALGORITHMS: csv,
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  JWT_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  /** `tenant:name:sha256hex` entries, comma-separated (`npm run api-key` makes one). */
+  API_KEYS: z.string().default(''),
+
+  /** Origins allowed to call the API from a browser (the PWA's, when served elsewhere). */
+  CORS_ORIGINS: csv,
+  RATE_LIMIT_BURST: positiveInt.default(60),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(5),
+  /** Large enough for a few camera frames as data: URLs. */
+  BODY_LIMIT_MB: z.coerce.number().positive().max(512).default(20),
+  /** Hosts whose http(s) images chat requests may reference (data: URLs are always accepted). */
+  IMAGE_URL_HOSTS: csv,
+
+  UPSTREAMS: upstreams,
+  UPSTREAM_TIMEOUT_MS: positiveInt.default(120_000),
+  /** Manifest model ids the local backend runs; empty: every manifest model present in MODELS_DIR. */
+  LOCAL_MODELS: csv,
+
+  /** Jobs run at once by this process; 0 leaves them to `npm run worker` processes. */
+  JOB_CONCURRENCY: nonNegativeInt.default(1),
+  JOB_MAX_ACTIVE_PER_TENANT: positiveInt.default(2),
+  JOB_RETENTION_HOURS: z.coerce.number().positive().default(24),
+
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info')
+});
+
+export type Config = z.output<typeof schema> & { ALLOW_ANONYMOUS: boolean };
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Reads and checks the environment; a bad value stops startup with a message naming it. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  const config = result.data;
+  return { ...config, ALLOW_ANONYMOUS: config.ALLOW_ANONYMOUS ?? LOOPBACK.has(config.HOST) };
+}

@@ -1,0 +1,92 @@
+import { createRoute } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import type { BackendRegistry } from '../backends/registry.ts';
+import { chatRequestFrom } from '../backends/chat-request.ts';
+import { ApiError } from '../http/errors.ts';
+import { apiRouter, requireJson } from '../http/validation.ts';
+import { COMMON_ERRORS, errorResponses } from '../schemas/common.ts';
+import { ChatCompletionRequestSchema, ChatCompletionSchema } from '../schemas/openai.ts';
+
+const route = createRoute({
+  method: 'post',
+  path: '/chat/completions',
+  summary: 'Chat completion (OpenAI-compatible), with images',
+  description:
+    'Text and `image_url` parts; `stream: true` answers with server-sent `chat.completion.chunk` events, ' +
+    'a `usage` chunk when `stream_options.include_usage` is set, and `data: [DONE]`.',
+  middleware: [requireJson] as const,
+  request: { body: { content: { 'application/json': { schema: ChatCompletionRequestSchema } }, required: true } },
+  responses: {
+    200: {
+      description: 'The completion, or an SSE stream of chunks when `stream` is true',
+      content: {
+        'application/json': { schema: ChatCompletionSchema },
+        'text/event-stream': { schema: { type: 'string' } }
+      }
+    },
+    ...errorResponses(...COMMON_ERRORS, 404, 503, 504)
+  }
+});
+
+export function chatCompletions(deps: { backends: BackendRegistry; imageHosts: readonly string[] }) {
+  return apiRouter().openapi(route, async (c) => {
+    const body = c.req.valid('json');
+    const request = chatRequestFrom(body, deps.imageHosts);
+    const backend = deps.backends.forModel(request.model, 'chat');
+    const id = `chatcmpl-${crypto.randomUUID()}`;
+    const created = Math.floor(Date.now() / 1000);
+    const chunk = (choices: unknown[], extra: object = {}) =>
+      JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices, ...extra });
+
+    if (!body.stream) {
+      const result = await backend.chat(request, { signal: c.req.raw.signal });
+      return c.json(
+        {
+          id,
+          object: 'chat.completion' as const,
+          created,
+          model: request.model,
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant' as const, content: result.text },
+              finish_reason: result.finishReason
+            }
+          ],
+          usage: result.usage
+        },
+        200
+      );
+    }
+
+    const aborted = new AbortController();
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(() => aborted.abort());
+      // Deltas arrive synchronously from the backend; writes are queued so they stay in order.
+      let writes = stream.writeSSE({
+        data: chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }])
+      });
+      const write = (data: string) => (writes = writes.then(() => stream.writeSSE({ data })));
+      try {
+        const result = await backend.chat(request, {
+          signal: aborted.signal,
+          onDelta: (text) => void write(chunk([{ index: 0, delta: { content: text }, finish_reason: null }]))
+        });
+        void write(chunk([{ index: 0, delta: {}, finish_reason: result.finishReason }]));
+        if (body.stream_options?.include_usage) {
+          void write(chunk([], { usage: result.usage }));
+        }
+      } catch (error) {
+        if (aborted.signal.aborted) {
+          return;
+        }
+        // The status line is long gone: the error travels as the stream's last event.
+        const failure =
+          error instanceof ApiError ? error : new ApiError(503, 'generation_failed', 'The model stopped with an error');
+        void write(JSON.stringify(failure.body()));
+      }
+      void write('[DONE]');
+      await writes;
+    });
+  });
+}

@@ -1,0 +1,38 @@
+import { z } from '@hono/zod-openapi';
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string(),
+      param: z.string().nullable(),
+      code: z.string()
+    })
+  })
+  .openapi('Error');
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Malformed request',
+  401: 'Missing or invalid credentials',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Request body too large',
+  415: 'Body is not JSON',
+  422: 'Request does not match the schema',
+  429: 'Rate limited (see Retry-After)',
+  503: 'A backend is unavailable',
+  504: 'A backend timed out'
+};
+
+/** OpenAPI response entries for the error statuses a route can answer with. */
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: ErrorSchema } } }
+    ])
+  );
+}
+
+/** The errors every authenticated JSON route may answer with. */
+export const COMMON_ERRORS = [400, 401, 413, 415, 422, 429] as const;
