@@ -23,11 +23,16 @@ export interface ApiKeyEntry {
 /** Keys of the right shape; anything else is rejected before hashing. */
 export const isWellFormedApiKey = (key: string): boolean => API_KEY.test(key);
 
+/** Key names share the tenant alphabet: they end up in `API_KEYS` entries and log lines. */
+export const isApiKeyName = (name: string): boolean => NAME.test(name);
+
+/** SHA-256 of a key as lowercase hex: the form `API_KEYS` stores. */
 export async function hashApiKey(key: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key));
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
+/** A new random key and its hash; the key is shown once and never stored. */
 export async function createApiKey(): Promise<{ key: string; hash: string }> {
   const key = API_KEY_PREFIX + base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
   return { key, hash: await hashApiKey(key) };
@@ -63,7 +68,7 @@ function entryProblem(tenant: string, name: string, hash: string, extraFields: b
   if (!isTenant(tenant)) {
     return 'tenant must be 1-64 letters, digits, ".", "_" or "-"';
   }
-  if (!NAME.test(name)) {
+  if (!isApiKeyName(name)) {
     return 'name must be 1-64 letters, digits, ".", "_" or "-"';
   }
   if (!SHA256_HEX.test(hash)) {
@@ -75,6 +80,7 @@ function entryProblem(tenant: string, name: string, hash: string, extraFields: b
 /** Finds the entry of a key by its hash; `undefined` for unknown keys. Check the shape first. */
 export type ApiKeyLookup = (key: string) => Promise<ApiKeyEntry | undefined>;
 
+/** An in-memory lookup over parsed entries (see {@link parseApiKeyList}). */
 export function apiKeyLookup(entries: readonly ApiKeyEntry[]): ApiKeyLookup {
   // A map lookup by hash is not a timing oracle: an attacker cannot steer the hash of a guess
   // towards a stored one, so how long the comparison takes tells them nothing useful.
