@@ -30,7 +30,7 @@ export interface JwtVerifierOptions {
   jwksUrl?: string;
   /**
    * Accepted `alg`s (`JWT_ALGORITHMS`). Empty: HS256 for a secret, the algorithm the public key's
-   * type implies (RS256, ES256/384/512 by curve, EdDSA), or every asymmetric one for a JWKS.
+   * type implies (RS256, ES256/384/512 by curve, EdDSA/Ed25519), or every asymmetric one for a JWKS.
    */
   algorithms?: readonly string[];
   issuer?: string;
@@ -56,7 +56,7 @@ const ASYMMETRIC = [
   'Ed25519'
 ];
 /** Tried in order against a public key when no algorithm is configured: only those of its key type import. */
-const PUBLIC_KEY_DEFAULTS = ['RS256', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const PUBLIC_KEY_DEFAULTS = ['RS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 /** RFC 7518 §3.2: an HMAC key must be at least as long as the hash output. */
 const MIN_SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
 const DEFAULT_CLOCK_TOLERANCE_S = 30;

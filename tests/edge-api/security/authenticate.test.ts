@@ -202,6 +202,18 @@ describe('JWT with a public key', () => {
     expect((await get(app, `Bearer ${await sign(ec.privateKey, 'ES256')}`)).status).toBe(200);
   });
 
+  it('accepts EdDSA with an Ed25519 public key, under either name of the algorithm', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true });
+    const app = appWith({
+      allowAnonymous: false,
+      jwt: await createJwtVerifier({ publicKey: await exportSPKI(publicKey) })
+    });
+    expect((await get(app, `Bearer ${await sign(privateKey, 'EdDSA')}`)).status).toBe(200);
+    expect((await get(app, `Bearer ${await sign(privateKey, 'Ed25519')}`)).status).toBe(200);
+    const rs256 = await sign(rsa.privateKey, 'RS256');
+    await expectUnauthorized(await get(app, `Bearer ${rs256}`), 'algorithm_not_allowed', rs256);
+  });
+
   it('refuses an HS256 token signed with the public key as the secret (algorithm confusion)', async () => {
     const app = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ publicKey: rsa.pem }) });
     for (const secret of [rsa.pem, rsa.pem.trim()]) {
