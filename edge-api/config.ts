@@ -45,7 +45,8 @@ const upstreams = z
   .pipe(z.array(upstream));
 
 const schema = z.object({
-  PORT: z.coerce.number().int().min(1).max(65_535).default(8787),
+  /** 0 lets the OS pick a free port (tests). */
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Model files served at /models/ and run by the local backend. */
   MODELS_DIR: z.string().min(1).default('.cache/models'),
@@ -82,6 +83,8 @@ const schema = z.object({
 
   UPSTREAMS: upstreams,
   UPSTREAM_TIMEOUT_MS: positiveInt.default(120_000),
+  /** The model `medgemma.analyze` jobs ask when they name none. */
+  MEDGEMMA_MODEL: z.string().min(1).default('google/medgemma-4b-it'),
   /** Manifest model ids the local backend runs; empty: every manifest model present in MODELS_DIR. */
   LOCAL_MODELS: csv,
 
@@ -106,4 +109,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const config = result.data;
   return { ...config, ALLOW_ANONYMOUS: config.ALLOW_ANONYMOUS ?? LOOPBACK.has(config.HOST) };
+}
+
+/** For entry points: the configuration, or the problems on stderr and exit code 2 (no stack trace). */
+export function configOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
 }

@@ -1,47 +1,106 @@
-import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
-import { serve } from '@hono/node-server';
+import { serve, type ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { createApp } from './app.ts';
+import { API_PATHS, createApp } from './app.ts';
+import { configOrExit, type Config } from './config.ts';
+import { jsonLogger, type Logger } from './http/logger.ts';
+import { createNodeRuntime, type NodeRuntime } from './node-runtime.ts';
+import { authenticate, authenticateOptionsFromConfig } from './security/authenticate.ts';
+import { rateLimitFromConfig } from './security/rate-limit.ts';
 import { fileStore } from './storage/file-store.ts';
 
-export interface ServerOptions {
-  port: number;
-  host: string;
-  modelsDir: string;
-  /** The built PWA (`npm run build` output); omitted to run the API alone. */
-  staticDir?: string;
+export interface NodeApp {
+  app: ReturnType<typeof createApp>;
+  runtime: NodeRuntime;
+  close(): Promise<void>;
 }
 
-/** Starts the edge API on Node; with `staticDir` it also serves the PWA on the same origin. */
-export function startServer(options: ServerOptions) {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  const app = createApp({ models: fileStore(options.modelsDir), version: pkg.version });
-  const { staticDir } = options;
-  if (staticDir) {
-    const root = resolve(staticDir);
+/** The app with everything it needs on Node, from the configuration; `startServer` serves it. */
+export async function createNodeApp(config: Config, logger: Logger): Promise<NodeApp> {
+  const runtime = await createNodeRuntime(config, logger);
+  const rateLimit = rateLimitFromConfig(config, logger);
+  const app = createApp({
+    ...runtime,
+    startedAt: Date.now(),
+    models: fileStore(config.MODELS_DIR),
+    authenticate: authenticate(await authenticateOptionsFromConfig(config)),
+    rateLimit: rateLimit.middleware,
+    logger,
+    corsOrigins: config.CORS_ORIGINS,
+    bodyLimitBytes: Math.round(config.BODY_LIMIT_MB * 1024 * 1024),
+    imageHosts: config.IMAGE_URL_HOSTS
+  });
+  if (config.STATIC_DIR) {
+    const root = resolve(config.STATIC_DIR);
+    const spa = serveStatic({ root, path: '200.html' });
     app.use('/*', serveStatic({ root }));
-    // SPA fallback for client-side routes that were not prerendered.
-    app.get('/*', serveStatic({ root, path: '200.html' }));
-  }
-  return serve({ fetch: app.fetch, port: options.port, hostname: options.host });
-}
-
-function fromEnv(): ServerOptions {
-  const port = Number(process.env.PORT ?? 8787);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new Error(`PORT must be an integer between 1 and 65535, got "${process.env.PORT}"`);
+    // Client-side routes that were not prerendered get the SPA shell; API paths keep their JSON 404.
+    app.get('/*', (c, next) => (API_PATHS.test(c.req.path) ? next() : spa(c, next)));
   }
   return {
+    app,
+    runtime,
+    async close() {
+      await rateLimit.close();
+      await runtime.close();
+    }
+  };
+}
+
+export interface RunningServer {
+  server: ServerType;
+  port: number;
+  /** Stops taking requests, lets running jobs finish (up to `graceMs`), then closes the queue. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts the edge API on Node: the app, its job workers (unless `JOB_CONCURRENCY=0` leaves them
+ * to `npm run worker` processes) and, with `STATIC_DIR`, the built PWA on the same origin.
+ */
+export async function startServer(
+  config: Config,
+  logger: Logger = jsonLogger(config.LOG_LEVEL)
+): Promise<RunningServer> {
+  const { app, runtime, close } = await createNodeApp(config, logger);
+  const worker = config.JOB_CONCURRENCY > 0 ? runtime.work(config.JOB_CONCURRENCY) : null;
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((done) => {
+    const started = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
+      done({ server: started, port: info.port })
+    );
+  });
+  return {
+    server,
     port,
-    host: process.env.HOST ?? '127.0.0.1',
-    modelsDir: process.env.MODELS_DIR ?? '.cache/models',
-    staticDir: process.env.STATIC_DIR ?? 'build'
+    async close(graceMs = 10_000) {
+      const http = server as Server;
+      const closed = new Promise<void>((done) => http.close(() => done()));
+      http.closeIdleConnections();
+      // Event streams stay open as long as their jobs run: they get the grace period, then are cut.
+      const cut = setTimeout(() => http.closeAllConnections(), graceMs);
+      await Promise.all([closed, worker?.close(graceMs)]);
+      clearTimeout(cut);
+      await close();
+    }
   };
 }
 
 if (import.meta.main) {
-  const options = fromEnv();
-  startServer(options);
-  console.log(`Vision Hub on http://${options.host}:${options.port}`);
+  const config = configOrExit(process.env);
+  const logger = jsonLogger(config.LOG_LEVEL);
+  const running = await startServer(config, logger);
+  logger.info('listening', { url: `http://${config.HOST}:${running.port}`, anonymous: config.ALLOW_ANONYMOUS });
+  const stop = (signal: string) => {
+    logger.info('stopping', { signal });
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('stop failed', { error: String(error) });
+        process.exit(1);
+      }
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }

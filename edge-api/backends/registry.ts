@@ -1,10 +1,12 @@
 import { ApiError, notFound } from '../http/errors.ts';
 import type { Backend, BackendStatus, ModelInfo } from './backend.ts';
 
+type Capability = ModelInfo['capabilities'][number];
+
 export interface BackendRegistry {
   models(): ModelInfo[];
   /** The backend serving `model` for `capability`: 404 if none has it, 400 if it cannot do that. */
-  forModel(model: string, capability: 'chat' | 'embeddings'): Backend;
+  forModel(model: string, capability: Capability): Backend;
   status(): Promise<BackendStatus[]>;
   close(): Promise<void>;
 }

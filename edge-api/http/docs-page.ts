@@ -7,8 +7,10 @@ interface Operation {
 
 interface OpenApiDocument {
   info: { title: string; version: string; description?: string };
-  paths?: Record<string, Record<string, Operation>>;
+  paths?: Record<string, object>;
 }
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head'] as const;
 
 const escape = (text: string) =>
   text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
@@ -18,8 +20,12 @@ const escape = (text: string) =>
  * no CDN, so it works offline and under a strict CSP (tablets on a school network).
  */
 export function docsPage(spec: OpenApiDocument): string {
-  const operations = Object.entries(spec.paths ?? {}).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, operation]) => {
+  const operations = Object.entries(spec.paths ?? {}).flatMap(([path, item]) =>
+    METHODS.flatMap((method) => {
+      const operation = (item as Partial<Record<(typeof METHODS)[number], Operation>>)[method];
+      if (!operation) {
+        return [];
+      }
       const body = Object.values(operation.requestBody?.content ?? {})[0]
         ?.schema?.$ref?.split('/')
         .pop();

@@ -36,3 +36,9 @@ export function errorResponses(...statuses: number[]) {
 
 /** The errors every authenticated JSON route may answer with. */
 export const COMMON_ERRORS = [400, 401, 413, 415, 422, 429] as const;
+
+/**
+ * `true` only when two types are the same: pins a zod schema to the type the PWA reads from
+ * src/lib/core, so `const x: SameShape<…> = true` fails the build when they drift apart.
+ */
+export type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

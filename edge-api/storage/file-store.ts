@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 
-/** What the routes need from storage; Node's filesystem is one adapter, object storage another. */
+/** What the routes need to read from storage; Node's filesystem is one adapter, object storage another. */
 export interface BlobStore {
   /** Size and modification time, or null when the key does not exist. */
   head(key: string): Promise<{ size: number; mtimeMs: number } | null>;
@@ -11,12 +11,29 @@ export interface BlobStore {
   read(key: string, start: number, end: number): ReadableStream<Uint8Array>;
 }
 
-export function fileStore(root: string): BlobStore {
+/** A store jobs also write to: their artifacts (reports, generated images). */
+export interface WritableBlobStore extends BlobStore {
+  /** Writes the whole blob; readers never see a half-written one. */
+  write(key: string, data: Uint8Array | string): Promise<void>;
+  /** Names and sizes of the blobs directly under `prefix` (a folder-like key ending without `/`). */
+  list(prefix: string): Promise<{ name: string; size: number }[]>;
+  /** Deletes everything under `prefix`. */
+  remove(prefix: string): Promise<void>;
+}
+
+export function fileStore(root: string): WritableBlobStore {
   const base = resolve(root);
   const pathOf = (key: string): string | null => {
     const full = resolve(base, key);
     // Keys come from URLs: anything escaping the root is treated as missing.
     return full.startsWith(base + sep) ? full : null;
+  };
+  const mustPath = (key: string): string => {
+    const path = pathOf(key);
+    if (!path) {
+      throw new Error(`Invalid key ${key}`);
+    }
+    return path;
   };
   return {
     async head(key) {
@@ -32,11 +49,29 @@ export function fileStore(root: string): BlobStore {
       }
     },
     read(key, start, end) {
-      const path = pathOf(key);
-      if (!path) {
-        throw new Error(`Invalid key ${key}`);
+      return Readable.toWeb(createReadStream(mustPath(key), { start, end })) as ReadableStream<Uint8Array>;
+    },
+    async write(key, data) {
+      const path = mustPath(key);
+      await mkdir(dirname(path), { recursive: true });
+      // Written beside and renamed: a crash mid-write leaves a temp file, never a truncated blob.
+      const partial = `${path}.${process.pid}.partial`;
+      await writeFile(partial, data);
+      await rename(partial, path);
+    },
+    async list(prefix) {
+      const dir = pathOf(prefix);
+      if (!dir) {
+        return [];
       }
-      return Readable.toWeb(createReadStream(path, { start, end })) as ReadableStream<Uint8Array>;
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      const files = entries.filter((entry) => entry.isFile() && !entry.name.endsWith('.partial'));
+      return Promise.all(
+        files.map(async (entry) => ({ name: entry.name, size: (await stat(join(dir, entry.name))).size }))
+      );
+    },
+    async remove(prefix) {
+      await rm(mustPath(prefix), { recursive: true, force: true });
     }
   };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../edge-api/app.ts';
-import { parseRange } from '../../edge-api/routes/models.ts';
+import { parseRange } from '../../edge-api/http/serve-blob.ts';
 import { fileStore } from '../../edge-api/storage/file-store.ts';
 
 const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);

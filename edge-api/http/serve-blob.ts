@@ -1,0 +1,59 @@
+import type { Context } from 'hono';
+import { contentTypeOf } from '../storage/content-type.ts';
+import type { BlobStore } from '../storage/file-store.ts';
+
+/**
+ * Answers GET/HEAD for one stored blob with what resumable downloads need: ETag (304 when it
+ * still matches), `Accept-Ranges` and single byte ranges (206, 416). `null` when it is missing.
+ */
+export async function serveBlob(
+  c: Context,
+  store: BlobStore,
+  key: string,
+  extraHeaders: Record<string, string> = {}
+): Promise<Response | null> {
+  const info = await store.head(key);
+  if (!info) {
+    return null;
+  }
+  const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+  const headers: Record<string, string> = {
+    'accept-ranges': 'bytes',
+    etag,
+    'cache-control': 'no-cache',
+    'content-type': contentTypeOf(key),
+    ...extraHeaders
+  };
+  if (c.req.header('if-none-match') === etag) {
+    return c.body(null, 304, headers);
+  }
+  const range = parseRange(c.req.header('range'), info.size);
+  if (range === 'invalid') {
+    return c.body(null, 416, { ...headers, 'content-range': `bytes */${info.size}` });
+  }
+  const [start, end] = range ?? [0, info.size - 1];
+  headers['content-length'] = String(end - start + 1);
+  if (range) {
+    headers['content-range'] = `bytes ${start}-${end}/${info.size}`;
+  }
+  const status = range ? 206 : 200;
+  if (c.req.method === 'HEAD' || info.size === 0) {
+    return c.body(null, status, headers);
+  }
+  return c.body(store.read(key, start, end), status, headers);
+}
+
+/** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; multi-range requests get the whole file. */
+export function parseRange(header: string | undefined, size: number): [number, number] | null | 'invalid' {
+  const match = header?.match(/^bytes=(\d*)-(\d*)$/);
+  if (!match) {
+    return null;
+  }
+  const [, from = '', to = ''] = match;
+  if (from === '' && to === '') {
+    return 'invalid';
+  }
+  const start = from === '' ? Math.max(0, size - Number(to)) : Number(from);
+  const end = from === '' || to === '' ? size - 1 : Math.min(Number(to), size - 1);
+  return start > end || start >= size ? 'invalid' : [start, end];
+}

@@ -1,0 +1,128 @@
+import { constants, readFileSync } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { parseManifest } from '../src/lib/core/manifest.ts';
+import type { Backend } from './backends/backend.ts';
+import { localBackend } from './backends/local.ts';
+import { openAiCompatibleBackend } from './backends/openai-compatible.ts';
+import { backendRegistry, type BackendRegistry } from './backends/registry.ts';
+import type { Config } from './config.ts';
+import { memoryIdempotencyStore, redisIdempotencyStore, type IdempotencyStore } from './http/idempotency.ts';
+import type { Logger } from './http/logger.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
+import { jobHandlers, type JobType } from './job-types/job-type.ts';
+import { medgemmaAnalyze } from './job-types/medgemma-analyze.ts';
+import { bullmqJobQueue } from './jobs/bullmq-queue.ts';
+import type { JobQueue, RunningWorker } from './jobs/job-queue.ts';
+import { sqliteJobQueue } from './jobs/sqlite-queue.ts';
+import type { StorageCheck } from './routes/health.ts';
+import { fileStore, type WritableBlobStore } from './storage/file-store.ts';
+
+/** Everything the API and the job workers share on Node, built from the configuration. */
+export interface NodeRuntime {
+  version: string;
+  queue: JobQueue;
+  queueAdapter: 'sqlite' | 'bullmq';
+  backends: BackendRegistry;
+  artifacts: WritableBlobStore;
+  jobTypes: readonly JobType[];
+  metrics: Metrics;
+  idempotency: IdempotencyStore;
+  storage: () => Promise<StorageCheck[]>;
+  /** Runs jobs in this process (the API's own workers, or `npm run worker`). */
+  work(concurrency: number): RunningWorker;
+  close(): Promise<void>;
+}
+
+const MANIFEST = new URL('../models-manifest.json', import.meta.url);
+const PACKAGE = new URL('../package.json', import.meta.url);
+
+export async function createNodeRuntime(config: Config, logger: Logger): Promise<NodeRuntime> {
+  const version = (JSON.parse(readFileSync(PACKAGE, 'utf8')) as { version: string }).version;
+  await mkdir(config.DATA_DIR, { recursive: true });
+  const retentionMs = config.JOB_RETENTION_HOURS * 3_600_000;
+  const queueOptions = { retentionMs, maxActivePerTenant: config.JOB_MAX_ACTIVE_PER_TENANT };
+  const queue = config.REDIS_URL
+    ? bullmqJobQueue({ url: config.REDIS_URL, ...queueOptions })
+    : sqliteJobQueue({ path: join(config.DATA_DIR, 'jobs.sqlite'), ...queueOptions });
+  // The metrics need the queue (job counts at scrape time); the backends report into the metrics.
+  const metrics = createMetrics(queue);
+
+  const backends: Backend[] = [];
+  if (config.UPSTREAMS.length > 0) {
+    backends.push(
+      openAiCompatibleBackend({
+        upstreams: config.UPSTREAMS,
+        timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+        onCall: (call) => metrics.backendCall(call),
+        onCircuit: (upstream, state) => {
+          metrics.circuitState(upstream, state);
+          if (state !== 'closed') {
+            logger.warn('upstream circuit', { upstream, state });
+          }
+        }
+      })
+    );
+  }
+  backends.push(
+    localBackend({
+      modelsDir: config.MODELS_DIR,
+      manifest: parseManifest(JSON.parse(readFileSync(MANIFEST, 'utf8'))),
+      only: config.LOCAL_MODELS
+    })
+  );
+  const registry = backendRegistry(backends);
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 }) : null;
+  const idempotency = redis ? redisIdempotencyStore(redis) : memoryIdempotencyStore();
+  const artifacts = fileStore(join(config.DATA_DIR, 'artifacts'));
+  const jobTypes = [
+    medgemmaAnalyze({
+      backends: registry,
+      defaultModel: config.MEDGEMMA_MODEL,
+      imageHosts: config.IMAGE_URL_HOSTS,
+      artifacts
+    })
+  ];
+
+  const folders = [
+    { name: 'data', path: config.DATA_DIR, write: true },
+    { name: 'models', path: config.MODELS_DIR, write: false }
+  ];
+  const storage = () =>
+    Promise.all(
+      folders.map(async ({ name, path, write }): Promise<StorageCheck> => {
+        try {
+          await access(path, write ? constants.R_OK | constants.W_OK : constants.R_OK);
+          return { name, ok: true };
+        } catch (error) {
+          return { name, ok: false, detail: (error as NodeJS.ErrnoException).code ?? 'unreachable' };
+        }
+      })
+    );
+
+  return {
+    version,
+    queue,
+    queueAdapter: config.REDIS_URL ? 'bullmq' : 'sqlite',
+    backends: registry,
+    artifacts,
+    jobTypes,
+    metrics,
+    idempotency,
+    storage,
+    work: (concurrency) =>
+      queue.work(jobHandlers(jobTypes), {
+        concurrency,
+        onFinished: (job) => {
+          metrics.jobFinished(job.type, job.state, ((job.finishedAt ?? 0) - (job.startedAt ?? job.createdAt)) / 1000);
+          logger.info('job finished', { job_id: job.id, type: job.type, state: job.state, tenant: job.tenant });
+        }
+      }),
+    async close() {
+      await queue.close();
+      await registry.close();
+      await redis?.quit();
+    }
+  };
+}

@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sseData } from '../../edge-api/backends/sse.ts';
+import type { JobView, MedgemmaAnalyzeResult } from '../../src/lib/core/edge-wire.ts';
+import { completion, fakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
+import { pngDataUrl } from './support/png.ts';
+import { freePort } from './support/redis.ts';
+import { auth, jsonHeaders, TENANTS, testApp, testServer, type TestApp, type TestServer } from './support/test-app.ts';
+
+const MEDGEMMA = 'google/medgemma-4b-it';
+const upstreamEntry = (url: string, extra: object = {}) => ({
+  model: MEDGEMMA,
+  url,
+  upstreamModel: 'tiny-smolvlm',
+  apiKey: TENANTS.alpha,
+  ...extra
+});
+const gatewayEnv = (upstreams: object[], env: Record<string, string> = {}) => ({
+  UPSTREAMS: JSON.stringify(upstreams),
+  MEDGEMMA_MODEL: MEDGEMMA,
+  // The gateway itself runs no vision model: every answer below came from an upstream.
+  LOCAL_MODELS: 'tiny-bert',
+  ...env
+});
+
+const question = (model: string, extra: object = {}) => ({
+  model,
+  messages: [
+    {
+      role: 'user',
+      content: [
+        { type: 'image_url', image_url: { url: pngDataUrl() } },
+        { type: 'text', text: 'Describe it.' }
+      ]
+    }
+  ],
+  max_tokens: 6,
+  ...extra
+});
+
+const chat = (target: { request: TestApp['app']['request'] } | string, body: unknown) =>
+  typeof target === 'string'
+    ? fetch(`${target}/v1/chat/completions`, { method: 'POST', headers: jsonHeaders(), body: JSON.stringify(body) })
+    : target.request('/v1/chat/completions', { method: 'POST', headers: jsonHeaders(), body: JSON.stringify(body) });
+
+const text = async (res: Response) =>
+  ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
+
+describe('openai-compatible backend against a second edge API running the local backend', () => {
+  let upstream: TestServer;
+  let gateway: TestApp;
+  beforeAll(async () => {
+    upstream = await testServer();
+    gateway = await testApp(gatewayEnv([upstreamEntry(`${upstream.url}/v1`)]));
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  it('lists the upstream model', async () => {
+    const body = (await (await gateway.app.request('/v1/models', { headers: auth() })).json()) as {
+      data: { id: string }[];
+    };
+    expect(body.data.map((model) => model.id)).toContain(MEDGEMMA);
+    expect(body.data.map((model) => model.id)).not.toContain('tiny-smolvlm');
+  });
+
+  it('answers through the upstream exactly what the upstream answers directly', async () => {
+    const direct = await chat(upstream.url, question('tiny-smolvlm'));
+    const through = await chat(gateway.app, question(MEDGEMMA));
+    expect(through.status).toBe(200);
+    expect(await text(through)).toBe(await text(direct));
+  });
+
+  it('relays a stream chunk by chunk with the same text', async () => {
+    const res = await chat(gateway.app, question(MEDGEMMA, { stream: true, stream_options: { include_usage: true } }));
+    const data: string[] = [];
+    for await (const item of sseData(res.body!)) {
+      data.push(item);
+    }
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data
+      .slice(0, -1)
+      .map((item) => JSON.parse(item) as { choices: { delta?: { content?: string } }[]; usage?: object });
+    const streamed = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    expect(streamed).toBe(await text(await chat(upstream.url, question('tiny-smolvlm'))));
+    expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: expect.any(Number) });
+  });
+
+  it('runs a MedGemma job on the upstream', async () => {
+    const worker = gateway.runtime.work(1);
+    try {
+      const submitted = await gateway.app.request('/v1/jobs', {
+        method: 'POST',
+        headers: jsonHeaders(),
+        body: JSON.stringify({ type: 'medgemma.analyze', input: { images: [{ url: pngDataUrl() }], max_tokens: 4 } })
+      });
+      const job = (await submitted.json()) as JobView;
+      let view = job;
+      for await (const data of sseData(
+        (await gateway.app.request(`/v1/jobs/${job.id}/events`, { headers: auth() })).body!
+      )) {
+        view = JSON.parse(data) as JobView;
+      }
+      expect(view.state).toBe('completed');
+      expect((view.result as MedgemmaAnalyzeResult).model).toBe(MEDGEMMA);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('reports the upstream healthy with its latency', async () => {
+    const report = (await (await gateway.app.request('/health/detailed')).json()) as {
+      backends: { kind: string; healthy: boolean; circuit: string; latency_ms: number }[];
+    };
+    expect(report.backends.find((backend) => backend.kind === 'openai-compatible')).toMatchObject({
+      healthy: true,
+      circuit: 'closed',
+      latency_ms: expect.any(Number)
+    });
+  });
+});
+
+describe('openai-compatible backend when upstreams fail', () => {
+  const servers: FakeUpstream[] = [];
+  const apps: TestApp[] = [];
+  const gatewayFor = async (upstreams: object[], env: Record<string, string> = {}) => {
+    const app = await testApp(gatewayEnv(upstreams, env));
+    apps.push(app);
+    return app;
+  };
+  const fake = async (respond: Parameters<typeof fakeUpstream>[0]) => {
+    const server = await fakeUpstream(respond);
+    servers.push(server);
+    return server;
+  };
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    await Promise.all(servers.map((server) => server.close()));
+  });
+
+  it('retries a 503 and answers with the next attempt', async () => {
+    const flaky = await fake((call, _req, res) => {
+      if (call === 1) {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"warming up"}}');
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(completion('after a retry'));
+      }
+    });
+    const gateway = await gatewayFor([upstreamEntry(flaky.url)]);
+    const res = await chat(gateway.app, question(MEDGEMMA));
+    expect(res.status).toBe(200);
+    expect(await text(res)).toBe('after a retry');
+    expect(flaky.calls).toBe(2);
+  });
+
+  it('passes a refused request on as a 400 without retrying it', async () => {
+    const strict = await fake((_call, _req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"message":"image too large"}}');
+    });
+    const gateway = await gatewayFor([upstreamEntry(strict.url)]);
+    const res = await chat(gateway.app, question(MEDGEMMA));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: { code: 'upstream_rejected', message: expect.stringContaining('image too large') }
+    });
+    expect(strict.calls).toBe(1);
+  });
+
+  it('answers 504 when the upstream does not answer in time', async () => {
+    const silent = await fake(() => undefined);
+    const gateway = await gatewayFor([upstreamEntry(silent.url)], { UPSTREAM_TIMEOUT_MS: '300' });
+    const res = await chat(gateway.app, question(MEDGEMMA));
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ error: { code: 'upstream_timeout', type: 'timeout_error' } });
+  });
+
+  it('fails over to a healthy upstream and opens the circuit of the dead one', async () => {
+    const healthy = await fake((_call, _req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(completion('from the healthy one'));
+    });
+    const dead = `http://127.0.0.1:${await freePort()}/v1`;
+    const gateway = await gatewayFor([upstreamEntry(dead), upstreamEntry(healthy.url)]);
+    for (let i = 0; i < 8; i++) {
+      const res = await chat(gateway.app, question(MEDGEMMA));
+      expect(res.status).toBe(200);
+      expect(await text(res)).toBe('from the healthy one');
+    }
+    const report = (await (await gateway.app.request('/health/detailed')).json()) as {
+      status: string;
+      backends: { id: string; healthy: boolean; circuit: string }[];
+    };
+    expect(report.status).toBe('degraded');
+    expect(report.backends.find((backend) => backend.id.startsWith(dead))).toMatchObject({
+      healthy: false,
+      circuit: 'open'
+    });
+    const metrics = await (await gateway.app.request('/metrics', { headers: auth() })).text();
+    expect(metrics).toMatch(
+      /backend_circuit_state\{backend="http:\/\/127\.0\.0\.1:\d+\/v1#google\/medgemma-4b-it"\} 2/
+    );
+    // Readiness holds: the model still has a healthy server.
+    expect((await gateway.app.request('/health/ready')).status).toBe(200);
+  });
+
+  it('answers 503 with Retry-After when every upstream is down, and readiness fails', async () => {
+    const gateway = await gatewayFor([upstreamEntry(`http://127.0.0.1:${await freePort()}/v1`)]);
+    const res = await chat(gateway.app, question(MEDGEMMA));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await res.json()).toMatchObject({
+      error: { code: 'upstream_unavailable', type: 'service_unavailable_error' }
+    });
+    const ready = await gateway.app.request('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ unserved_models: [MEDGEMMA] });
+  });
+});
