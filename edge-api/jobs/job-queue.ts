@@ -36,10 +36,15 @@ export interface JobRecord {
   finishedAt?: number;
 }
 
+/** Priorities are integers in `-MAX_JOB_PRIORITY..MAX_JOB_PRIORITY`; adapters refuse others. */
+export const MAX_JOB_PRIORITY = 1_000_000;
+
 export interface EnqueueRequest {
   tenant: string;
   type: string;
+  /** Must survive JSON (it is stored); so must a handler's result. */
   input: unknown;
+  /** Higher runs sooner; default 0. */
   priority?: number;
   /** Default 3. */
   maxAttempts?: number;
@@ -70,22 +75,76 @@ export class PermanentJobError extends Error {
   }
 }
 
+/**
+ * Thrown by `enqueue` when the tenant already has `maxActivePerTenant` queued + running jobs
+ * (open-source queues have no per-tenant fairness, so the cap is applied at submission).
+ * The route answers 429.
+ */
+export class TenantJobLimitError extends Error {
+  override name = 'TenantJobLimitError';
+  readonly code = 'too_many_active_jobs';
+  readonly limit: number;
+  constructor(tenant: string, limit: number) {
+    super(`Tenant ${tenant} already has ${limit} queued or running jobs`);
+    this.limit = limit;
+  }
+}
+
+/** Thrown by `list` for a cursor it did not hand out. The route answers 400. */
+export class InvalidCursorError extends Error {
+  override name = 'InvalidCursorError';
+  readonly code = 'invalid_cursor';
+  constructor() {
+    super('Invalid pagination cursor');
+  }
+}
+
+/** Construction options every adapter takes (each has its own connection options besides). */
+export interface JobQueueOptions {
+  /** How long finished jobs, and the idempotency keys that point at them, are kept. Default 24 h. */
+  retentionMs?: number;
+  /** Queued + running jobs one tenant may have; `enqueue` beyond it throws `TenantJobLimitError`. Default 100. */
+  maxActivePerTenant?: number;
+  /**
+   * A claimed job's lease (visibility timeout), renewed while its handler runs. A worker that
+   * stays silent longer loses the job: another worker re-runs it and the first one's outcome is
+   * ignored. Default 30 s.
+   */
+  leaseMs?: number;
+  /** Delay before the first retry; it doubles per attempt (up to 5 min), with jitter. Default 1 s. */
+  retryDelayMs?: number;
+  /** Told of failures no caller awaits (worker loop, heartbeats, purges, event feeds). Default `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
 export interface WorkerOptions {
   /** Jobs this worker runs at once. */
   concurrency: number;
+  /** Told each job this worker ran once it reaches a final state (for duration metrics). */
+  onFinished?: (job: JobRecord) => void;
 }
 
 export interface RunningWorker {
-  /** Stops taking jobs and waits for running ones (or abandons them after `graceMs`). */
+  /**
+   * Stops taking jobs and waits for running ones. After `graceMs` (default 10 s) their signals
+   * are aborted and their jobs handed back to the queue for another worker (the interrupted run
+   * counts as an attempt); whatever those handlers do afterwards is ignored.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
 export interface JobQueue {
-  /** Accepts a job durably: once this resolves, a crash anywhere does not lose it. */
+  /**
+   * Accepts a job durably: once this resolves, a crash anywhere does not lose it. Throws
+   * `TenantJobLimitError` when the tenant is at its cap (an idempotent replay is still answered).
+   */
   enqueue(request: EnqueueRequest): Promise<{ job: JobRecord; created: boolean }>;
   /** The tenant's job, or null (also for another tenant's id: no existence leak). */
   get(tenant: string, id: string): Promise<JobRecord | null>;
-  /** The tenant's jobs, newest first, `limit` per page; `cursor` is the previous page's `next`. */
+  /**
+   * The tenant's jobs, newest first, `limit` per page; `cursor` is the previous page's `next`
+   * (`InvalidCursorError` for anything else).
+   */
   list(
     tenant: string,
     options: { limit: number; cursor?: string; state?: JobState }
@@ -95,11 +154,16 @@ export interface JobQueue {
    * (it ends `cancelled` when the handler stops). Finished jobs are returned unchanged.
    */
   cancel(tenant: string, id: string): Promise<JobRecord | null>;
-  /** Follows one job's progress and state changes; returns the unsubscribe. */
+  /**
+   * Follows one job's progress and state changes from any process (changes after the call:
+   * subscribe, then `get`, to miss nothing); returns the unsubscribe. Nothing arrives for
+   * another tenant's job.
+   */
   subscribe(tenant: string, id: string, listener: (event: JobEvent) => void): () => void;
-  /** Runs jobs of the given types in this process. */
+  /** Runs jobs of the given types in this process until the returned worker is closed. */
   work(handlers: Record<string, JobHandler>, options: WorkerOptions): RunningWorker;
   /** Jobs per state, for health and metrics. */
   counts(): Promise<Record<JobState, number>>;
+  /** Closes this process's workers (default grace) and connections; the jobs stay stored. */
   close(): Promise<void>;
 }
