@@ -9,7 +9,7 @@ import { openAiCompatibleBackend } from './backends/openai-compatible.ts';
 import { backendRegistry, type BackendRegistry } from './backends/registry.ts';
 import type { Config } from './config.ts';
 import { memoryIdempotencyStore, redisIdempotencyStore, type IdempotencyStore } from './http/idempotency.ts';
-import type { Logger } from './http/logger.ts';
+import { describeError, type Logger } from './http/logger.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { jobHandlers, type JobType } from './job-types/job-type.ts';
 import { medgemmaAnalyze } from './job-types/medgemma-analyze.ts';
@@ -42,7 +42,11 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
   const version = (JSON.parse(readFileSync(PACKAGE, 'utf8')) as { version: string }).version;
   await mkdir(config.DATA_DIR, { recursive: true });
   const retentionMs = config.JOB_RETENTION_HOURS * 3_600_000;
-  const queueOptions = { retentionMs, maxActivePerTenant: config.JOB_MAX_ACTIVE_PER_TENANT };
+  const queueOptions = {
+    retentionMs,
+    maxActivePerTenant: config.JOB_MAX_ACTIVE_PER_TENANT,
+    onError: (error: unknown) => logger.error('job queue', describeError(error))
+  };
   const queue = config.REDIS_URL
     ? bullmqJobQueue({ url: config.REDIS_URL, ...queueOptions })
     : sqliteJobQueue({ path: join(config.DATA_DIR, 'jobs.sqlite'), ...queueOptions });

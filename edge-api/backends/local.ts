@@ -188,7 +188,8 @@ async function prepare(loaded: LoadedChat, messages: ChatMessage[]) {
     )
   }));
   const text = loaded.processor!.apply_chat_template(chat, { add_generation_prompt: true }) as string;
-  return (await loaded.processor!(text, images.length > 0 ? images : null)) as Record<string, Tensor>;
+  // Vision processors expect images; a text-only turn (a summary over earlier findings) is just tokens.
+  return (images.length > 0 ? await loaded.processor!(text, images) : loaded.tokenizer(text)) as Record<string, Tensor>;
 }
 
 /** A data: URL (checked by the route) or an allowlisted http(s) URL as an image. */

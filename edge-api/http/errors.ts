@@ -68,8 +68,8 @@ export const notFound = (message: string, code = 'not_found') => new ApiError(40
 export const conflict = (message: string, code = 'conflict') => new ApiError(409, code, message);
 export const unprocessable = (message: string, code = 'unprocessable', param?: string) =>
   new ApiError(422, code, message, { param });
-export const tooManyRequests = (message: string, retryAfterS: number) =>
-  new ApiError(429, 'rate_limited', message, {
+export const tooManyRequests = (message: string, retryAfterS: number, code = 'rate_limited') =>
+  new ApiError(429, code, message, {
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterS))) }
   });
 export const serviceUnavailable = (message: string, code = 'unavailable', retryAfterS?: number) =>

@@ -6,7 +6,7 @@ import { idempotencyKeyOf } from '../http/idempotency-key.ts';
 import { serveBlob } from '../http/serve-blob.ts';
 import { apiRouter, requireJson } from '../http/validation.ts';
 import { artifactPrefix, type JobType } from '../job-types/job-type.ts';
-import { TenantJobLimitError, type JobQueue, type JobRecord } from '../jobs/job-queue.ts';
+import { InvalidCursorError, TenantJobLimitError, type JobQueue, type JobRecord } from '../jobs/job-queue.ts';
 import { COMMON_ERRORS, errorResponses } from '../schemas/common.ts';
 import { JobCreateSchema, JobIdParams, JobListQuery, JobListSchema, JobSchema } from '../schemas/jobs.ts';
 import type { AuthEnv } from '../security/principal.ts';
@@ -143,7 +143,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
         });
       } catch (error) {
         if (error instanceof TenantJobLimitError) {
-          throw tooManyRequests(error.message, 5);
+          throw tooManyRequests(error.message, 5, error.code);
         }
         throw error;
       }
@@ -165,7 +165,9 @@ export function jobRoutes(deps: JobRoutesDeps) {
     .openapi(list, async (c) => {
       const { tenant } = c.get('principal');
       const query = c.req.valid('query');
-      const page = await deps.queue.list(tenant, query);
+      const page = await deps.queue.list(tenant, query).catch((error: unknown) => {
+        throw error instanceof InvalidCursorError ? unprocessable(error.message, 'invalid_cursor', 'cursor') : error;
+      });
       return c.json(
         { object: 'list' as const, data: await Promise.all(page.jobs.map(view)), next_cursor: page.next },
         200

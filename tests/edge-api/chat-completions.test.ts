@@ -27,6 +27,13 @@ const visionRequest = (extra: object = {}) => ({
   ...extra
 });
 
+interface Chunk {
+  id: string;
+  object: string;
+  choices: { delta: { role?: string; content?: string }; finish_reason: string | null }[];
+  usage?: { completion_tokens: number };
+}
+
 async function events(res: Response): Promise<string[]> {
   const data: string[] = [];
   for await (const item of sseData(res.body!)) {
@@ -63,15 +70,15 @@ describe('POST /v1/chat/completions', () => {
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const data = await events(res);
     expect(data.at(-1)).toBe('[DONE]');
-    const chunks = data.slice(0, -1).map((item) => JSON.parse(item) as Record<string, any>);
+    const chunks = data.slice(0, -1).map((item) => JSON.parse(item) as Chunk);
     expect(chunks.every((chunk) => chunk.object === 'chat.completion.chunk')).toBe(true);
     expect(new Set(chunks.map((chunk) => chunk.id)).size).toBe(1);
-    expect(chunks[0]!.choices[0].delta.role).toBe('assistant');
+    expect(chunks[0]!.choices[0]!.delta.role).toBe('assistant');
     const usage = chunks.at(-1)!;
     expect(usage.choices).toEqual([]);
-    expect(usage.usage.completion_tokens).toBeGreaterThan(0);
+    expect(usage.usage!.completion_tokens).toBeGreaterThan(0);
     const finish = chunks.at(-2)!;
-    expect(['stop', 'length']).toContain(finish.choices[0].finish_reason);
+    expect(['stop', 'length']).toContain(finish.choices[0]!.finish_reason);
   });
 
   it('streams the same text it answers without streaming (greedy decoding)', async () => {
@@ -95,6 +102,16 @@ describe('POST /v1/chat/completions', () => {
       max_tokens: 4
     });
     expect(res.status).toBe(200);
+  });
+
+  it('answers a text-only turn with a vision model', async () => {
+    const res = await post('/v1/chat/completions', {
+      model: 'tiny-smolvlm',
+      messages: [{ role: 'user', content: 'Summarise the findings so far.' }],
+      max_tokens: 3
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ usage: { completion_tokens: 3 } });
   });
 
   it('refuses an image for a text-only model (400)', async () => {

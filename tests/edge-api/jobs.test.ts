@@ -60,7 +60,7 @@ describe('POST /v1/jobs', () => {
 
     const seen = await follow(job.id);
     const final = seen.at(-1)!;
-    expect(final.state).toBe('completed');
+    expect(final.state, JSON.stringify(final.error)).toBe('completed');
     // Progress was reported on the way (two images and a summary), not only at the end.
     const fractions = seen.map((view) => view.progress.fraction);
     expect(fractions.some((fraction) => fraction > 0 && fraction < 1)).toBe(true);
