@@ -130,7 +130,14 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'browser', include: ['tests/browser/**/*.test.ts'], browser: browser(), testTimeout: 60_000 }
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          browser: browser(),
+          testTimeout: 60_000,
+          // A real edge API for the edge client and outbox tests.
+          globalSetup: ['tests/browser/edge-server.setup.ts']
+        }
       },
       {
         extends: true,

@@ -75,3 +75,25 @@ export interface MedgemmaAnalyzeResult {
 export interface ApiErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
 }
+
+/** `POST /v1/jobs`: a job of one of the server's types, with that type's input. */
+export interface JobRequest<T extends string = string, I = unknown> {
+  type: T;
+  input: I;
+  /** -10 to 10; higher runs sooner. */
+  priority?: number;
+}
+
+export type MedgemmaAnalyzeRequest = JobRequest<'medgemma.analyze', MedgemmaAnalyzeInput>;
+
+/** `GET /health`: the process answers. */
+export interface EdgeHealth {
+  status: string;
+  version: string;
+}
+
+/** `GET /v1/models`: OpenAI's model list, with what each model can do. */
+export interface EdgeModelList {
+  object: 'list';
+  data: { id: string; object: 'model'; created: number; owned_by: string; capabilities: string[] }[];
+}

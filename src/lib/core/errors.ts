@@ -35,6 +35,53 @@ export class TaskDefinitionError extends errorClass('TaskDefinitionError', 'task
 /** A saved tracker state that cannot be resumed (corrupt, another task's, or its steps changed since). */
 export class TrackerStateError extends errorClass('TrackerStateError', 'tracker_state_invalid') {}
 
+export interface EdgeErrorDetails {
+  /** The HTTP status; 0 when no answer came (offline, refused, timed out). */
+  status?: number;
+  /** The server's error code (`invalid_credentials`, `validation_failed` …), else the class's own. */
+  code?: string;
+  /** The server's `x-request-id`, to find the request in its logs. */
+  requestId?: string | null;
+  /** How long the server asked to wait before trying again. */
+  retryAfterMs?: number | null;
+  cause?: unknown;
+}
+
+/** A failed call to the edge API, with what the server said about it. */
+abstract class EdgeError extends VisionHubError {
+  readonly status: number;
+  readonly requestId: string | null;
+  readonly retryAfterMs: number | null;
+  constructor(message: string, fallbackCode: string, details: EdgeErrorDetails = {}) {
+    super(message, details.code ?? fallbackCode, { cause: details.cause });
+    this.status = details.status ?? 0;
+    this.requestId = details.requestId ?? null;
+    this.retryAfterMs = details.retryAfterMs ?? null;
+  }
+}
+
+/** The edge API refused the credentials (401) or their tenant may not do this (403). */
+export class EdgeAuthError extends EdgeError {
+  override readonly name = 'EdgeAuthError';
+  constructor(message: string, details?: EdgeErrorDetails) {
+    super(message, 'edge_auth_failed', details);
+  }
+}
+/** The edge API answered and refused the request itself (400, 404, 409, 413, 415, 422): resending cannot help. */
+export class EdgeRequestError extends EdgeError {
+  override readonly name = 'EdgeRequestError';
+  constructor(message: string, details?: EdgeErrorDetails) {
+    super(message, 'edge_request_failed', details);
+  }
+}
+/** The edge API could not be reached or is busy (network, timeout, 429, 502–504): later may work. */
+export class EdgeUnavailableError extends EdgeError {
+  override readonly name = 'EdgeUnavailableError';
+  constructor(message: string, details?: EdgeErrorDetails) {
+    super(message, 'edge_unavailable', details);
+  }
+}
+
 const classesByName = new Map(
   [
     ManifestError,
@@ -48,7 +95,10 @@ const classesByName = new Map(
     InvalidImageError,
     DocumentImportError,
     TaskDefinitionError,
-    TrackerStateError
+    TrackerStateError,
+    EdgeAuthError,
+    EdgeRequestError,
+    EdgeUnavailableError
   ].map((Class) => [new Class('').name as string, Class])
 );
 

@@ -2,6 +2,7 @@ import { Dexie, type EntityTable } from 'dexie';
 import type {
   DocumentVectors,
   DownloadPart,
+  EdgeJob,
   InstalledModel,
   KnowledgeBase,
   KnowledgeChunk,
@@ -26,6 +27,7 @@ export class VisionHubDb extends Dexie {
   vectors!: Dexie.Table<DocumentVectors, [number, string]>;
   taskSessions!: EntityTable<TaskSession, 'id'>;
   searchGraphs!: Dexie.Table<SearchGraph, [number, string]>;
+  edgeJobs!: EntityTable<EdgeJob, 'id'>;
 
   constructor(name = 'vision-hub') {
     super(name);
@@ -46,6 +48,9 @@ export class VisionHubDb extends Dexie {
     });
     this.version(4).stores({
       searchGraphs: '[baseId+modelId]'
+    });
+    this.version(5).stores({
+      edgeJobs: 'id, createdAt, observationId'
     });
   }
 }

@@ -1,3 +1,4 @@
+import type { JobView, MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
 import type { TaskDefinition, TrackerState } from '#lib/core/tracker/index.ts';
 import type { GenerationStats } from '#lib/core/vlm-types.ts';
 
@@ -103,6 +104,39 @@ export interface TaskSession {
   taskId: string;
   definition: TaskDefinition;
   state: TrackerState;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * A job for the edge API, kept on the device from the moment it is asked for: the outbox while
+ * it is not sent yet, then the server's view of it, and finally its result and report, readable
+ * offline long after the server has forgotten the job.
+ */
+export interface EdgeJob {
+  /** Made on the device, so the job has an identity before any server has seen it. */
+  id: string;
+  /** Made once with the job and sent with every attempt: the server answers a resend with the same job. */
+  idempotencyKey: string;
+  request: MedgemmaAnalyzeRequest;
+  /** The observation it was asked about, if any. */
+  observationId: number | null;
+  /** What it is about, for lists (the question asked). */
+  label: string;
+  /** The API it was sent to; jobs queued while unsent go to whichever is set when they leave. */
+  server: string | null;
+  /** The server's job id, once it accepted the job. */
+  serverId: string | null;
+  /** The last state the server reported. */
+  job: JobView | null;
+  /** The Markdown report of a completed job, fetched once so it can be read offline. */
+  report: string | null;
+  /** Why the last try failed; `final` when trying again cannot help (the server refused the job, or lost it). */
+  problem: { message: string; code: string; final: boolean } | null;
+  /** Failed sends so far, for the backoff. */
+  attempts: number;
+  /** When the outbox may try again after a failure (Unix ms). */
+  retryAt: number;
   createdAt: number;
   updatedAt: number;
 }

@@ -1,6 +1,6 @@
-import { isAbortError } from '#lib/core/errors.ts';
+import { EdgeRequestError, isAbortError } from '#lib/core/errors.ts';
 
-export type ErrorAction = 'install' | 'upload' | 'retry' | 'free-space' | null;
+export type ErrorAction = 'install' | 'upload' | 'retry' | 'free-space' | 'edge-settings' | null;
 
 export interface UserError {
   message: string;
@@ -43,11 +43,31 @@ export function handleError(error: unknown): UserError | null {
     case 'DocumentImportError':
     case 'TaskDefinitionError':
       return { message, action: null };
+    case 'EdgeAuthError':
+      return {
+        message: `The edge server refused the credentials (${message}). Check the API key or token in the edge server settings.`,
+        action: 'edge-settings'
+      };
+    case 'EdgeUnavailableError':
+      return {
+        message: `${sentence(message)} Jobs wait on this device and are sent when the server answers.`,
+        action: 'retry'
+      };
+    case 'EdgeRequestError': {
+      // The request id finds the request in the server's logs when the message is not enough.
+      const requestId = error instanceof EdgeRequestError ? error.requestId : null;
+      return {
+        message: `The edge server refused the request: ${sentence(message)}${requestId ? ` (Request ${requestId}.)` : ''}`,
+        action: null
+      };
+    }
     default:
       console.error(error);
       return { message: message || 'Something went wrong.', action: null };
   }
 }
+
+const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
 /** Runs `work` and returns what the user should see if it failed (null when it worked or was aborted). */
 export async function attempt(work: () => Promise<void>): Promise<UserError | null> {

@@ -17,6 +17,10 @@ export interface Settings {
    * cosines run, so it is the user's to tune; below it the answer is "no relevant passage".
    */
   minRelevance: number;
+  /** The edge API for heavy jobs; null: the app's own origin (the edge server also serves the app). */
+  edgeUrl: string | null;
+  /** An API key (`vh_…`) or a JWT for the edge API; null asks anonymously. */
+  edgeCredential: string | null;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -25,7 +29,9 @@ export const DEFAULT_SETTINGS: Settings = {
   embeddingModelId: null,
   variantOverrides: {},
   continuousIntervalS: 5,
-  minRelevance: DEFAULT_MIN_COSINE
+  minRelevance: DEFAULT_MIN_COSINE,
+  edgeUrl: null,
+  edgeCredential: null
 };
 
 export async function loadSettings(): Promise<Settings> {
@@ -35,10 +41,10 @@ export async function loadSettings(): Promise<Settings> {
 }
 
 export async function saveSetting<K extends keyof Settings>(key: K, value: Settings[K]): Promise<void> {
-  if (key === 'modelHost') {
-    const url = new URL(String(value));
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new TypeError('The model host must be an http(s) URL');
+  if (key === 'modelHost' || (key === 'edgeUrl' && value !== null)) {
+    const url = URL.parse(String(value));
+    if (url?.protocol !== 'https:' && url?.protocol !== 'http:') {
+      throw new TypeError(`The ${key === 'modelHost' ? 'model host' : 'edge server'} must be an http(s) URL`);
     }
   }
   if (key === 'minRelevance' && !(typeof value === 'number' && value >= 0 && value <= 1)) {

@@ -1,0 +1,78 @@
+import { retryDelay, type BackoffOptions } from './backoff.ts';
+import { FINAL_JOB_STATES, type JobState, type JobView, type MedgemmaAnalyzeResult } from './edge-wire.ts';
+
+/** What the outbox knows about a job (the stored record, without what it does not need). */
+export interface OutboxEntry {
+  serverId: string | null;
+  job: JobView | null;
+  problem: { message: string; code: string; final: boolean } | null;
+  report: string | null;
+  retryAt: number;
+}
+
+/**
+ * Where a job stands for the user: not sent yet, the server's state, or over without the server:
+ * refused (it answered no), cancelled before it left, or lost (the server no longer knows it).
+ */
+export type EdgeJobPhase = 'unsent' | JobState | 'refused' | 'lost';
+
+export const CANCELLED_UNSENT = 'cancelled_unsent';
+export const JOB_LOST = 'job_lost';
+
+export function phaseOf(entry: OutboxEntry): EdgeJobPhase {
+  const state = entry.job?.state;
+  // The server's final word stands, whatever went wrong afterwards (e.g. fetching the report).
+  if (state && FINAL_JOB_STATES.includes(state)) {
+    return state;
+  }
+  if (entry.problem?.final) {
+    if (entry.problem.code === CANCELLED_UNSENT) {
+      return 'cancelled';
+    }
+    return entry.problem.code === JOB_LOST ? 'lost' : 'refused';
+  }
+  return state ?? 'unsent';
+}
+
+export const isFinalPhase = (phase: EdgeJobPhase): boolean =>
+  phase === 'completed' || phase === 'failed' || phase === 'cancelled' || phase === 'refused' || phase === 'lost';
+
+export type OutboxWork = 'send' | 'follow' | 'report' | null;
+
+/** What is left to do for a job: send it, follow it to its end, or keep its report for offline reading. */
+export function workOf(entry: OutboxEntry): OutboxWork {
+  const phase = phaseOf(entry);
+  if (phase === 'unsent') {
+    return 'send';
+  }
+  if (!isFinalPhase(phase)) {
+    return 'follow';
+  }
+  const hasReport = phase === 'completed' && entry.job?.artifacts.some((a) => a.name === REPORT_ARTIFACT);
+  return hasReport && entry.report === null && !entry.problem?.final ? 'report' : null;
+}
+
+export const REPORT_ARTIFACT = 'report.md';
+
+/** Retries of the outbox itself, between app visits' worth of waiting: from seconds up to five minutes. */
+export const OUTBOX_BACKOFF: BackoffOptions = { baseMs: 2_000, maxMs: 300_000 };
+
+/** When to try again after the `attempts`-th failure (1 for the first), honouring the server's Retry-After. */
+export function nextRetryAt(
+  attempts: number,
+  retryAfterMs: number | null,
+  now: number,
+  random: number = Math.random()
+): number {
+  // Never sooner than a second: a zero jitter would otherwise retry in a busy loop.
+  return now + Math.max(1_000, retryDelay(attempts - 1, retryAfterMs, OUTBOX_BACKOFF, random));
+}
+
+/** A `medgemma.analyze` result, if the job has one in that shape. */
+export function medgemmaResultOf(job: JobView | null): MedgemmaAnalyzeResult | null {
+  const result = job?.type === 'medgemma.analyze' && job.state === 'completed' ? job.result : null;
+  const candidate = result as Partial<MedgemmaAnalyzeResult> | null;
+  return candidate && typeof candidate.summary === 'string' && Array.isArray(candidate.findings)
+    ? (candidate as MedgemmaAnalyzeResult)
+    : null;
+}

@@ -1,0 +1,275 @@
+import { medgemmaResultOf, phaseOf, workOf, type EdgeJobPhase } from '#lib/core/edge-outbox.ts';
+import { FINAL_JOB_STATES, type EdgeHealth, type EdgeModelList, type JobView } from '#lib/core/edge-wire.ts';
+import type { EdgeJob, Observation } from '#lib/db/index.ts';
+import type { EdgeClient } from '#lib/services/edge-client.ts';
+import {
+  analysisOf,
+  cancelEdgeJob,
+  edgeClientFor,
+  followEdgeJob,
+  listEdgeJobs,
+  queueEdgeJob,
+  sendDue
+} from '#lib/services/edge-jobs.service.ts';
+import { attempt, handleError, type UserError } from '#lib/services/handle-error.ts';
+import { loadSettings, saveSetting } from '#lib/services/settings.service.ts';
+
+/** A job as lists show it: one from this device's outbox, or one the server knows from elsewhere. */
+export interface EdgeJobItem {
+  key: string;
+  label: string;
+  phase: EdgeJobPhase;
+  job: JobView | null;
+  /** Why the last try failed, when it did. */
+  problem: string | null;
+  /** A report to download: kept on this device, or still on the server. */
+  hasReport: boolean;
+  local: EdgeJob | null;
+}
+
+export type ConnectionTest =
+  | { phase: 'testing' }
+  | { phase: 'ok'; health: EdgeHealth; models: EdgeModelList['data'] }
+  | { phase: 'failed'; error: UserError };
+
+const itemOf = (job: EdgeJob): EdgeJobItem => ({
+  key: job.id,
+  label: job.label,
+  phase: phaseOf(job),
+  job: job.job,
+  problem: job.problem?.message ?? job.job?.error?.message ?? null,
+  hasReport: job.report !== null,
+  local: job
+});
+
+const remoteItem = (job: JobView): EdgeJobItem => ({
+  key: job.id,
+  label: medgemmaResultOf(job)?.model ?? job.type,
+  phase: job.state,
+  job,
+  problem: job.error?.message ?? null,
+  hasReport: job.artifacts.some((a) => a.name === 'report.md'),
+  local: null
+});
+
+function maskOf(credential: string | null): string | null {
+  if (!credential) {
+    return null;
+  }
+  return credential.length <= 12 ? '••••••••' : `${credential.slice(0, 3)}••••${credential.slice(-4)}`;
+}
+
+/**
+ * Jobs for the edge API. Sends the outbox at start, when the network returns and on a backoff
+ * timer; follows every running job live; keeps the connection settings and their test.
+ */
+class EdgeJobsStore {
+  jobs = $state.raw<EdgeJob[]>([]);
+  /** The server's own list, minus the jobs this device sent (those are in `jobs`). */
+  serverJobs = $state.raw<JobView[]>([]);
+  online = $state(true);
+  serverUrl = $state<string | null>(null);
+  credential = $state<string | null>(null);
+  test = $state.raw<ConnectionTest | null>(null);
+  error = $state<UserError | null>(null);
+
+  /** Enough of the credential to recognise it, never all of it. */
+  credentialMask = $derived(maskOf(this.credential));
+  items = $derived([...this.jobs.map(itemOf), ...this.serverJobs.map(remoteItem)]);
+  /** The server the app talks to now. */
+  client = $derived(edgeClientFor({ edgeUrl: this.serverUrl, edgeCredential: this.credential }));
+
+  #started = false;
+  #sending: Promise<void> | null = null;
+  #sendAgain = false;
+  #followers = new Map<string, AbortController>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Once per app start: loads the outbox and starts sending it. */
+  async init(): Promise<void> {
+    if (this.#started) {
+      return;
+    }
+    this.#started = true;
+    this.online = navigator.onLine;
+    addEventListener('online', () => {
+      this.online = true;
+      void this.sync({ force: true });
+    });
+    addEventListener('offline', () => (this.online = false));
+    await this.#try(async () => {
+      const settings = await loadSettings();
+      this.serverUrl = settings.edgeUrl;
+      this.credential = settings.edgeCredential;
+      this.jobs = await listEdgeJobs();
+    });
+    await this.sync();
+  }
+
+  /** The latest job asked about an observation. */
+  jobFor(observationId: number | undefined): EdgeJobItem | undefined {
+    const job = this.jobs.find((j) => j.observationId === observationId);
+    return job && itemOf(job);
+  }
+
+  async send(observation: Observation): Promise<void> {
+    await this.#try(async () => {
+      const job = await queueEdgeJob(await analysisOf(observation), {
+        observationId: observation.id ?? null,
+        label: observation.prompt
+      });
+      this.#put(job);
+      await this.sync();
+    });
+  }
+
+  /**
+   * Sends what is due (everything with `force`), then follows every job still running. One send
+   * round at a time; a call meanwhile asks for another round after it.
+   */
+  async sync(options: { force?: boolean } = {}): Promise<void> {
+    if (!this.online) {
+      return;
+    }
+    if (this.#sending) {
+      this.#sendAgain = true;
+      return this.#sending;
+    }
+    this.#sending = this.#sendRounds(options.force ?? false);
+    try {
+      await this.#sending;
+    } finally {
+      this.#sending = null;
+    }
+    const now = Date.now();
+    for (const job of this.jobs) {
+      if ((workOf(job) === 'follow' || workOf(job) === 'report') && (options.force || job.retryAt <= now)) {
+        this.#follow(job);
+      }
+    }
+    this.#schedule();
+  }
+
+  async #sendRounds(force: boolean): Promise<void> {
+    do {
+      this.#sendAgain = false;
+      await this.#try(() => sendDue(this.client, (job) => this.#put(job), { force }));
+    } while (this.#sendAgain);
+  }
+
+  #follow(job: EdgeJob): void {
+    const client = this.#clientOf(job.server);
+    this.#watch(job.id, (signal) => followEdgeJob(client, job, (update) => this.#put(update), signal));
+  }
+
+  /** Runs `work` for one job unless it already runs; at most one follower per job. */
+  #watch(key: string, work: (signal: AbortSignal) => Promise<unknown>): void {
+    if (this.#followers.has(key)) {
+      return;
+    }
+    const controller = new AbortController();
+    this.#followers.set(key, controller);
+    void this.#try(() => work(controller.signal)).finally(() => {
+      this.#followers.delete(key);
+      this.#schedule();
+    });
+  }
+
+  /** The client for a job sent earlier: the server it went to, with today's credentials. */
+  #clientOf(server: string | null): EdgeClient {
+    return server === null || server === this.client.connection.baseUrl
+      ? this.client
+      : edgeClientFor({ edgeUrl: server, edgeCredential: this.credential });
+  }
+
+  /** Wakes up when the earliest job that failed may be tried again. */
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    const waiting = this.jobs.filter((job) => workOf(job) !== null && !this.#followers.has(job.id));
+    if (waiting.length > 0) {
+      const next = Math.min(...waiting.map((job) => job.retryAt));
+      this.#timer = setTimeout(() => void this.sync(), Math.max(1_000, next - Date.now()));
+    }
+  }
+
+  #put(job: EdgeJob): void {
+    const others = this.jobs.filter((j) => j.id !== job.id);
+    this.jobs = [job, ...others].sort((a, b) => b.createdAt - a.createdAt);
+    this.serverJobs = this.serverJobs.filter((j) => j.id !== job.serverId);
+  }
+
+  async cancel(item: EdgeJobItem): Promise<void> {
+    await this.#try(async () => {
+      if (item.local) {
+        this.#put(await cancelEdgeJob(this.#clientOf(item.local.server ?? this.serverUrl), item.local));
+      } else if (item.job) {
+        const job = await this.client.cancelJob(item.job.id);
+        this.serverJobs = this.serverJobs.map((j) => (j.id === job.id ? job : j));
+      }
+    });
+  }
+
+  /** The report as a file: the copy on this device, or (for a job sent elsewhere) the server's. */
+  async report(item: EdgeJobItem): Promise<Blob | null> {
+    let text = item.local?.report ?? null;
+    if (text === null && item.job) {
+      const job = item.job;
+      await this.#try(async () => void (text = await this.client.artifactText(job, 'report.md')));
+    }
+    return text === null ? null : new Blob([text], { type: 'text/markdown' });
+  }
+
+  /** The server's job list; jobs from elsewhere that still run are followed live. */
+  async refreshServerJobs(): Promise<void> {
+    await this.#try(async () => {
+      const sent = new Set(this.jobs.map((j) => j.serverId));
+      const { data } = await this.client.listJobs({ limit: 20 });
+      this.serverJobs = data.filter((job) => !sent.has(job.id));
+      for (const job of this.serverJobs.filter((j) => !FINAL_JOB_STATES.includes(j.state))) {
+        this.#watch(job.id, (signal) => this.client.followJob(job.id, (update) => this.#putRemote(update), signal));
+      }
+    });
+  }
+
+  #putRemote(job: JobView): void {
+    this.serverJobs = this.serverJobs.map((j) => (j.id === job.id ? job : j));
+  }
+
+  /** Saves the server and credential; an undefined credential keeps the saved one, null removes it. */
+  async saveConnection(serverUrl: string | null, credential: string | null | undefined): Promise<void> {
+    await this.#try(async () => {
+      const next = credential === undefined ? this.credential : credential;
+      await saveSetting('edgeUrl', serverUrl);
+      await saveSetting('edgeCredential', next);
+      this.serverUrl = serverUrl;
+      this.credential = next;
+      this.test = null;
+      this.serverJobs = [];
+      // New credentials or a new server may be what the outbox was waiting for.
+      await this.sync({ force: true });
+    });
+  }
+
+  /** Asks a server for its health, version and models: the saved one, or the one being entered. */
+  async testConnection(serverUrl: string | null, credential?: string): Promise<void> {
+    this.test = { phase: 'testing' };
+    const client = edgeClientFor(
+      { edgeUrl: serverUrl, edgeCredential: credential ?? this.credential },
+      { retries: 0, timeoutMs: 8_000 }
+    );
+    try {
+      const [health, models] = await Promise.all([client.health(), client.models()]);
+      this.test = { phase: 'ok', health, models: models.data };
+    } catch (error) {
+      const shown = handleError(error);
+      this.test = shown ? { phase: 'failed', error: shown } : null;
+    }
+  }
+
+  /** Only a failure sets the error: another action that worked meanwhile must not wipe it. */
+  async #try(work: () => Promise<unknown>): Promise<void> {
+    this.error = (await attempt(async () => void (await work()))) ?? this.error;
+  }
+}
+
+export const edgeJobsStore = new EdgeJobsStore();

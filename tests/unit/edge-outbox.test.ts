@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CANCELLED_UNSENT,
+  JOB_LOST,
+  medgemmaResultOf,
+  phaseOf,
+  workOf,
+  type OutboxEntry
+} from '#lib/core/edge-outbox.ts';
+import type { JobState, JobView } from '#lib/core/edge-wire.ts';
+
+const view = (state: JobState, extra: Partial<JobView> = {}): JobView => ({
+  id: 'job_1',
+  object: 'job',
+  type: 'medgemma.analyze',
+  state,
+  priority: 0,
+  progress: { fraction: state === 'completed' ? 1 : 0, message: null },
+  result: null,
+  error: null,
+  attempts: 1,
+  max_attempts: 3,
+  cancel_requested: false,
+  created_at: 1,
+  started_at: null,
+  finished_at: null,
+  artifacts: [],
+  ...extra
+});
+const report = {
+  name: 'report.md',
+  url: '/v1/jobs/job_1/artifacts/report.md',
+  bytes: 10,
+  content_type: 'text/markdown'
+};
+const entry = (extra: Partial<OutboxEntry>): OutboxEntry => ({
+  serverId: null,
+  job: null,
+  problem: null,
+  report: null,
+  retryAt: 0,
+  ...extra
+});
+
+describe('outbox entries', () => {
+  it('an unsent job is sent, even after failed tries, until the server refuses it', () => {
+    expect(phaseOf(entry({}))).toBe('unsent');
+    const unreachable = entry({ problem: { message: 'offline', code: 'edge_unavailable', final: false } });
+    expect([phaseOf(unreachable), workOf(unreachable)]).toEqual(['unsent', 'send']);
+    const refused = entry({ problem: { message: 'too large', code: 'payload_too_large', final: true } });
+    expect([phaseOf(refused), workOf(refused)]).toEqual(['refused', null]);
+    const cancelled = entry({ problem: { message: 'cancelled', code: CANCELLED_UNSENT, final: true } });
+    expect([phaseOf(cancelled), workOf(cancelled)]).toEqual(['cancelled', null]);
+  });
+
+  it('a sent job is followed until the server says it is over, or lost it', () => {
+    for (const state of ['queued', 'running'] as const) {
+      expect(workOf(entry({ serverId: 'job_1', job: view(state) }))).toBe('follow');
+    }
+    const lost = entry({
+      serverId: 'job_1',
+      job: view('running'),
+      problem: { message: '', code: JOB_LOST, final: true }
+    });
+    expect([phaseOf(lost), workOf(lost)]).toEqual(['lost', null]);
+    expect(workOf(entry({ serverId: 'job_1', job: view('failed') }))).toBeNull();
+  });
+
+  it('a completed job keeps its report offline once, and a report that cannot be had is not chased', () => {
+    const done = entry({ serverId: 'job_1', job: view('completed', { artifacts: [report] }) });
+    expect(workOf(done)).toBe('report');
+    expect(workOf({ ...done, report: '# MedGemma analysis' })).toBeNull();
+    const gone = { ...done, problem: { message: 'no artifact', code: 'artifact_not_found', final: true } };
+    expect([phaseOf(gone), workOf(gone)]).toEqual(['completed', null]);
+    expect(workOf(entry({ serverId: 'job_1', job: view('completed') }))).toBeNull();
+  });
+
+  it('reads a MedGemma result only from a completed job of that type and shape', () => {
+    const result = { model: 'tiny-smolvlm', findings: [{ index: 0, timestamp_ms: null, text: 'x' }], summary: 'x' };
+    expect(medgemmaResultOf(view('completed', { result }))).toEqual(result);
+    expect(medgemmaResultOf(view('running', { result }))).toBeNull();
+    expect(medgemmaResultOf(view('completed', { result, type: 'sdxl.generate' }))).toBeNull();
+    expect(medgemmaResultOf(view('completed', { result: { summary: 1 } }))).toBeNull();
+    expect(medgemmaResultOf(null)).toBeNull();
+  });
+});
