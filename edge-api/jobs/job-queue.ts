@@ -155,9 +155,9 @@ export interface JobQueue {
    */
   cancel(tenant: string, id: string): Promise<JobRecord | null>;
   /**
-   * Follows one job's progress and state changes from any process (changes after the call:
-   * subscribe, then `get`, to miss nothing); returns the unsubscribe. Nothing arrives for
-   * another tenant's job.
+   * Follows one job, from any process: the listener first hears the job as it is now (a
+   * `state` event, never before `subscribe` returns), then each progress and state change.
+   * Returns the unsubscribe. Nothing arrives for another tenant's job or an unknown id.
    */
   subscribe(tenant: string, id: string, listener: (event: JobEvent) => void): () => void;
   /** Runs jobs of the given types in this process until the returned worker is closed. */

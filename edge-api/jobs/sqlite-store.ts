@@ -166,7 +166,8 @@ export class SqliteJobStore {
       token,
       now,
       state: end.state,
-      result: end.state === 'completed' ? (JSON.stringify(end.result) ?? null) : null,
+      // A handler that returned nothing leaves no result (not `null`), as with BullMQ.
+      result: end.state === 'completed' && end.result != null ? JSON.stringify(end.result) : null,
       code: end.state === 'failed' ? end.error.code : null,
       message: end.state === 'failed' ? end.error.message : null,
       run_at: end.state === 'queued' ? end.runAt : now

@@ -1,0 +1,92 @@
+import type { QueueEvents } from 'bullmq';
+import { JobFollowers } from './job-followers.ts';
+import type { JobEvent, JobRecord } from './job-queue.ts';
+
+// Every BullMQ event that may change what a follower sees of a job.
+const HINTS = ['active', 'progress', 'completed', 'failed', 'waiting', 'delayed', 'removed', 'stalled'] as const;
+
+/**
+ * Job events for followers in this process, from BullMQ's event stream (so from every
+ * process): each event of a followed job is a hint to read the job again, and followers are
+ * told when what they see changed. Reads of one job are chained, so events keep their order.
+ */
+export class BullmqFeed {
+  readonly #read: (tenant: string, id: string) => Promise<JobRecord | null>;
+  readonly #openEvents: () => Promise<QueueEvents>;
+  readonly #onError: (error: unknown) => void;
+  readonly #followers: JobFollowers;
+  readonly #tenants = new Map<string, string>();
+  readonly #reads = new Map<string, Promise<void>>();
+  #events: Promise<QueueEvents> | undefined;
+
+  constructor(
+    read: (tenant: string, id: string) => Promise<JobRecord | null>,
+    openEvents: () => Promise<QueueEvents>,
+    onError: (error: unknown) => void
+  ) {
+    this.#read = read;
+    this.#openEvents = openEvents;
+    this.#onError = onError;
+    this.#followers = new JobFollowers(onError);
+  }
+
+  /** See `JobQueue.subscribe`. */
+  follow(tenant: string, id: string, listener: (event: JobEvent) => void): () => void {
+    let unfollow: (() => void) | undefined;
+    let stopped = false;
+    // Listening first, then reading the job: no change can fall between the two.
+    void this.#listen()
+      .then(() => this.#read(tenant, id))
+      .then((job) => {
+        if (job && !stopped) {
+          this.#tenants.set(id, tenant);
+          unfollow = this.#followers.add(job, listener);
+        }
+      })
+      .catch(this.#onError);
+    return () => {
+      stopped = true;
+      unfollow?.();
+      if (!this.#followers.ids.includes(id)) {
+        this.#tenants.delete(id);
+      }
+    };
+  }
+
+  /** A hint that the job may have changed (from an event, or from this process). */
+  hint(id: string): void {
+    const tenant = this.#tenants.get(id);
+    if (tenant === undefined) {
+      return;
+    }
+    const read = (this.#reads.get(id) ?? Promise.resolve())
+      .then(() => this.#read(tenant, id))
+      .then((job) => {
+        if (job) {
+          this.#followers.publish(job);
+        }
+      })
+      .catch(this.#onError);
+    this.#reads.set(id, read);
+    void read.finally(() => {
+      if (this.#reads.get(id) === read) {
+        this.#reads.delete(id);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await (await this.#events)?.close();
+  }
+
+  #listen(): Promise<QueueEvents> {
+    this.#events ??= this.#openEvents().then((events) => {
+      const hint = ({ jobId }: { jobId: string }) => this.hint(jobId);
+      for (const name of HINTS) {
+        events.on(name, hint);
+      }
+      return events;
+    });
+    return this.#events;
+  }
+}

@@ -1,0 +1,241 @@
+import type { Redis } from 'ioredis';
+import type { JobRecord } from './job-queue.ts';
+import { RedisScript } from './redis-script.ts';
+
+/** What admitting a job found. */
+export type Admission = { kind: 'created' } | { kind: 'existing'; id: string } | { kind: 'refused' };
+
+// How long an admitted job may take to appear in BullMQ (admission and `add` are two steps).
+const PENDING_MS = 30_000;
+
+// A job "exists" while BullMQ has it, while it is being added, or as the record of a cancel.
+const EXISTS = `local function exists(id)
+  return redis.call('EXISTS', ARGV[3] .. id, ARGV[4] .. id, ARGV[5] .. id) > 0
+end`;
+
+// KEYS: idempotency key, tenant's active set, tenant's list, sequence, tenants, pending marker.
+// ARGV: id, cap, job key prefix, pending prefix, cancelled prefix, tenant, has key, pending ms.
+// The active set may keep ids whose end was never recorded (a worker died in between): at the
+// cap it is reconciled against BullMQ before refusing anyone.
+const ADMIT = new RedisScript(`${EXISTS}
+if ARGV[7] == '1' then
+  local existing = redis.call('GET', KEYS[1])
+  if existing and exists(existing) then
+    return {'existing', existing}
+  end
+end
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    local job = ARGV[3] .. id
+    if redis.call('EXISTS', ARGV[4] .. id) == 0
+      and (redis.call('EXISTS', job) == 0 or redis.call('HEXISTS', job, 'finishedOn') == 1) then
+      redis.call('SREM', KEYS[2], id)
+    end
+  end
+  if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then
+    return {'refused', ''}
+  end
+end
+local id = ARGV[1]
+redis.call('SADD', KEYS[2], id)
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), id)
+redis.call('SADD', KEYS[5], ARGV[6])
+redis.call('SET', KEYS[6], '1', 'PX', ARGV[8])
+if ARGV[7] == '1' then
+  redis.call('SET', KEYS[1], id)
+end
+return {'created', id}`);
+
+// KEYS: active set, idempotency key, cancelled set. ARGV: id, retention ms, has key, cancelled at.
+// The idempotency key lives while the job is active, then for the retention period.
+const SETTLE = new RedisScript(`redis.call('SREM', KEYS[1], ARGV[1])
+if ARGV[3] == '1' and redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+if ARGV[4] ~= '' then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+end`);
+
+// KEYS: active set, list, idempotency key, pending marker. ARGV: id, has key.
+const ROLLBACK = new RedisScript(`redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[4])
+if ARGV[2] == '1' and redis.call('GET', KEYS[3]) == ARGV[1] then
+  redis.call('DEL', KEYS[3])
+end`);
+
+// KEYS: tenant's list, tenants. ARGV: tenant, start, job key prefix, pending prefix, cancelled prefix, count.
+const SWEEP = new RedisScript(`${EXISTS}
+local ids = redis.call('ZRANGE', KEYS[1], ARGV[2], ARGV[2] + ARGV[6] - 1)
+local removed = 0
+for _, id in ipairs(ids) do
+  if not exists(id) then
+    redis.call('ZREM', KEYS[1], id)
+    removed = removed + 1
+  end
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+return {#ids, removed}`);
+
+const SWEEP_BATCH = 500;
+
+/**
+ * The adapter's own small Redis keys beside BullMQ's (which has no notion of tenants): each
+ * tenant's job list (for `list`), active set (for the cap), idempotency keys, cancel flags and
+ * the records of cancelled jobs. Every multi-key change is one Lua script, so atomic.
+ */
+export class BullmqLedger {
+  readonly #client: Redis;
+  readonly #base: string;
+  readonly #jobPrefix: string;
+  readonly #retentionMs: number;
+  /** The pub/sub channel on which cancels of running jobs are announced (payload: the job id). */
+  readonly cancelChannel: string;
+
+  constructor(client: Redis, bullPrefix: string, queueName: string, retentionMs: number) {
+    this.#client = client;
+    this.#jobPrefix = `${bullPrefix}:${queueName}:`;
+    this.#base = `${bullPrefix}:${queueName}:vision-hub`;
+    this.#retentionMs = retentionMs;
+    this.cancelChannel = `${this.#base}:cancels`;
+  }
+
+  /** Checks the idempotency key and the cap, then records the new job `id` as the tenant's. */
+  async admit(id: string, tenant: string, idempotencyKey: string | undefined, cap: number): Promise<Admission> {
+    const [kind, existing] = (await ADMIT.run(
+      this.#client,
+      [
+        this.#keyOf(tenant, idempotencyKey),
+        this.#active(tenant),
+        this.#list(tenant),
+        `${this.#base}:seq`,
+        `${this.#base}:tenants`,
+        this.#pending(id)
+      ],
+      [id, cap, ...this.#prefixes(), tenant, idempotencyKey === undefined ? 0 : 1, PENDING_MS]
+    )) as [Admission['kind'], string];
+    return kind === 'existing' ? { kind, id: existing } : { kind };
+  }
+
+  /** Undoes an admission whose job BullMQ could not add. */
+  async rollback(id: string, tenant: string, idempotencyKey: string | undefined): Promise<void> {
+    await ROLLBACK.run(
+      this.#client,
+      [this.#active(tenant), this.#list(tenant), this.#keyOf(tenant, idempotencyKey), this.#pending(id)],
+      [id, idempotencyKey === undefined ? 0 : 1]
+    );
+  }
+
+  /** Records that a job reached a final state: it leaves the cap, its idempotency key starts to age. */
+  async settle(job: JobRecord): Promise<void> {
+    await SETTLE.run(
+      this.#client,
+      [this.#active(job.tenant), this.#keyOf(job.tenant, job.idempotencyKey), `${this.#base}:cancelled`],
+      [
+        job.id,
+        this.#retentionMs,
+        job.idempotencyKey === undefined ? 0 : 1,
+        job.state === 'cancelled' ? job.finishedAt! : ''
+      ]
+    );
+  }
+
+  /** Flags a running job for cancel and tells the process running it. */
+  async requestCancel(id: string): Promise<void> {
+    await this.#client.set(this.#cancelFlag(id), '1', 'PX', this.#retentionMs);
+    await this.#client.publish(this.cancelChannel, id);
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    return (await this.#client.exists(this.#cancelFlag(id))) === 1;
+  }
+
+  /** Keeps the record of a cancelled job once BullMQ forgets the job. */
+  async keepCancelled(job: JobRecord): Promise<void> {
+    await this.#client.set(this.#cancelled(job.id), JSON.stringify(job), 'PX', this.#retentionMs);
+  }
+
+  async forgetCancelled(id: string): Promise<void> {
+    await this.#client.del(this.#cancelled(id));
+  }
+
+  async cancelledRecord(id: string): Promise<JobRecord | null> {
+    const json = await this.#client.get(this.#cancelled(id));
+    return json === null ? null : (JSON.parse(json) as JobRecord);
+  }
+
+  /** Cancelled jobs still within retention. */
+  async cancelledCount(now: number): Promise<number> {
+    const set = `${this.#base}:cancelled`;
+    await this.#client.zremrangebyscore(set, '-inf', now - this.#retentionMs);
+    return this.#client.zcard(set);
+  }
+
+  /** Up to `count` of the tenant's job ids listed before position `before`, newest first. */
+  async page(tenant: string, before: number, count: number): Promise<{ id: string; position: number }[]> {
+    const flat = await this.#client.zrevrangebyscore(
+      this.#list(tenant),
+      `(${before}`,
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      count
+    );
+    const page = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      page.push({ id: flat[i]!, position: Number(flat[i + 1]) });
+    }
+    return page;
+  }
+
+  /** Drops from the tenants' lists the jobs that no longer exist (purged by retention). */
+  async sweep(): Promise<void> {
+    const tenants = await this.#client.smembers(`${this.#base}:tenants`);
+    for (const tenant of tenants) {
+      for (let start = 0; ;) {
+        const [seen, removed] = (await SWEEP.run(
+          this.#client,
+          [this.#list(tenant), `${this.#base}:tenants`],
+          [tenant, start, ...this.#prefixes(), SWEEP_BATCH]
+        )) as [number, number];
+        if (seen < SWEEP_BATCH) {
+          break;
+        }
+        start += seen - removed;
+      }
+    }
+  }
+
+  #prefixes(): string[] {
+    return [this.#jobPrefix, `${this.#base}:pending:`, `${this.#base}:cancelled:`];
+  }
+
+  #keyOf(tenant: string, idempotencyKey: string | undefined): string {
+    // The tenant's length keeps tenant "a:b" with key "c" apart from tenant "a" with key "b:c".
+    // Scripts always take this key; without an idempotency key it is never read or written.
+    return `${this.#base}:key:${tenant.length}:${tenant}:${idempotencyKey ?? ''}`;
+  }
+
+  #active(tenant: string): string {
+    return `${this.#base}:active:${tenant}`;
+  }
+
+  #list(tenant: string): string {
+    return `${this.#base}:jobs:${tenant}`;
+  }
+
+  #pending(id: string): string {
+    return `${this.#base}:pending:${id}`;
+  }
+
+  #cancelFlag(id: string): string {
+    return `${this.#base}:cancel:${id}`;
+  }
+
+  #cancelled(id: string): string {
+    return `${this.#base}:cancelled:${id}`;
+  }
+}
