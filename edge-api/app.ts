@@ -1,14 +1,14 @@
 import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
-import { secureHeaders } from 'hono/secure-headers';
 import type { BackendRegistry } from './backends/registry.ts';
 import { docsPage } from './http/docs-page.ts';
-import { ApiError, handleError, notFoundHandler } from './http/errors.ts';
+import { limitBody } from './http/body-limit.ts';
+import { handleError, notFoundHandler } from './http/errors.ts';
 import { idempotentResponses, type IdempotencyStore } from './http/idempotency.ts';
 import { describeError, requestLogger, type Logger } from './http/logger.ts';
 import type { Metrics } from './http/metrics.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { apiRouter } from './http/validation.ts';
 import type { JobType } from './job-types/job-type.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
@@ -52,25 +52,6 @@ export interface AppDeps {
 export const API_PATHS = /^\/(v1|api|models|health|metrics|openapi\.json|docs)(\/|$)/;
 
 /**
- * Cross-origin isolation lets onnxruntime-web use SharedArrayBuffer (WASM threads).
- * HTML documents carry SvelteKit's hashed CSP meta tag; everything else (workers, WASM
- * loaders, JSON) gets this header CSP, since a worker's policy comes from its own response.
- */
-const ASSET_CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' blob:; worker-src 'self' blob:; " +
-  "connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co; " +
-  "img-src 'self' data: blob:; object-src 'none'; base-uri 'self'";
-
-const isolationHeaders: MiddlewareHandler = async (c, next) => {
-  await next();
-  c.header('cross-origin-opener-policy', 'same-origin');
-  c.header('cross-origin-embedder-policy', 'require-corp');
-  if (!c.res.headers.get('content-type')?.startsWith('text/html') && !c.res.headers.has('content-security-policy')) {
-    c.header('content-security-policy', ASSET_CSP);
-  }
-};
-
-/**
  * Builds the edge API: runtime-portable (every Node-specific part — files, SQLite, Redis, model
  * runtimes — arrives through `deps`), composed from sub-apps so its type and OpenAPI document
  * cover every route.
@@ -90,40 +71,39 @@ export function createApp(deps: AppDeps) {
     .route('/', openAiModels(deps))
     .route('/jobs', jobRoutes({ queue: deps.queue, types: deps.jobTypes, artifacts: deps.artifacts }));
 
+  const browserCors = cors({
+    origin: (origin) => (deps.corsOrigins.includes(origin) ? origin : null),
+    allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    exposeHeaders: [
+      'x-request-id',
+      'retry-after',
+      'location',
+      'idempotent-replayed',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset'
+    ],
+    maxAge: 600
+  });
+  // Only browsers send Origin. Hono's cors() sets headers on the response before the route runs,
+  // which on Node makes every request rebuild its Response, so other clients skip it.
+  const crossOrigin: MiddlewareHandler = (c, next) => {
+    if (c.req.header('origin') !== undefined) {
+      return browserCors(c, next);
+    }
+    c.header('vary', 'Origin');
+    return next();
+  };
+
   const root = apiRouter();
   root.use(
     requestId({ headerName: 'x-request-id' }),
     deps.metrics.middleware,
     requestLogger(logger),
-    secureHeaders({
-      crossOriginResourcePolicy: 'same-origin',
-      crossOriginOpenerPolicy: false,
-      crossOriginEmbedderPolicy: false,
-      contentSecurityPolicy: undefined,
-      xFrameOptions: 'DENY'
-    }),
-    isolationHeaders,
-    cors({
-      origin: (origin) => (deps.corsOrigins.includes(origin) ? origin : null),
-      allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
-      exposeHeaders: [
-        'x-request-id',
-        'retry-after',
-        'location',
-        'idempotent-replayed',
-        'ratelimit-limit',
-        'ratelimit-remaining',
-        'ratelimit-reset'
-      ],
-      maxAge: 600
-    }),
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `The request body is larger than ${deps.bodyLimitBytes} bytes`);
-      }
-    })
+    securityHeaders((path) => API_PATHS.test(path)),
+    crossOrigin,
+    limitBody(deps.bodyLimitBytes)
   );
   // Chained, so the app's type (and the typed client's) covers every sub-app.
   const app = root
@@ -159,7 +139,10 @@ export function createApp(deps: AppDeps) {
       security: [{ bearer: [] }]
     });
   app.get('/openapi.json', (c) => c.json(document()));
-  app.get('/docs', (c) => c.html(docsPage(document())));
+  // The page's only style is inline and it has no script.
+  app.get('/docs', (c) =>
+    c.html(docsPage(document()), 200, { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" })
+  );
 
   app.onError(
     handleError((error, c) =>

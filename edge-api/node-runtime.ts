@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { parseManifest } from '../src/lib/core/manifest.ts';
 import type { Backend } from './backends/backend.ts';
 import { localBackend } from './backends/local.ts';
+import { nodeHttp } from './backends/node-http.ts';
 import { openAiCompatibleBackend } from './backends/openai-compatible.ts';
 import { backendRegistry, type BackendRegistry } from './backends/registry.ts';
 import type { Config } from './config.ts';
@@ -54,10 +55,12 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
   const metrics = createMetrics(queue);
 
   const backends: Backend[] = [];
+  const upstreamHttp = nodeHttp();
   if (config.UPSTREAMS.length > 0) {
     backends.push(
       openAiCompatibleBackend({
         upstreams: config.UPSTREAMS,
+        http: upstreamHttp.http,
         timeoutMs: config.UPSTREAM_TIMEOUT_MS,
         onCall: (call) => metrics.backendCall(call),
         onCircuit: (upstream, state) => {
@@ -126,6 +129,7 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     async close() {
       await queue.close();
       await registry.close();
+      upstreamHttp.close();
       await redis?.quit();
     }
   };

@@ -12,6 +12,7 @@ import {
 import { ApiError, gatewayTimeout, serviceUnavailable } from '../http/errors.ts';
 import type { Backend, BackendStatus, CallObserver, ChatMessage, ChatResult, ModelInfo, Usage } from './backend.ts';
 import { sseData } from './sse.ts';
+import { fetchHttp, UpstreamTimeoutError, type UpstreamHttp, type UpstreamReply } from './upstream-http.ts';
 
 export interface UpstreamConfig {
   model: string;
@@ -31,6 +32,8 @@ export interface OpenAiCompatibleOptions {
   /** Tries per upstream for a failure that may pass (network, 429, 5xx). Default 3. */
   attempts?: number;
   onCall?: CallObserver;
+  /** How to reach the upstreams; the portable `fetch` adapter when omitted. */
+  http?: UpstreamHttp;
   /** Told every circuit change (and each upstream's initial `closed`), for the circuit-state metric. */
   onCircuit?: (upstream: string, state: BackendStatus['circuit']) => void;
 }
@@ -69,6 +72,7 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
  * flight among those whose circuit is not open, failing over to the next when one fails.
  */
 export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backend {
+  const http = options.http ?? fetchHttp;
   const halfOpenAfter = options.halfOpenAfterMs ?? 10_000;
   const upstreams: Upstream[] = options.upstreams.map((config) => {
     const breaker = circuitBreaker(
@@ -117,7 +121,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
     path: string,
     body: (upstream: Upstream) => object,
     signal: AbortSignal
-  ): Promise<{ upstream: Upstream; response: Response; started: number }> {
+  ): Promise<{ upstream: Upstream; response: UpstreamReply; started: number }> {
     let lastError: unknown;
     for (const upstream of candidates(model)) {
       const started = performance.now();
@@ -137,27 +141,28 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
     throw toApiError(lastError, signal);
   }
 
-  async function post(upstream: Upstream, path: string, body: object, signal: AbortSignal): Promise<Response> {
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    let response: Response;
+  async function post(upstream: Upstream, path: string, body: object, signal: AbortSignal): Promise<UpstreamReply> {
+    let response: UpstreamReply;
     try {
-      response = await fetch(`${upstream.config.url.replace(/\/$/, '')}${path}`, {
+      response = await http(`${upstream.config.url.replace(/\/$/, '')}${path}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           ...(upstream.config.apiKey && { authorization: `Bearer ${upstream.config.apiKey}` })
         },
         body: JSON.stringify(body),
-        signal: AbortSignal.any([signal, timeout])
+        signal,
+        timeoutMs: options.timeoutMs
       });
     } catch (error) {
       if (signal.aborted) {
         throw error;
       }
-      const reason = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : (error as Error).message;
-      throw new UpstreamFault(`${upstream.config.url}: ${reason}`, timeout.aborted ? 504 : null, { cause: error });
+      const timedOut = error instanceof UpstreamTimeoutError;
+      const reason = timedOut ? `timed out after ${options.timeoutMs} ms` : (error as Error).message;
+      throw new UpstreamFault(`${upstream.config.url}: ${reason}`, timedOut ? 504 : null, { cause: error });
     }
-    if (response.ok) {
+    if (response.status >= 200 && response.status < 300) {
       return response;
     }
     const detail = await errorMessage(response);
@@ -206,7 +211,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
       try {
         const result = streaming
           ? await readStream(response, onDelta)
-          : readCompletion((await response.json()) as WireCompletion);
+          : readCompletion(JSON.parse(await response.text()) as WireCompletion);
         ok = true;
         return result;
       } catch (error) {
@@ -224,7 +229,10 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
         signal
       );
       try {
-        const body = (await response.json()) as { data: { embedding: number[]; index: number }[]; usage?: Usage };
+        const body = JSON.parse(await response.text()) as {
+          data: { embedding: number[]; index: number }[];
+          usage?: Usage;
+        };
         done(upstream, model, started, true);
         return {
           vectors: [...body.data].sort((a, b) => a.index - b.index).map((item) => item.embedding),
@@ -237,7 +245,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
     },
 
     status(): Promise<BackendStatus[]> {
-      return Promise.all(upstreams.map((upstream) => probe(upstream, options.timeoutMs)));
+      return Promise.all(upstreams.map((upstream) => probe(http, upstream, options.timeoutMs)));
     },
 
     close: () => Promise.resolve()
@@ -274,10 +282,7 @@ function readCompletion(body: WireCompletion): ChatResult {
   };
 }
 
-async function readStream(response: Response, onDelta: (text: string) => void): Promise<ChatResult> {
-  if (!response.body) {
-    throw new UpstreamFault('The model server sent no stream', 502);
-  }
+async function readStream(response: UpstreamReply, onDelta: (text: string) => void): Promise<ChatResult> {
   let text = '';
   let finishReason: ChatResult['finishReason'] = 'stop';
   let usage: Usage | null = null;
@@ -300,18 +305,20 @@ async function readStream(response: Response, onDelta: (text: string) => void): 
   return { text, finishReason, usage: usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } };
 }
 
-async function probe(upstream: Upstream, timeoutMs: number): Promise<BackendStatus> {
+async function probe(http: UpstreamHttp, upstream: Upstream, timeoutMs: number): Promise<BackendStatus> {
   const started = performance.now();
   const circuit = CIRCUIT[upstream.breaker.state];
   const base = { id: upstream.id, kind: 'openai-compatible' as const, models: [upstream.config.model], circuit };
   try {
-    const response = await fetch(`${upstream.config.url.replace(/\/$/, '')}/models`, {
+    const response = await http(`${upstream.config.url.replace(/\/$/, '')}/models`, {
+      method: 'GET',
       headers: upstream.config.apiKey ? { authorization: `Bearer ${upstream.config.apiKey}` } : {},
-      signal: AbortSignal.timeout(Math.min(timeoutMs, 5_000))
+      signal: new AbortController().signal,
+      timeoutMs: Math.min(timeoutMs, 5_000)
     });
-    await response.body?.cancel();
+    response.discard();
     const latencyMs = performance.now() - started;
-    return response.ok
+    return response.status >= 200 && response.status < 300
       ? { ...base, healthy: true, latencyMs }
       : { ...base, healthy: false, latencyMs, error: `HTTP ${response.status}` };
   } catch (error) {
@@ -319,7 +326,7 @@ async function probe(upstream: Upstream, timeoutMs: number): Promise<BackendStat
   }
 }
 
-async function errorMessage(response: Response): Promise<string> {
+async function errorMessage(response: UpstreamReply): Promise<string> {
   const text = await response.text().catch(() => '');
   try {
     const body = JSON.parse(text) as { error?: { message?: string } | string; message?: string };

@@ -2,7 +2,7 @@
  * The `data:` payloads of a server-sent event stream, in order (comments, ids and event names
  * are not needed to relay an OpenAI-style stream). Multi-line data is joined with newlines.
  */
-export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+export async function* sseData(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = '';
   let data: string[] = [];

@@ -206,17 +206,23 @@ export function jobRoutes(deps: JobRoutesDeps) {
       await mustGet(tenant, id);
       return streamSSE(c, async (stream) => {
         let sequence = 0;
+        let last = '';
+        let done = false;
         let finished!: () => void;
         const ended = new Promise<void>((resolve) => (finished = resolve));
-        // Events are sent one after another, in the order the queue reported them.
+        // Events are sent one after another, in the order the queue reported them; a repeat of
+        // what the client already has (the queue's first report and the snapshot) is dropped.
         let sending = Promise.resolve();
         const send = (event: 'state' | 'progress', job: JobRecord) => {
           sending = sending.then(async () => {
-            if (stream.aborted || stream.closed) {
+            const data = JSON.stringify(await view(job));
+            if (data === last || done || stream.aborted) {
               return;
             }
-            await stream.writeSSE({ event, id: String(++sequence), data: JSON.stringify(await view(job)) });
+            last = data;
+            await stream.writeSSE({ event, id: String(++sequence), data });
             if (FINAL_JOB_STATES.includes(job.state)) {
+              done = true;
               finished();
             }
           });

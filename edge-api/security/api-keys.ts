@@ -85,5 +85,18 @@ export function apiKeyLookup(entries: readonly ApiKeyEntry[]): ApiKeyLookup {
   // A map lookup by hash is not a timing oracle: an attacker cannot steer the hash of a guess
   // towards a stored one, so how long the comparison takes tells them nothing useful.
   const byHash = new Map(entries.map((entry) => [entry.hash, entry]));
-  return async (key) => byHash.get(await hashApiKey(key));
+  // Keys already verified skip the hash on later requests. Only known keys are remembered, so
+  // the cache never holds more entries than the configuration, whatever callers send.
+  const verified = new Map<string, ApiKeyEntry>();
+  return async (key) => {
+    const known = verified.get(key);
+    if (known) {
+      return known;
+    }
+    const entry = byHash.get(await hashApiKey(key));
+    if (entry) {
+      verified.set(key, entry);
+    }
+    return entry;
+  };
 }

@@ -67,10 +67,11 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AuthEnv>
       Object.assign(error.headers, headers);
       throw error;
     }
-    await next();
+    // Before the route runs: headers added once a response exists make Hono rebuild it.
     for (const [name, value] of Object.entries(headers)) {
       c.header(name, value);
     }
+    await next();
   };
 }
 

@@ -1,23 +1,26 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../edge-api/app.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRange } from '../../edge-api/http/serve-blob.ts';
-import { fileStore } from '../../edge-api/storage/file-store.ts';
+import { testApp, type TestApp } from './support/test-app.ts';
 
 const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
-let app: ReturnType<typeof createApp>;
+let t: TestApp;
+let app: TestApp['app'];
 const url = '/models/org/tiny/resolve/main/onnx/model.onnx';
 
-beforeAll(() => {
+beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mirror-'));
   mkdirSync(join(dir, 'org/tiny/onnx'), { recursive: true });
   writeFileSync(join(dir, 'org/tiny/onnx/model.onnx'), bytes);
   writeFileSync(join(dir, 'org/tiny/config.json'), '{"a":1}');
   writeFileSync(join(dir, 'secret.txt'), 'nope');
-  app = createApp({ models: fileStore(dir), version: 'test' });
+  // Public: tablets download models before anyone has signed in.
+  t = await testApp({ MODELS_DIR: dir, LOCAL_MODELS: 'none' });
+  app = t.app;
 });
+afterAll(() => t.close());
 
 describe('model mirror', () => {
   it('serves a file in the Hugging Face layout with validators and isolation headers', async () => {
