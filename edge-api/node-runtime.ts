@@ -36,6 +36,7 @@ export interface NodeRuntime {
   close(): Promise<void>;
 }
 
+const ARTIFACT_SWEEP_MS = 3_600_000;
 const MANIFEST = new URL('../models-manifest.json', import.meta.url);
 const PACKAGE = new URL('../package.json', import.meta.url);
 
@@ -83,6 +84,13 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 }) : null;
   const idempotency = redis ? redisIdempotencyStore(redis) : memoryIdempotencyStore();
   const artifacts = fileStore(join(config.DATA_DIR, 'artifacts'));
+  // Artifacts follow their jobs out: the queue purges finished jobs after the same retention.
+  const sweep = () =>
+    artifacts
+      .removeOlderThan('jobs', 2, retentionMs)
+      .catch((error: unknown) => logger.error('artifact sweep', describeError(error)));
+  const sweeper = setInterval(() => void sweep(), Math.min(retentionMs, ARTIFACT_SWEEP_MS));
+  sweeper.unref();
   const jobTypes = [
     medgemmaAnalyze({
       backends: registry,
@@ -127,6 +135,7 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
         }
       }),
     async close() {
+      clearInterval(sweeper);
       await queue.close();
       await registry.close();
       upstreamHttp.close();

@@ -55,7 +55,14 @@ export function medgemmaAnalyze(deps: MedgemmaDeps) {
       try {
         deps.backends.forModel(model, 'vision');
       } catch (error) {
-        throw error instanceof ApiError ? unprocessable(`${error.message}`, error.code, 'input.model') : error;
+        if (error instanceof ApiError) {
+          throw unprocessable(
+            `${error.message}. Point UPSTREAMS at a server that runs it, or set MEDGEMMA_MODEL to a vision model this API serves.`,
+            error.code,
+            'input.model'
+          );
+        }
+        throw error;
       }
       input.images.forEach((image, i) => checkImageUrl(image.url, deps.imageHosts, `input.images.${i}.url`));
     },

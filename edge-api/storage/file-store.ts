@@ -19,6 +19,11 @@ export interface WritableBlobStore extends BlobStore {
   list(prefix: string): Promise<{ name: string; size: number }[]>;
   /** Deletes everything under `prefix`. */
   remove(prefix: string): Promise<void>;
+  /**
+   * Deletes the entries `depth` levels below `prefix` (`jobs/{tenant}/{job}` is depth 2 under
+   * `jobs`) last changed more than `maxAgeMs` ago; returns how many went.
+   */
+  removeOlderThan(prefix: string, depth: number, maxAgeMs: number): Promise<number>;
 }
 
 export function fileStore(root: string): WritableBlobStore {
@@ -72,6 +77,24 @@ export function fileStore(root: string): WritableBlobStore {
     },
     async remove(prefix) {
       await rm(mustPath(prefix), { recursive: true, force: true });
+    },
+    async removeOlderThan(prefix, depth, maxAgeMs) {
+      const cutoff = Date.now() - maxAgeMs;
+      const sweep = async (dir: string, level: number): Promise<number> => {
+        const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+        let removed = 0;
+        for (const entry of entries) {
+          const path = join(dir, entry.name);
+          if (level < depth) {
+            removed += entry.isDirectory() ? await sweep(path, level + 1) : 0;
+          } else if ((await stat(path)).mtimeMs < cutoff) {
+            await rm(path, { recursive: true, force: true });
+            removed += 1;
+          }
+        }
+        return removed;
+      };
+      return sweep(mustPath(prefix), 1);
     }
   };
 }

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../edge-api/config.ts';
+
+describe('configuration from the environment', () => {
+  it('runs with no variables at all: local defaults, anonymous on loopback only', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ PORT: 8787, HOST: '127.0.0.1', ALLOW_ANONYMOUS: true, UPSTREAMS: [] });
+    expect(loadConfig({ HOST: '0.0.0.0' }).ALLOW_ANONYMOUS).toBe(false);
+    expect(loadConfig({ HOST: '0.0.0.0', ALLOW_ANONYMOUS: 'true' }).ALLOW_ANONYMOUS).toBe(true);
+  });
+
+  it('names every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', REDIS_URL: 'http://nope', JWT_SECRET: 'short', LOG_LEVEL: 'loud' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['PORT', 'REDIS_URL', 'JWT_SECRET', 'LOG_LEVEL']) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('parses upstreams as JSON and says so when they are not', () => {
+    const upstreams = [{ model: 'google/medgemma-4b-it', url: 'http://gpu:8000/v1' }];
+    expect(loadConfig({ UPSTREAMS: JSON.stringify(upstreams) }).UPSTREAMS).toEqual(upstreams);
+    expect(() => loadConfig({ UPSTREAMS: '[{model:' })).toThrow(/UPSTREAMS: must be a JSON array/);
+    expect(() => loadConfig({ UPSTREAMS: '[{"model":"m","url":"ftp://x"}]' })).toThrow(/UPSTREAMS\.0\.url/);
+  });
+
+  it('splits lists and keeps the documented example valid', async () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, https://b.example' }).CORS_ORIGINS).toEqual([
+      'https://a.example',
+      'https://b.example'
+    ]);
+    const { readFileSync } = await import('node:fs');
+    const example = Object.fromEntries(
+      readFileSync('.env.example', 'utf8')
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])
+    );
+    expect(Object.keys(example).length).toBeGreaterThan(5);
+    expect(() => loadConfig(example)).not.toThrow();
+  });
+});
