@@ -47,41 +47,45 @@ describe('edge API processes', () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('runs jobs in a separate `npm run worker` process and both stop cleanly on SIGTERM', { timeout: 60_000 }, async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'edge-processes-'));
-    const env = {
-      PORT: '0',
-      DATA_DIR: dataDir,
-      MODELS_DIR,
-      STATIC_DIR: '',
-      MEDGEMMA_MODEL: VISION_MODEL,
-      LOCAL_MODELS: VISION_MODEL
-    };
-    try {
-      const server = run('edge-api/server.ts', { ...env, JOB_CONCURRENCY: '0' });
-      const { url } = (await server.logged('listening')) as { url: string };
-      const worker = run('edge-api/worker.ts', env);
-      await worker.logged('worker started');
+  it(
+    'runs jobs in a separate `npm run worker` process and both stop cleanly on SIGTERM',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'edge-processes-'));
+      const env = {
+        PORT: '0',
+        DATA_DIR: dataDir,
+        MODELS_DIR,
+        STATIC_DIR: '',
+        MEDGEMMA_MODEL: VISION_MODEL,
+        LOCAL_MODELS: VISION_MODEL
+      };
+      try {
+        const server = run('edge-api/server.ts', { ...env, JOB_CONCURRENCY: '0' });
+        const { url } = (await server.logged('listening')) as { url: string };
+        const worker = run('edge-api/worker.ts', env);
+        await worker.logged('worker started');
 
-      const submitted = await fetch(`${url}/v1/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'medgemma.analyze', input: { images: [{ url: pngDataUrl() }], max_tokens: 2 } })
-      });
-      expect(submitted.status).toBe(202);
-      const { id } = (await submitted.json()) as JobView;
-      // The API process runs no jobs (JOB_CONCURRENCY=0): only the worker process can finish it.
-      const finished = await worker.logged('job finished');
-      expect(finished).toMatchObject({ job_id: id, state: 'completed' });
-      const job = (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as JobView;
-      expect(job.state).toBe('completed');
+        const submitted = await fetch(`${url}/v1/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ type: 'medgemma.analyze', input: { images: [{ url: pngDataUrl() }], max_tokens: 2 } })
+        });
+        expect(submitted.status).toBe(202);
+        const { id } = (await submitted.json()) as JobView;
+        // The API process runs no jobs (JOB_CONCURRENCY=0): only the worker process can finish it.
+        const finished = await worker.logged('job finished');
+        expect(finished).toMatchObject({ job_id: id, state: 'completed' });
+        const job = (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as JobView;
+        expect(job.state).toBe('completed');
 
-      server.child.kill('SIGTERM');
-      worker.child.kill('SIGTERM');
-      expect(await server.exited).toBe(0);
-      expect(await worker.exited).toBe(0);
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+        server.child.kill('SIGTERM');
+        worker.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+        expect(await worker.exited).toBe(0);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     }
-  });
+  );
 });
