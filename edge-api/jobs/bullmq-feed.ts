@@ -76,6 +76,7 @@ export class BullmqFeed {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.#reads.values());
     await (await this.#events)?.close();
   }
 

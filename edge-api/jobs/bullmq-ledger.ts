@@ -8,47 +8,59 @@ export type Admission = { kind: 'created' } | { kind: 'existing'; id: string } |
 // How long an admitted job may take to appear in BullMQ (admission and `add` are two steps).
 const PENDING_MS = 30_000;
 
-// A job "exists" while BullMQ has it, while it is being added, or as the record of a cancel.
-const EXISTS = `local function exists(id)
-  return redis.call('EXISTS', ARGV[3] .. id, ARGV[4] .. id, ARGV[5] .. id) > 0
+// Shared by the scripts. KEYS[1] is always the tenant's active set: job id -> admission time.
+// ARGV[1..3]: BullMQ's job key prefix, the cancelled records' prefix, PENDING_MS.
+const COMMON = `local time = redis.call('TIME')
+local now = time[1] * 1000 + math.floor(time[2] / 1000)
+local function adding(id)
+  local admitted = redis.call('ZSCORE', KEYS[1], id)
+  return admitted and now - tonumber(admitted) < tonumber(ARGV[3])
+end
+local function exists(id)
+  return redis.call('EXISTS', ARGV[1] .. id, ARGV[2] .. id) > 0 or adding(id)
+end
+local function ended(id)
+  local job = ARGV[1] .. id
+  if redis.call('EXISTS', job) == 1 then
+    return redis.call('HEXISTS', job, 'finishedOn') == 1
+  end
+  return not adding(id)
 end`;
 
-// KEYS: idempotency key, tenant's active set, tenant's list, sequence, tenants, pending marker.
-// ARGV: id, cap, job key prefix, pending prefix, cancelled prefix, tenant, has key, pending ms.
+// KEYS: active set, idempotency key, tenant's list, sequence, tenants.
+// ARGV: (common), id, cap, tenant, has key.
 // The active set may keep ids whose end was never recorded (a worker died in between): at the
-// cap it is reconciled against BullMQ before refusing anyone.
-const ADMIT = new RedisScript(`${EXISTS}
+// cap it is reconciled against BullMQ before anyone is refused.
+const ADMIT = new RedisScript(`${COMMON}
 if ARGV[7] == '1' then
-  local existing = redis.call('GET', KEYS[1])
+  local existing = redis.call('GET', KEYS[2])
   if existing and exists(existing) then
     return {'existing', existing}
   end
 end
-if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then
-  for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-    local job = ARGV[3] .. id
-    if redis.call('EXISTS', ARGV[4] .. id) == 0
-      and (redis.call('EXISTS', job) == 0 or redis.call('HEXISTS', job, 'finishedOn') == 1) then
-      redis.call('SREM', KEYS[2], id)
+local cap = tonumber(ARGV[5])
+if redis.call('ZCARD', KEYS[1]) >= cap then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if ended(id) then
+      redis.call('ZREM', KEYS[1], id)
     end
   end
-  if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then
+  if redis.call('ZCARD', KEYS[1]) >= cap then
     return {'refused', ''}
   end
 end
-local id = ARGV[1]
-redis.call('SADD', KEYS[2], id)
+local id = ARGV[4]
+redis.call('ZADD', KEYS[1], now, id)
 redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), id)
 redis.call('SADD', KEYS[5], ARGV[6])
-redis.call('SET', KEYS[6], '1', 'PX', ARGV[8])
 if ARGV[7] == '1' then
-  redis.call('SET', KEYS[1], id)
+  redis.call('SET', KEYS[2], id)
 end
 return {'created', id}`);
 
 // KEYS: active set, idempotency key, cancelled set. ARGV: id, retention ms, has key, cancelled at.
 // The idempotency key lives while the job is active, then for the retention period.
-const SETTLE = new RedisScript(`redis.call('SREM', KEYS[1], ARGV[1])
+const SETTLE = new RedisScript(`redis.call('ZREM', KEYS[1], ARGV[1])
 if ARGV[3] == '1' and redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
@@ -56,26 +68,25 @@ if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 end`);
 
-// KEYS: active set, list, idempotency key, pending marker. ARGV: id, has key.
-const ROLLBACK = new RedisScript(`redis.call('SREM', KEYS[1], ARGV[1])
+// KEYS: active set, list, idempotency key. ARGV: id, has key.
+const ROLLBACK = new RedisScript(`redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[4])
 if ARGV[2] == '1' and redis.call('GET', KEYS[3]) == ARGV[1] then
   redis.call('DEL', KEYS[3])
 end`);
 
-// KEYS: tenant's list, tenants. ARGV: tenant, start, job key prefix, pending prefix, cancelled prefix, count.
-const SWEEP = new RedisScript(`${EXISTS}
-local ids = redis.call('ZRANGE', KEYS[1], ARGV[2], ARGV[2] + ARGV[6] - 1)
+// KEYS: active set, tenant's list, tenants. ARGV: (common), tenant, start, count.
+const SWEEP = new RedisScript(`${COMMON}
+local ids = redis.call('ZRANGE', KEYS[2], ARGV[5], ARGV[5] + ARGV[6] - 1)
 local removed = 0
 for _, id in ipairs(ids) do
   if not exists(id) then
-    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
     removed = removed + 1
   end
 end
-if redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('ZCARD', KEYS[2]) == 0 then
+  redis.call('SREM', KEYS[3], ARGV[4])
 end
 return {#ids, removed}`);
 
@@ -107,14 +118,13 @@ export class BullmqLedger {
     const [kind, existing] = (await ADMIT.run(
       this.#client,
       [
-        this.#keyOf(tenant, idempotencyKey),
         this.#active(tenant),
+        this.#keyOf(tenant, idempotencyKey),
         this.#list(tenant),
         `${this.#base}:seq`,
-        `${this.#base}:tenants`,
-        this.#pending(id)
+        `${this.#base}:tenants`
       ],
-      [id, cap, ...this.#prefixes(), tenant, idempotencyKey === undefined ? 0 : 1, PENDING_MS]
+      [...this.#common(), id, cap, tenant, idempotencyKey === undefined ? 0 : 1]
     )) as [Admission['kind'], string];
     return kind === 'existing' ? { kind, id: existing } : { kind };
   }
@@ -123,7 +133,7 @@ export class BullmqLedger {
   async rollback(id: string, tenant: string, idempotencyKey: string | undefined): Promise<void> {
     await ROLLBACK.run(
       this.#client,
-      [this.#active(tenant), this.#list(tenant), this.#keyOf(tenant, idempotencyKey), this.#pending(id)],
+      [this.#active(tenant), this.#list(tenant), this.#keyOf(tenant, idempotencyKey)],
       [id, idempotencyKey === undefined ? 0 : 1]
     );
   }
@@ -193,13 +203,13 @@ export class BullmqLedger {
 
   /** Drops from the tenants' lists the jobs that no longer exist (purged by retention). */
   async sweep(): Promise<void> {
-    const tenants = await this.#client.smembers(`${this.#base}:tenants`);
-    for (const tenant of tenants) {
+    const tenants = `${this.#base}:tenants`;
+    for (const tenant of await this.#client.smembers(tenants)) {
       for (let start = 0; ;) {
         const [seen, removed] = (await SWEEP.run(
           this.#client,
-          [this.#list(tenant), `${this.#base}:tenants`],
-          [tenant, start, ...this.#prefixes(), SWEEP_BATCH]
+          [this.#active(tenant), this.#list(tenant), tenants],
+          [...this.#common(), tenant, start, SWEEP_BATCH]
         )) as [number, number];
         if (seen < SWEEP_BATCH) {
           break;
@@ -209,8 +219,8 @@ export class BullmqLedger {
     }
   }
 
-  #prefixes(): string[] {
-    return [this.#jobPrefix, `${this.#base}:pending:`, `${this.#base}:cancelled:`];
+  #common(): (string | number)[] {
+    return [this.#jobPrefix, `${this.#base}:cancelled:`, PENDING_MS];
   }
 
   #keyOf(tenant: string, idempotencyKey: string | undefined): string {
@@ -225,10 +235,6 @@ export class BullmqLedger {
 
   #list(tenant: string): string {
     return `${this.#base}:jobs:${tenant}`;
-  }
-
-  #pending(id: string): string {
-    return `${this.#base}:pending:${id}`;
   }
 
   #cancelFlag(id: string): string {

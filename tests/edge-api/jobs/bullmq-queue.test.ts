@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bullmqJobQueue } from '../../../edge-api/jobs/bullmq-queue.ts';
-import type { JobQueue } from '../../../edge-api/jobs/job-queue.ts';
+import { TenantJobLimitError, type JobQueue } from '../../../edge-api/jobs/job-queue.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
-import { describeJobQueueConformance } from './conformance.ts';
+import { describeJobQueueConformance, waitFor } from './conformance.ts';
 
 let redis: RedisServer;
 let admin: Redis;
@@ -36,4 +36,43 @@ describeJobQueueConformance('bullmq', async () => {
       await Promise.all(queues.map((queue) => queue.close()));
     }
   };
+});
+
+describe('bullmq ledger', { timeout: 30_000 }, () => {
+  const tenant = 'ledger-tenant';
+  let queueName: string;
+  let queue: JobQueue;
+  const ledgerKey = (name: string) => `bull:${queueName}:vision-hub:${name}`;
+
+  beforeEach(() => {
+    queueName = `ledger-${randomUUID()}`;
+  });
+  afterEach(async () => {
+    await queue.close();
+  });
+
+  it('heals a cap whose active set kept jobs that ended unrecorded (a worker died in between)', async () => {
+    queue = bullmqJobQueue({ url: redis.url, queueName, maxActivePerTenant: 2 });
+    const { job: finished } = await queue.enqueue({ tenant, type: 'echo', input: null });
+    const worker = queue.work({ echo: async () => 'ok' }, { concurrency: 1 });
+    await waitFor('the job to complete', async () => (await queue.get(tenant, finished.id))?.state === 'completed');
+    await worker.close();
+    // As if the worker had died after BullMQ recorded the end but before the ledger did, and an
+    // API process had died between admitting a job and adding it (long ago: admitted at time 0).
+    await admin.zadd(ledgerKey(`active:${tenant}`), 0, finished.id, 0, randomUUID());
+    await queue.enqueue({ tenant, type: 'echo', input: 1 });
+    await queue.enqueue({ tenant, type: 'echo', input: 2 });
+    await expect(queue.enqueue({ tenant, type: 'echo', input: 3 })).rejects.toBeInstanceOf(TenantJobLimitError);
+  });
+
+  it('sweeps purged jobs out of the tenant lists', async () => {
+    queue = bullmqJobQueue({ url: redis.url, queueName, retentionMs: 200 });
+    const kept = await queue.enqueue({ tenant, type: 'keep', input: null });
+    const { job } = await queue.enqueue({ tenant, type: 'echo', input: null });
+    await queue.cancel(tenant, job.id);
+    await waitFor('the cancelled job to be purged', async () => (await queue.get(tenant, job.id)) === null);
+    await waitFor('the list to be swept', async () => (await admin.zcard(ledgerKey(`jobs:${tenant}`))) === 1);
+    expect(await admin.zrange(ledgerKey(`jobs:${tenant}`), 0, -1)).toEqual([kept.job.id]);
+    expect(await queue.counts()).toMatchObject({ queued: 1, cancelled: 0 });
+  });
 });
