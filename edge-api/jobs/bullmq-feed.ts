@@ -75,6 +75,7 @@ export class BullmqFeed {
     });
   }
 
+  /** Stops listening once the reads under way are done. */
   async close(): Promise<void> {
     await Promise.all(this.#reads.values());
     await (await this.#events)?.close();

@@ -158,6 +158,7 @@ export class BullmqLedger {
     await this.#client.publish(this.cancelChannel, id);
   }
 
+  /** Whether a cancel was requested while the job ran. */
   async cancelRequested(id: string): Promise<boolean> {
     return (await this.#client.exists(this.#cancelFlag(id))) === 1;
   }
@@ -167,10 +168,12 @@ export class BullmqLedger {
     await this.#client.set(this.#cancelled(job.id), JSON.stringify(job), 'PX', this.#retentionMs);
   }
 
+  /** Drops a cancel record written for a job that turned out to be running already. */
   async forgetCancelled(id: string): Promise<void> {
     await this.#client.del(this.#cancelled(id));
   }
 
+  /** The record of a cancelled job BullMQ no longer has. */
   async cancelledRecord(id: string): Promise<JobRecord | null> {
     const json = await this.#client.get(this.#cancelled(id));
     return json === null ? null : (JSON.parse(json) as JobRecord);

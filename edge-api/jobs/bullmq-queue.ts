@@ -9,6 +9,7 @@ import { TenantJobLimitError, type JobQueue, type JobQueueOptions, type JobRecor
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
 import { checkPageLimit, queueSettings, validRequest } from './queue-settings.ts';
 
+/** Options of `bullmqJobQueue`. */
 export interface BullmqJobQueueOptions extends JobQueueOptions {
   /** `redis://` or `rediss://` URL. In production: `maxmemory-policy noeviction` and AOF on. */
   url: string;
@@ -34,9 +35,10 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
   const settings = queueSettings(options);
   const queueName = options.queueName ?? 'vision-hub-jobs';
   const prefix = options.prefix ?? 'bull';
-  // No auto-pipelining: it delays each command to the next tick, halving an awaited enqueue's rate,
-  // while concurrent commands on one connection are pipelined anyway.
-  const client = new Redis(options.url, { maxRetriesPerRequest: null });
+  // Few retries: while Redis is unreachable an enqueue fails in seconds rather than hanging its
+  // request. No auto-pipelining: it delays each command to the next tick, halving an awaited
+  // enqueue's rate, while concurrent commands on one connection are pipelined anyway.
+  const client = new Redis(options.url, { maxRetriesPerRequest: 3 });
   client.on('error', settings.onError);
   const queue = new Queue<JobData, unknown>(queueName, { connection: client, prefix });
   queue.on('error', settings.onError);

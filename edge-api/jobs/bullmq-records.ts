@@ -11,10 +11,8 @@ export interface JobData {
   idempotencyKey?: string;
 }
 
+/** A BullMQ job of this queue. */
 export type BullJob = Job<JobData, unknown>;
-
-/** The progress BullMQ stores for a job (it starts as the number 0). */
-export type StoredProgress = { fraction: number; message?: string } | number;
 
 /** BullMQ runs lower numbers first, from 1 (0 would mean "no priority", run before all others). */
 export function toBullPriority(priority: number): number {
@@ -35,6 +33,7 @@ export function decodeFailure(reason: string): JobError {
   return match ? { code: match[1]!, message: match[2]! } : { code: 'job_failed', message: reason };
 }
 
+/** The `failedReason` of a job cancelled while it ran. */
 export const CANCELLED_REASON = encodeFailure({ code: 'cancelled', message: 'The job was cancelled' });
 
 /** The port's state of a job BullMQ says is in `state` (null: BullMQ no longer has it). */
@@ -56,6 +55,7 @@ export function toJobState(state: string, failedReason: string | undefined): Job
 }
 
 function toProgress(progress: unknown): JobRecord['progress'] {
+  // BullMQ starts every job at the number 0; handlers report objects.
   if (typeof progress === 'number') {
     return { fraction: progress };
   }

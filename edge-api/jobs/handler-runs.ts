@@ -115,14 +115,17 @@ export class HandlerRuns {
   readonly #runs = new Map<string, HandlerRun>();
   #emptied = deferred();
 
+  /** How many are running. */
   get size(): number {
     return this.#runs.size;
   }
 
+  /** The run of the job `id`, if it runs here. */
   get(id: string): HandlerRun | undefined {
     return this.#runs.get(id);
   }
 
+  /** The runs in progress. */
   values(): IterableIterator<HandlerRun> {
     return this.#runs.values();
   }

@@ -8,6 +8,11 @@ export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelle
 
 export interface JobError {
   message: string;
+  /**
+   * A `PermanentJobError`'s code, or a thrown error's own string `code`, else `job_failed`;
+   * `stalled` when the last allowed run was interrupted (worker crashed, stalled or shut down);
+   * `unknown_job_type` when a worker had no handler for it (BullMQ, where workers take any job).
+   */
   code: string;
 }
 
@@ -90,7 +95,7 @@ export class TenantJobLimitError extends Error {
   }
 }
 
-/** Thrown by `list` for a cursor it did not hand out. The route answers 400. */
+/** Thrown by `list` for a cursor it did not hand out: a client error (the route answers 422). */
 export class InvalidCursorError extends Error {
   override name = 'InvalidCursorError';
   readonly code = 'invalid_cursor';
@@ -160,7 +165,11 @@ export interface JobQueue {
    * Returns the unsubscribe. Nothing arrives for another tenant's job or an unknown id.
    */
   subscribe(tenant: string, id: string, listener: (event: JobEvent) => void): () => void;
-  /** Runs jobs of the given types in this process until the returned worker is closed. */
+  /**
+   * Runs jobs of the given types in this process until the returned worker is closed. Give every
+   * worker every type: the embedded queue leaves other types queued, but on BullMQ any worker
+   * takes any job and fails one it has no handler for.
+   */
   work(handlers: Record<string, JobHandler>, options: WorkerOptions): RunningWorker;
   /** Jobs per state, for health and metrics. */
   counts(): Promise<Record<JobState, number>>;

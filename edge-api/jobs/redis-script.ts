@@ -11,6 +11,7 @@ export class RedisScript {
     this.#sha = createHash('sha1').update(lua).digest('hex');
   }
 
+  /** Runs the script with these keys and arguments; returns its reply. */
   async run(client: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
     try {
       return await client.evalsha(this.#sha, keys.length, ...keys, ...args);

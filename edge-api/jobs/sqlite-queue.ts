@@ -8,6 +8,7 @@ import { toJobRecord, type JobRow } from './sqlite-rows.ts';
 import { SqliteJobStore } from './sqlite-store.ts';
 import { SqliteWorker } from './sqlite-worker.ts';
 
+/** Options of `sqliteJobQueue`. */
 export interface SqliteJobQueueOptions extends JobQueueOptions {
   /** The database file, e.g. `${DATA_DIR}/jobs.sqlite`; it and its folder are created when missing. */
   path: string;

@@ -123,6 +123,7 @@ export class SqliteJobStore {
     });
   }
 
+  /** The tenant's job (nothing for another tenant's id). */
   get(tenant: string, id: string): JobRow | undefined {
     return this.#row('byTenantAndId', { tenant, id });
   }
@@ -155,6 +156,7 @@ export class SqliteJobStore {
     return !row ? 'lost' : row.cancel_requested ? 'cancel_requested' : 'renewed';
   }
 
+  /** Records a running job's progress, if `token` still holds its lease. */
   progress(id: string, token: string, fraction: number, message: string | undefined): JobRow | undefined {
     return this.#row('progress', { id, token, fraction, message: message ?? null });
   }
@@ -203,6 +205,7 @@ export class SqliteJobStore {
     return new Map(rows.map((row) => [row.id, row.version]));
   }
 
+  /** Jobs per state. */
   counts(): Record<JobState, number> {
     const counts: Record<JobState, number> = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
     for (const { state, n } of this.#statements.counts.all() as { state: JobState; n: number }[]) {

@@ -48,7 +48,12 @@ class Wakeup {
   }
 }
 
-function runEnd(outcome: Exclude<RunOutcome, { kind: 'lost' | 'handback' }>, attempt: number, baseMs: number): RunEnd {
+function runEnd(
+  outcome: Exclude<RunOutcome, { kind: 'lost' | 'handback' }>,
+  attempt: number,
+  baseMs: number,
+  now: number
+): RunEnd {
   switch (outcome.kind) {
     case 'completed':
       return { state: 'completed', result: outcome.result };
@@ -57,7 +62,7 @@ function runEnd(outcome: Exclude<RunOutcome, { kind: 'lost' | 'handback' }>, att
     case 'cancelled':
       return { state: 'cancelled' };
     case 'retry':
-      return { state: 'queued', runAt: Date.now() + retryDelayMs(attempt, baseMs) };
+      return { state: 'queued', runAt: now + retryDelayMs(attempt, baseMs) };
   }
 }
 
@@ -146,7 +151,7 @@ export class SqliteWorker implements RunningWorker {
     const row =
       outcome.kind === 'handback'
         ? store.release(id, run.lease, now)
-        : store.finish(id, run.lease, runEnd(outcome, run.job.attempts, settings.retryDelayMs), now);
+        : store.finish(id, run.lease, runEnd(outcome, run.job.attempts, settings.retryDelayMs, now), now);
     if (row) {
       this.#context.publish(row);
       if (FINAL_STATES.has(row.state)) {
