@@ -28,7 +28,7 @@ export default defineConfig({
   // The production build, served by the edge API: the service worker only exists there.
   webServer: {
     command: `node edge-api/server.ts`,
-    env: { PORT: String(port), STATIC_DIR: 'build', MODELS_DIR: '.cache/models' },
+    env: { PORT: String(port), STATIC_DIR: 'build', MODELS_DIR: '.cache/models', MEDGEMMA_MODEL: 'tiny-smolvlm' },
     url: `http://127.0.0.1:${port}/health`,
     reuseExistingServer: false
   }

@@ -11,6 +11,10 @@ export async function jpegDataUrl(): Promise<string> {
   return `data:image/jpeg;base64,${btoa(String.fromCharCode(...bytes))}`;
 }
 
-export async function analysisRequest(prompt: string): Promise<MedgemmaAnalyzeRequest> {
-  return { type: 'medgemma.analyze', input: { images: [{ url: await jpegDataUrl() }], prompt } };
+/** `maxTokens` makes a job long: the random-weight model rarely stops before its limit. */
+export async function analysisRequest(prompt: string, maxTokens?: number): Promise<MedgemmaAnalyzeRequest> {
+  return {
+    type: 'medgemma.analyze',
+    input: { images: [{ url: await jpegDataUrl() }], prompt, ...(maxTokens && { max_tokens: maxTokens }) }
+  };
 }

@@ -164,7 +164,12 @@ export class EdgeClient {
   /** One event stream; null when it ended before the job did. */
   async #streamEvents(id: string, onJob: (job: JobView) => void, signal?: AbortSignal): Promise<JobView | null> {
     const stream = new AbortController();
-    const stop = () => stream.abort();
+    let reader: ReadableStreamDefaultReader<string> | undefined;
+    // Cancelling the reader ends a pending read even where aborting the request would not reach the body.
+    const stop = () => {
+      stream.abort();
+      void reader?.cancel().catch(() => undefined);
+    };
     signal?.addEventListener('abort', stop, { once: true });
     let idle: ReturnType<typeof setTimeout> | undefined;
     const watchIdle = () => {
@@ -177,7 +182,7 @@ export class EdgeClient {
         { accept: 'text/event-stream', signal: stream.signal },
         (opened) => Promise.resolve(opened)
       );
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
       const parser = new SseParser();
       watchIdle();
       for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
@@ -192,6 +197,10 @@ export class EdgeClient {
           }
         }
       }
+      if (signal?.aborted) {
+        throw abortError();
+      }
+      // Ended (or went silent and was stopped) before the job did.
       return null;
     } catch (error) {
       if (signal?.aborted) {
@@ -203,7 +212,7 @@ export class EdgeClient {
     } finally {
       clearTimeout(idle);
       signal?.removeEventListener('abort', stop);
-      stream.abort();
+      stop();
     }
   }
 

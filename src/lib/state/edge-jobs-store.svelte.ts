@@ -221,6 +221,9 @@ class EdgeJobsStore {
 
   /** The server's job list; jobs from elsewhere that still run are followed live. */
   async refreshServerJobs(): Promise<void> {
+    if (!this.online) {
+      return;
+    }
     await this.#try(async () => {
       const sent = new Set(this.jobs.map((j) => j.serverId));
       const { data } = await this.client.listJobs({ limit: 20 });
@@ -245,8 +248,11 @@ class EdgeJobsStore {
       this.credential = next;
       this.test = null;
       this.serverJobs = [];
+      // What went wrong with the old settings says nothing about the new ones.
+      this.error = null;
       // New credentials or a new server may be what the outbox was waiting for.
       await this.sync({ force: true });
+      await this.refreshServerJobs();
     });
   }
 

@@ -1,0 +1,185 @@
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { phaseOf, workOf } from '#lib/core/edge-outbox.ts';
+import { db, type EdgeJob, type Observation } from '#lib/db/index.ts';
+import { EdgeClient } from '#lib/services/edge-client.ts';
+import { cancelEdgeJob, followEdgeJob, listEdgeJobs, queueEdgeJob, sendDue } from '#lib/services/edge-jobs.service.ts';
+import { saveSetting } from '#lib/services/settings.service.ts';
+import { edgeJobsStore } from '#lib/state/edge-jobs-store.svelte.ts';
+import { analysisRequest, jpegDataUrl } from './edge-helpers.ts';
+
+const connection = { baseUrl: inject('edgeUrl'), credential: inject('edgeKeys').outbox };
+/** This file's own tenant on the real server, so its job list holds only this file's jobs. */
+const online = new EdgeClient(connection);
+const offline = new EdgeClient(connection, {
+  retries: 0,
+  fetch: () => Promise.reject(new TypeError('Failed to fetch'))
+});
+
+/** Jobs the server made since `before` (a list taken earlier). */
+async function serverJobsSince(before: Set<string>) {
+  const { data } = await online.listJobs({ limit: 100 });
+  return data.filter((job) => !before.has(job.id));
+}
+const serverJobIds = async () => new Set((await online.listJobs({ limit: 100 })).data.map((job) => job.id));
+
+/** Closes and reopens the database, as a reload does: what survives is what IndexedDB kept. */
+async function reopen(): Promise<void> {
+  db.close();
+  await db.open();
+}
+
+const queue = async (label: string) => queueEdgeJob(await analysisRequest(label), { observationId: null, label });
+const stored = async (id: string) => (await db.edgeJobs.get(id))!;
+
+beforeEach(() => db.edgeJobs.clear());
+
+describe('edge outbox on real IndexedDB and a real edge server', () => {
+  it('a job queued offline survives a reload and is sent once when the network returns', async () => {
+    const before = await serverJobIds();
+    const queued = await queue('Offline question');
+
+    const changes: EdgeJob[] = [];
+    await sendDue(offline, (job) => changes.push(job));
+    const failed = await stored(queued.id);
+    expect(phaseOf(failed)).toBe('unsent');
+    expect(failed).toMatchObject({ attempts: 1, serverId: null, problem: { code: 'edge_unavailable', final: false } });
+    expect(failed.retryAt).toBeGreaterThan(Date.now());
+    expect(changes.map((c) => c.id)).toEqual([queued.id]);
+
+    // Not due yet: a round without `force` leaves it alone.
+    await sendDue(online, () => undefined);
+    expect((await stored(queued.id)).serverId).toBeNull();
+
+    await reopen();
+    const [survivor] = await listEdgeJobs();
+    expect(survivor).toMatchObject({ id: queued.id, idempotencyKey: queued.idempotencyKey, request: queued.request });
+
+    await sendDue(online, () => undefined, { force: true });
+    const sent = await stored(queued.id);
+    expect(sent.serverId).toMatch(/\S+/);
+    expect(sent).toMatchObject({ server: connection.baseUrl, problem: null, attempts: 0 });
+    expect(workOf(sent)).toBe('follow');
+    // Sending again does nothing: it is no longer in the outbox.
+    await sendDue(online, () => undefined, { force: true });
+    expect((await serverJobsSince(before)).map((job) => job.id)).toEqual([sent.serverId]);
+    await followEdgeJob(online, sent, () => undefined);
+  });
+
+  it('a send whose answer was lost is resent with the same key, and the server keeps one job', async () => {
+    const before = await serverJobIds();
+    const queued = await queue('Lost answer');
+    const keys: (string | null)[] = [];
+    let lostJobId = '';
+    // The request reaches the server and the job is made; the answer never comes back.
+    const interrupted = new EdgeClient(connection, {
+      retries: 0,
+      fetch: async (input, init) => {
+        keys.push(new Headers(init?.headers).get('idempotency-key'));
+        const response = await fetch(input, init);
+        lostJobId = ((await response.json()) as { id: string }).id;
+        throw new TypeError('network connection lost');
+      }
+    });
+    await sendDue(interrupted, () => undefined);
+    expect((await stored(queued.id)).serverId).toBeNull();
+    expect(lostJobId).not.toBe('');
+
+    const resend = new EdgeClient(connection, {
+      fetch: (input, init) => (keys.push(new Headers(init?.headers).get('idempotency-key')), fetch(input, init))
+    });
+    await sendDue(resend, () => undefined, { force: true });
+    expect(keys).toEqual([queued.idempotencyKey, queued.idempotencyKey]);
+    expect((await stored(queued.id)).serverId).toBe(lostJobId);
+    expect((await serverJobsSince(before)).map((job) => job.id)).toEqual([lostJobId]);
+    await followEdgeJob(online, await stored(queued.id), () => undefined);
+  });
+
+  it('follows a sent job to its findings and keeps result and report readable offline', async () => {
+    const queued = await queue('Follow me');
+    await sendDue(online, () => undefined);
+    const updates: EdgeJob[] = [];
+    await followEdgeJob(online, await stored(queued.id), (job) => updates.push(job));
+
+    expect(updates.some((u) => u.job?.state !== 'completed')).toBe(true);
+    await reopen();
+    const done = await stored(queued.id);
+    expect(phaseOf(done)).toBe('completed');
+    expect(workOf(done)).toBeNull();
+    expect(done.job?.result).toMatchObject({ model: 'tiny-smolvlm', findings: [{ index: 0 }] });
+    expect(done.report).toContain('Question: Follow me');
+  });
+
+  it('a job cancelled before it left is never sent; one the server refuses is not retried', async () => {
+    const before = await serverJobIds();
+    const cancelled = await cancelEdgeJob(online, await queue('Never mind'));
+    expect(phaseOf(cancelled)).toBe('cancelled');
+
+    const bad = await queueEdgeJob(
+      { type: 'medgemma.analyze', input: { images: [{ url: 'data:text/plain;base64,aGk=' }] } },
+      { observationId: null, label: 'Not an image' }
+    );
+    await sendDue(online, () => undefined, { force: true });
+    const refused = await stored(bad.id);
+    expect(phaseOf(refused)).toBe('refused');
+    expect(refused.problem).toMatchObject({ final: true });
+    await sendDue(online, () => undefined, { force: true });
+    expect((await stored(bad.id)).attempts).toBe(1);
+    expect(await serverJobsSince(before)).toEqual([]);
+  });
+
+  it('a job on the server can be cancelled, and ends cancelled', async () => {
+    const long = await queueEdgeJob(await analysisRequest('Stop this', 2_048), { observationId: null, label: 'Stop' });
+    await sendDue(online, () => undefined);
+    const cancelled = await cancelEdgeJob(online, await stored(long.id));
+    expect(cancelled.job?.cancel_requested).toBe(true);
+    await followEdgeJob(online, cancelled, () => undefined);
+    expect(phaseOf(await stored(long.id))).toBe('cancelled');
+  });
+});
+
+// In this file rather than its own: test files run side by side and share IndexedDB.
+describe('edge jobs store', () => {
+  it('queues while offline, sends when the online event comes, and shows the job to its report', async () => {
+    const store = new EdgeClient({ baseUrl: inject('edgeUrl'), credential: inject('edgeKeys').store });
+    await saveSetting('edgeUrl', inject('edgeUrl'));
+    await saveSetting('edgeCredential', inject('edgeKeys').store);
+    await edgeJobsStore.init();
+    expect(edgeJobsStore.credentialMask).toMatch(/^vh_•+.{4}$/);
+
+    edgeJobsStore.online = false;
+    const thumbnail = await (await fetch(await jpegDataUrl())).blob();
+    const observation: Observation = {
+      id: 4242,
+      createdAt: Date.now(),
+      prompt: 'What is on the tray?',
+      answer: 'A tray.',
+      modelId: 'tiny-smolvlm',
+      variantId: 'wasm-fp32',
+      thumbnail,
+      stats: {
+        tokens: 1,
+        preprocessMs: 1,
+        visionMs: 1,
+        prefillMs: 1,
+        timeToFirstTokenMs: 3,
+        totalMs: 4,
+        tokensPerSecond: 1,
+        device: 'wasm',
+        aborted: false
+      },
+      source: 'camera'
+    };
+    await edgeJobsStore.send(observation);
+    expect(edgeJobsStore.jobFor(4242)?.phase).toBe('unsent');
+    expect((await store.listJobs()).data).toEqual([]);
+
+    window.dispatchEvent(new Event('online'));
+    await expect.poll(() => edgeJobsStore.jobFor(4242)?.phase, { timeout: 30_000 }).toBe('completed');
+    await expect.poll(() => edgeJobsStore.jobFor(4242)?.hasReport, { timeout: 10_000 }).toBe(true);
+    const item = edgeJobsStore.jobFor(4242)!;
+    expect(await (await edgeJobsStore.report(item))!.text()).toContain('Question: What is on the tray?');
+    const { data } = await store.listJobs();
+    expect(data.map((job) => job.id)).toEqual([item.job!.id]);
+    expect(edgeJobsStore.error).toBeNull();
+  });
+});

@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import type { JobView } from '#lib/core/edge-wire.ts';
+import { EdgeAuthError, EdgeRequestError, EdgeUnavailableError } from '#lib/core/errors.ts';
+import { EdgeClient, type EdgeClientOptions } from '#lib/services/edge-client.ts';
+
+/**
+ * The client's retry, timeout and reconnection rules against scripted answers: each call to the
+ * fake fetch takes the next step. Talking to the real server is the browser tests' job.
+ */
+type Step = (request: Request) => Response | Promise<Response>;
+
+function scripted(steps: Step[], options: EdgeClientOptions = {}) {
+  const requests: Request[] = [];
+  const client = new EdgeClient(
+    { baseUrl: 'http://edge.test/api', credential: 'vh_secret' },
+    {
+      backoff: { baseMs: 1, maxMs: 2 },
+      ...options,
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        requests.push(request);
+        const step = steps.shift();
+        if (!step) {
+          throw new Error(`unexpected request ${request.method} ${request.url}`);
+        }
+        return step(request);
+      }
+    }
+  );
+  return { client, requests };
+}
+
+const job = (state: JobView['state'], fraction = 0): JobView => ({
+  id: 'job_1',
+  object: 'job',
+  type: 'medgemma.analyze',
+  state,
+  priority: 0,
+  progress: { fraction, message: null },
+  result: null,
+  error: null,
+  attempts: 1,
+  max_attempts: 3,
+  cancel_requested: false,
+  created_at: 1,
+  started_at: null,
+  finished_at: null,
+  artifacts: []
+});
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  Response.json(body, { status, headers: { 'x-request-id': 'req-1', ...headers } });
+const apiError = (status: number, code: string, headers: Record<string, string> = {}) =>
+  json({ error: { message: `failed: ${code}`, type: 'x', param: null, code } }, status, headers);
+const offline = () => Promise.reject(new TypeError('Failed to fetch'));
+const sse = (...chunks: string[]) =>
+  new Response(
+    new ReadableStream({
+      start(controller) {
+        chunks.forEach((chunk) => controller.enqueue(new TextEncoder().encode(chunk)));
+        controller.close();
+      }
+    }),
+    { headers: { 'content-type': 'text/event-stream' } }
+  );
+const event = (name: string, view: JobView) => `event: ${name}\ndata: ${JSON.stringify(view)}\n\n`;
+
+describe('edge client', () => {
+  it('sends the credential, the key and JSON under the base path', async () => {
+    const { client, requests } = scripted([() => json(job('queued'), 202)]);
+    await client.submitJob({ type: 'medgemma.analyze', input: { images: [] } }, 'key-1');
+    const [request] = requests;
+    expect(request!.url).toBe('http://edge.test/api/v1/jobs');
+    expect(request!.headers.get('authorization')).toBe('Bearer vh_secret');
+    expect(request!.headers.get('idempotency-key')).toBe('key-1');
+    expect(await request!.json()).toEqual({ type: 'medgemma.analyze', input: { images: [] } });
+  });
+
+  it('retries a keyed POST and a GET on network errors, 429, 502, 503 and 504, then succeeds', async () => {
+    const { client, requests } = scripted(
+      [offline, () => apiError(503, 'unavailable'), () => apiError(502, 'bad_gateway'), () => json(job('queued'), 202)],
+      { retries: 3 }
+    );
+    const { job: view } = await client.submitJob({ type: 'medgemma.analyze', input: {} }, 'key-1');
+    expect(view.state).toBe('queued');
+    expect(requests.map((r) => r.headers.get('idempotency-key'))).toEqual(['key-1', 'key-1', 'key-1', 'key-1']);
+  });
+
+  it('never repeats a POST without a key, nor a request the server refused', async () => {
+    const unkeyed = scripted([() => apiError(503, 'unavailable')]);
+    await expect(unkeyed.client.cancelJob('job_1')).rejects.toBeInstanceOf(EdgeUnavailableError);
+    expect(unkeyed.requests).toHaveLength(1);
+
+    const refused = scripted([() => apiError(422, 'validation_failed')]);
+    const error = await refused.client.getJob('job_1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EdgeRequestError);
+    expect(error).toMatchObject({ status: 422, code: 'validation_failed', requestId: 'req-1' });
+    expect(refused.requests).toHaveLength(1);
+
+    const unauthorised = scripted([() => apiError(401, 'invalid_credentials')]);
+    await expect(unauthorised.client.getJob('job_1')).rejects.toBeInstanceOf(EdgeAuthError);
+    expect(unauthorised.requests).toHaveLength(1);
+  });
+
+  it('waits what Retry-After asks, and hands a wait longer than it sits through to the caller', async () => {
+    const { client } = scripted([
+      () => apiError(429, 'rate_limited', { 'retry-after': '1' }),
+      () => json(job('queued'))
+    ]);
+    const started = performance.now();
+    await client.getJob('job_1');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+
+    const long = scripted([() => apiError(429, 'rate_limited', { 'retry-after': '120' })], { maxWaitMs: 10_000 });
+    const error = await long.client.getJob('job_1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'EdgeUnavailableError', status: 429, retryAfterMs: 120_000 });
+    expect(long.requests).toHaveLength(1);
+  });
+
+  it('gives up after its retries and times out a server that does not answer', async () => {
+    const down = scripted([offline, offline, offline], { retries: 2 });
+    await expect(down.client.health()).rejects.toMatchObject({ name: 'EdgeUnavailableError', status: 0 });
+    expect(down.requests).toHaveLength(3);
+
+    const hanging = (request: Request) =>
+      new Promise<Response>((_, reject) =>
+        request.signal.addEventListener('abort', () => reject(request.signal.reason))
+      );
+    const slow = scripted([hanging], { retries: 0, timeoutMs: 50 });
+    await expect(slow.client.health()).rejects.toThrow('did not answer within');
+  });
+
+  it('stops at once when the caller aborts, with an AbortError', async () => {
+    const controller = new AbortController();
+    const { client } = scripted([offline, offline], { backoff: { baseMs: 60_000, maxMs: 60_000 }, maxWaitMs: 120_000 });
+    const pending = client.health(controller.signal);
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('follows events to the final state, even when the stream is cut into odd pieces', async () => {
+    const text =
+      event('state', job('running')) + event('progress', job('running', 0.5)) + event('state', job('completed', 1));
+    const { client } = scripted([() => sse(text.slice(0, 7), text.slice(7, 300), text.slice(300))]);
+    const seen: number[] = [];
+    const final = await client.followJob('job_1', (view) => seen.push(view.progress.fraction));
+    expect(final.state).toBe('completed');
+    expect(seen).toEqual([0, 0.5, 1]);
+  });
+
+  it('when the stream breaks off, asks for the job and reconnects; a job finished meanwhile ends it', async () => {
+    const { client, requests } = scripted([
+      () => sse(event('state', job('running'))),
+      () => json(job('running', 0.3)),
+      () => sse(': keep-alive\n\n', event('progress', job('running', 0.6))),
+      offline,
+      () => json(job('completed', 1))
+    ]);
+    const seen: number[] = [];
+    const final = await client.followJob('job_1', (view) => seen.push(view.progress.fraction));
+    expect(final.state).toBe('completed');
+    expect(seen).toEqual([0, 0.3, 0.6, 1]);
+    expect(requests.map((r) => new URL(r.url).pathname)).toEqual([
+      '/api/v1/jobs/job_1/events',
+      '/api/v1/jobs/job_1',
+      '/api/v1/jobs/job_1/events',
+      '/api/v1/jobs/job_1',
+      '/api/v1/jobs/job_1'
+    ]);
+  });
+
+  it('a stream that stays silent is dropped and the job asked for directly', async () => {
+    const silent = () => new Response(new ReadableStream(), { headers: { 'content-type': 'text/event-stream' } });
+    const { client } = scripted([silent, () => json(job('failed'))], { streamIdleMs: 50 });
+    await expect(client.followJob('job_1', () => undefined)).resolves.toMatchObject({ state: 'failed' });
+  });
+
+  it('reports an unknown job at once instead of reconnecting', async () => {
+    const { client, requests } = scripted([() => apiError(404, 'job_not_found')]);
+    await expect(client.followJob('job_1', () => undefined)).rejects.toMatchObject({ status: 404 });
+    expect(requests).toHaveLength(1);
+  });
+});
