@@ -72,7 +72,7 @@ describe('bullmq ledger', { timeout: 30_000 }, () => {
     await queue.cancel(tenant, job.id);
     await waitFor('the cancelled job to be purged', async () => (await queue.get(tenant, job.id)) === null);
     await waitFor('the list to be swept', async () => (await admin.zcard(ledgerKey(`jobs:${tenant}`))) === 1);
-    expect(await admin.zrange(ledgerKey(`jobs:${tenant}`), 0, -1)).toEqual([kept.job.id]);
+    expect(await admin.zrange(ledgerKey(`jobs:${tenant}`), '0', '-1')).toEqual([kept.job.id]);
     expect(await queue.counts()).toMatchObject({ queued: 1, cancelled: 0 });
   });
 });
