@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AuthEnv } from '../security/principal.ts';
 import { conflict, unprocessable } from './errors.ts';
 import { idempotencyKeyOf } from './idempotency-key.ts';
+import { sha256Hex } from './sha256-hex.ts';
 
 /** A response kept so a retried request gets the same answer instead of running again. */
 export interface StoredResponse {
@@ -79,11 +80,6 @@ export function redisIdempotencyStore(redis: Redis, prefix = 'vh:idem:'): Idempo
   };
 }
 
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
-
 /**
  * Honours `Idempotency-Key` on POSTs whose effect is their response (chat, embeddings): a retry
  * with the same key and body within `ttlMs` gets the first response back (`Idempotent-Replayed:
@@ -98,7 +94,7 @@ export function idempotentResponses(store: IdempotencyStore, ttlMs = 24 * 3_600_
       await next();
       return;
     }
-    const fingerprint = await sha256(await c.req.text());
+    const fingerprint = await sha256Hex(await c.req.text());
     const storeKey = `${c.get('principal').tenant}:${c.req.path}:${key}`;
     const claim = await store.claim(storeKey, ttlMs);
     if (claim.state === 'in_progress') {

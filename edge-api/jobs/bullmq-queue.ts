@@ -8,6 +8,7 @@ import { BullmqWorker } from './bullmq-worker.ts';
 import { TenantJobLimitError, type JobQueue, type JobQueueOptions, type JobRecord } from './job-queue.ts';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
 import { checkPageLimit, queueSettings, validRequest } from './queue-settings.ts';
+import { isFinalJobState } from '../../src/lib/core/edge-wire.ts';
 
 /** Options of `bullmqJobQueue`. */
 export interface BullmqJobQueueOptions extends JobQueueOptions {
@@ -21,7 +22,6 @@ export interface BullmqJobQueueOptions extends JobQueueOptions {
 
 // Job ids are UUIDs; anything else could name one of the queue's other Redis keys.
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const FINAL_STATES = new Set(['completed', 'failed', 'cancelled']);
 const CLEAN_BATCH = 1000;
 // BullMQ's states of a job that has yet to run (again).
 const QUEUED = ['waiting', 'prioritized', 'delayed', 'waiting-children'] as const;
@@ -65,7 +65,7 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
         return null;
       }
       const mapped = toJobState(state, job.failedReason);
-      if (mapped && FINAL_STATES.has(mapped) === (job.finishedOn !== undefined)) {
+      if (mapped && isFinalJobState(mapped) === (job.finishedOn !== undefined)) {
         return toJobRecord(job, mapped, cancelRequested);
       }
     }

@@ -4,7 +4,9 @@
  * machine) and BullMQ on Redis (several API/worker processes). Routes and workers only see this.
  */
 
-export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+import type { JobState } from '../../src/lib/core/edge-wire.ts';
+
+export type { JobState };
 
 export interface JobError {
   message: string;

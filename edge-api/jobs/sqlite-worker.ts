@@ -5,6 +5,7 @@ import type { QueueSettings } from './queue-settings.ts';
 import { retryDelayMs } from './retry-delay.ts';
 import { toJobRecord, type JobRow } from './sqlite-rows.ts';
 import type { RunEnd, SqliteJobStore } from './sqlite-store.ts';
+import { isFinalJobState } from '../../src/lib/core/edge-wire.ts';
 
 /** What a worker shares with the queue that started it. */
 export interface SqliteWorkerContext {
@@ -15,8 +16,6 @@ export interface SqliteWorkerContext {
   /** Tells this process's followers about a change the worker made. */
   publish(row: JobRow): void;
 }
-
-const FINAL_STATES = new Set(['completed', 'failed', 'cancelled']);
 
 /** A timer that can be cut short: the worker sleeps on it and an in-process enqueue wakes it. */
 class Wakeup {
@@ -154,7 +153,7 @@ export class SqliteWorker implements RunningWorker {
         : store.finish(id, run.lease, runEnd(outcome, run.job.attempts, settings.retryDelayMs, now), now);
     if (row) {
       this.#context.publish(row);
-      if (FINAL_STATES.has(row.state)) {
+      if (isFinalJobState(row.state)) {
         this.#options.onFinished?.(toJobRecord(row));
       }
     }

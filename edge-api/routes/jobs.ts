@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import { FINAL_JOB_STATES } from '../../src/lib/core/edge-wire.ts';
+import { isFinalJobState } from '../../src/lib/core/edge-wire.ts';
 import { conflict, errorResponse, notFound, tooManyRequests, unprocessable } from '../http/errors.ts';
 import { idempotencyKeyOf } from '../http/idempotency-key.ts';
 import { serveBlob } from '../http/serve-blob.ts';
@@ -206,38 +206,28 @@ export function jobRoutes(deps: JobRoutesDeps) {
       await mustGet(tenant, id);
       return streamSSE(c, async (stream) => {
         let sequence = 0;
-        let last = '';
         let done = false;
         let finished!: () => void;
         const ended = new Promise<void>((resolve) => (finished = resolve));
-        // Events are sent one after another, in the order the queue reported them; a repeat of
-        // what the client already has (the queue's first report and the snapshot) is dropped.
+        // Events are sent one after another, in the order the queue reported them.
         let sending = Promise.resolve();
         const send = (event: 'state' | 'progress', job: JobRecord) => {
           sending = sending.then(async () => {
-            const data = JSON.stringify(await view(job));
-            if (data === last || done || stream.aborted) {
+            if (done || stream.aborted) {
               return;
             }
-            last = data;
-            await stream.writeSSE({ event, id: String(++sequence), data });
-            if (FINAL_JOB_STATES.includes(job.state)) {
+            await stream.writeSSE({ event, id: String(++sequence), data: JSON.stringify(await view(job)) });
+            if (isFinalJobState(job.state)) {
               done = true;
               finished();
             }
           });
         };
-        // Subscribed before the first read, so a change in between is not missed.
+        // The queue reports the job as it is first, then every change.
         const unsubscribe = deps.queue.subscribe(tenant, id, (event) => send(event.kind, event.job));
         stream.onAbort(finished);
         const keepAlive = setInterval(() => void stream.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
         try {
-          const current = await deps.queue.get(tenant, id);
-          if (current) {
-            send('state', current);
-          } else {
-            finished();
-          }
           await ended;
           await sending;
         } finally {

@@ -1,4 +1,5 @@
 import { base64url } from 'jose';
+import { sha256Hex } from '../http/sha256-hex.ts';
 import { isTenant } from './principal.ts';
 
 /**
@@ -27,10 +28,7 @@ export const isWellFormedApiKey = (key: string): boolean => API_KEY.test(key);
 export const isApiKeyName = (name: string): boolean => NAME.test(name);
 
 /** SHA-256 of a key as lowercase hex: the form `API_KEYS` stores. */
-export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
+export const hashApiKey = (key: string): Promise<string> => sha256Hex(key);
 
 /** A new random key and its hash; the key is shown once and never stored. */
 export async function createApiKey(): Promise<{ key: string; hash: string }> {

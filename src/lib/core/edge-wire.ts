@@ -7,6 +7,9 @@ export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelle
 
 export const FINAL_JOB_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
 
+/** Completed, failed or cancelled: nothing will change any more. */
+export const isFinalJobState = (state: string): boolean => (FINAL_JOB_STATES as readonly string[]).includes(state);
+
 export interface JobArtifact {
   name: string;
   /** Relative to the API's origin. */
