@@ -1,5 +1,5 @@
-// `npm run bench`: generates the architecture-faithful models, runs the browser benchmarks
-// and measures the home page's initial JavaScript, then prints one table and writes JSON.
+// `npm run bench`: generates the architecture-faithful models, runs the browser benchmarks,
+// measures the home page's initial JavaScript and the edge API, then prints one table and writes JSON.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,6 +62,9 @@ run('vite', ['build']);
 const rows: BenchRow[] = initialJavaScript();
 run('vitest', ['run', '--project', 'bench']);
 run('node', ['scripts/embedding-native-bench.ts']);
+// The edge API on Node: gateway overhead, and the job queue with both adapters (starts its own redis-server).
+run('node', ['tests/bench/edge/gateway.bench.ts']);
+run('node', ['tests/bench/edge/job-queue.bench.ts']);
 for (const file of readdirSync(RESULTS).filter((f) => f.endsWith('.json') && f !== 'summary.json')) {
   rows.push(...(JSON.parse(readFileSync(join(RESULTS, file), 'utf8')) as BenchRow[]));
 }
