@@ -11,7 +11,7 @@ import {
 } from 'cockatiel';
 import { ApiError, gatewayTimeout, serviceUnavailable } from '../http/errors.ts';
 import type { Backend, BackendStatus, CallObserver, ChatMessage, ChatResult, ModelInfo, Usage } from './backend.ts';
-import { sseData } from './sse.ts';
+import { readSse } from '../../src/lib/core/sse.ts';
 import { fetchHttp, UpstreamTimeoutError, type UpstreamHttp, type UpstreamReply } from './upstream-http.ts';
 
 export interface UpstreamConfig {
@@ -286,7 +286,7 @@ async function readStream(response: UpstreamReply, onDelta: (text: string) => vo
   let text = '';
   let finishReason: ChatResult['finishReason'] = 'stop';
   let usage: Usage | null = null;
-  for await (const data of sseData(response.body)) {
+  for await (const { data: data } of readSse(response.body)) {
     if (data === '[DONE]') {
       break;
     }

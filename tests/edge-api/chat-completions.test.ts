@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sseData } from '../../edge-api/backends/sse.ts';
+import { readSse } from '../../src/lib/core/sse.ts';
 import { pngDataUrl } from './support/png.ts';
 import { jsonHeaders, testApp, type TestApp } from './support/test-app.ts';
 
@@ -36,7 +36,7 @@ interface Chunk {
 
 async function events(res: Response): Promise<string[]> {
   const data: string[] = [];
-  for await (const item of sseData(res.body!)) {
+  for await (const { data: item } of readSse(res.body!)) {
     data.push(item);
   }
   return data;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sseData } from '../../edge-api/backends/sse.ts';
+import { readSse } from '../../src/lib/core/sse.ts';
 import type { RunningWorker } from '../../edge-api/jobs/job-queue.ts';
 import type { JobList, JobView, MedgemmaAnalyzeResult } from '../../src/lib/core/edge-wire.ts';
 import { pngDataUrl } from './support/png.ts';
@@ -43,7 +43,7 @@ async function follow(id: string, tenant: 'alpha' | 'beta' = 'alpha') {
   const res = await t.app.request(`/v1/jobs/${id}/events`, { headers: auth(tenant) });
   expect(res.status).toBe(200);
   const seen: JobView[] = [];
-  for await (const data of sseData(res.body!)) {
+  for await (const { data: data } of readSse(res.body!)) {
     seen.push(JSON.parse(data) as JobView);
   }
   return seen;

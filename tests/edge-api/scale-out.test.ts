@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { sseData } from '../../edge-api/backends/sse.ts';
+import { readSse } from '../../src/lib/core/sse.ts';
 import type { RunningWorker } from '../../edge-api/jobs/job-queue.ts';
 import type { JobView } from '../../src/lib/core/edge-wire.ts';
 import { pngDataUrl } from './support/png.ts';
@@ -48,7 +48,7 @@ it('shares jobs, idempotent answers and rate limits between nodes', { timeout: 6
   expect(submitted.status).toBe(202);
   const { id } = (await submitted.json()) as JobView;
   let last: JobView | undefined;
-  for await (const data of sseData(
+  for await (const { data: data } of readSse(
     (await nodeA.app.request(`/v1/jobs/${id}/events`, { headers: auth('beta') })).body!
   )) {
     last = JSON.parse(data) as JobView;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sseData } from '../../edge-api/backends/sse.ts';
+import { readSse } from '../../src/lib/core/sse.ts';
 import type { JobView, MedgemmaAnalyzeResult } from '../../src/lib/core/edge-wire.ts';
 import { completion, fakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 import { pngDataUrl } from './support/png.ts';
@@ -75,7 +75,7 @@ describe('openai-compatible backend against a second edge API running the local 
   it('relays a stream chunk by chunk with the same text', async () => {
     const res = await chat(gateway.app, question(MEDGEMMA, { stream: true, stream_options: { include_usage: true } }));
     const data: string[] = [];
-    for await (const item of sseData(res.body!)) {
+    for await (const { data: item } of readSse(res.body!)) {
       data.push(item);
     }
     expect(data.at(-1)).toBe('[DONE]');
@@ -97,7 +97,7 @@ describe('openai-compatible backend against a second edge API running the local 
       });
       const job = (await submitted.json()) as JobView;
       let view = job;
-      for await (const data of sseData(
+      for await (const { data: data } of readSse(
         (await gateway.app.request(`/v1/jobs/${job.id}/events`, { headers: auth() })).body!
       )) {
         view = JSON.parse(data) as JobView;

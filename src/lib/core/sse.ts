@@ -85,3 +85,13 @@ export class SseParser {
     return event;
   }
 }
+
+/** The events of a byte stream (a fetch body, a Node response), in order, as they arrive. */
+export async function* readSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  for await (const chunk of body) {
+    yield* parser.push(decoder.decode(chunk, { stream: true }));
+  }
+  yield* parser.push(decoder.decode());
+}
