@@ -32,7 +32,10 @@ async function observe(page: Page): Promise<void> {
   // Work-around, reported: the edge server answers GET /models (the Models page, which the service
   // worker also precaches) with its model mirror's JSON 404. Until it serves the page, hand the page
   // and the service worker (hence the context) the very file it should serve.
-  await page.context().route(/\/models$/, (route) => route.fulfill({ path: 'build/models.html' }));
+  await page.context().route(
+    (url) => url.pathname === '/models',
+    (route) => route.fulfill({ path: 'build/models.html' })
+  );
   await installTestModel(page, 'wasm-fp32');
   await page.goto('/');
   await askAndExpectStream(page, 'WASM (CPU)');
@@ -108,7 +111,6 @@ test('sent while offline: queued, kept across a reload, sent exactly once when b
 test('the Status page tests the connection, keeps a credential masked and clears it', async ({ page }) => {
   await page.goto('/status');
   const section = page.getByRole('region', { name: 'Edge server' });
-  await expect(section.getByText('No jobs yet')).toBeVisible();
   await section.getByRole('button', { name: 'Test connection' }).click();
   await expect(section.getByTestId('edge-test')).toContainText('Connected: ok, version');
   await expect(section.getByTestId('edge-test')).toContainText('tiny-smolvlm (chat, vision)');
@@ -128,7 +130,7 @@ test('the Status page tests the connection, keeps a credential masked and clears
   await expect(section.getByTestId('edge-test')).toContainText('refused the credentials');
 
   await section.getByRole('button', { name: 'Clear credentials' }).click();
-  await expect(section.getByTestId('edge-credential')).toHaveText('None saved.');
+  await expect(section.getByTestId('edge-credential')).toContainText('None saved');
   await expect(section.getByRole('alert')).toHaveCount(0);
   await section.getByRole('button', { name: 'Test connection' }).click();
   await expect(section.getByTestId('edge-test')).toContainText('Connected');

@@ -179,4 +179,20 @@ describe('edge client', () => {
     await expect(client.followJob('job_1', () => undefined)).rejects.toMatchObject({ status: 404 });
     expect(requests).toHaveLength(1);
   });
+
+  it('calls a server that does not answer like the edge API "unavailable", not a refusal of the job', async () => {
+    const html = () => new Response('<!doctype html><p>Welcome</p>', { headers: { 'content-type': 'text/html' } });
+    const page = scripted([html]);
+    const error = await page.client.models().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EdgeUnavailableError);
+    expect((error as Error).message).toContain('did not answer like the edge API (HTTP 200, text/html)');
+    expect(page.requests).toHaveLength(1);
+
+    const missing = scripted([() => new Response('Not Found', { status: 404 })]);
+    await expect(missing.client.submitJob({ type: 'x', input: {} }, 'key-1')).rejects.toMatchObject({
+      name: 'EdgeUnavailableError',
+      status: 404
+    });
+    expect(missing.requests).toHaveLength(1);
+  });
 });

@@ -268,9 +268,11 @@ export class EdgeClient {
         cache: 'no-store'
       });
       if (!response.ok) {
-        throw await errorOf(response);
+        throw await errorOf(response, this.#base);
       }
-      return await read(response);
+      return await read(response).catch((error: unknown) => {
+        throw error instanceof SyntaxError ? notTheApi(this.#base, response, error) : error;
+      });
     } catch (error) {
       if (call.signal?.aborted) {
         throw abortError();
@@ -293,7 +295,7 @@ export class EdgeClient {
 }
 
 /** The right error class for a refused request, with the server's message, code and request id. */
-async function errorOf(response: Response): Promise<Error> {
+async function errorOf(response: Response, base: string): Promise<Error> {
   const body = (await response.json().catch(() => null)) as Partial<ApiErrorBody> | null;
   const details: EdgeErrorDetails = {
     status: response.status,
@@ -308,7 +310,20 @@ async function errorOf(response: Response): Promise<Error> {
   if (response.status >= 500 || isTransientStatus(response.status)) {
     return new EdgeUnavailableError(message, details);
   }
-  return new EdgeRequestError(message, details);
+  // A refusal without the API's error body came from something else: the job itself is not at fault.
+  return body?.error ? new EdgeRequestError(message, details) : notTheApi(base, response);
+}
+
+/**
+ * An answer from a server that is not the edge API (a wrong URL, a proxy's or a portal's page).
+ * "Unavailable" rather than "refused": once the URL is fixed, waiting jobs can still be sent.
+ */
+function notTheApi(base: string, response: Response, cause?: unknown): EdgeUnavailableError {
+  const type = response.headers.get('content-type') ?? 'no content type';
+  return new EdgeUnavailableError(
+    `${base} did not answer like the edge API (HTTP ${response.status}, ${type}). Check the server URL.`,
+    { status: response.status, cause }
+  );
 }
 
 /** Waits `ms`, or rejects with an AbortError as soon as `signal` aborts. */

@@ -1,4 +1,4 @@
-import { medgemmaResultOf, phaseOf, workOf, type EdgeJobPhase } from '#lib/core/edge-outbox.ts';
+import { phaseOf, REPORT_ARTIFACT, workOf, type EdgeJobPhase } from '#lib/core/edge-outbox.ts';
 import { FINAL_JOB_STATES, type EdgeHealth, type EdgeModelList, type JobView } from '#lib/core/edge-wire.ts';
 import type { EdgeJob, Observation } from '#lib/db/index.ts';
 import type { EdgeClient } from '#lib/services/edge-client.ts';
@@ -44,11 +44,11 @@ const itemOf = (job: EdgeJob): EdgeJobItem => ({
 
 const remoteItem = (job: JobView): EdgeJobItem => ({
   key: job.id,
-  label: medgemmaResultOf(job)?.model ?? job.type,
+  label: `${job.type} · ${job.id.slice(0, 8)}`,
   phase: job.state,
   job,
   problem: job.error?.message ?? null,
-  hasReport: job.artifacts.some((a) => a.name === 'report.md'),
+  hasReport: job.artifacts.some((a) => a.name === REPORT_ARTIFACT),
   local: null
 });
 
@@ -79,18 +79,19 @@ class EdgeJobsStore {
   /** The server the app talks to now. */
   client = $derived(edgeClientFor({ edgeUrl: this.serverUrl, edgeCredential: this.credential }));
 
-  #started = false;
+  #init: Promise<void> | null = null;
   #sending: Promise<void> | null = null;
   #sendAgain = false;
   #followers = new Map<string, AbortController>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** Once per app start: loads the outbox and starts sending it. */
-  async init(): Promise<void> {
-    if (this.#started) {
-      return;
-    }
-    this.#started = true;
+  /** Once per app start (later calls wait for that one): loads the outbox and starts sending it. */
+  init(): Promise<void> {
+    this.#init ??= this.#start();
+    return this.#init;
+  }
+
+  async #start(): Promise<void> {
     this.online = navigator.onLine;
     addEventListener('online', () => {
       this.online = true;
@@ -212,9 +213,11 @@ class EdgeJobsStore {
   /** The report as a file: the copy on this device, or (for a job sent elsewhere) the server's. */
   async report(item: EdgeJobItem): Promise<Blob | null> {
     let text = item.local?.report ?? null;
-    if (text === null && item.job) {
-      const job = item.job;
-      await this.#try(async () => void (text = await this.client.artifactText(job, 'report.md')));
+    const job = item.job;
+    if (text === null && job) {
+      await this.#try(async () => {
+        text = await this.client.artifactText(job, REPORT_ARTIFACT);
+      });
     }
     return text === null ? null : new Blob([text], { type: 'text/markdown' });
   }
