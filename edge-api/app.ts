@@ -49,7 +49,8 @@ export interface AppDeps {
 }
 
 /** Paths the API answers itself; everything else may be the PWA (see server.ts). */
-export const API_PATHS = /^\/(v1|api|models|health|metrics|openapi\.json|docs)(\/|$)/;
+// `/models` alone is the app's Models page; the model mirror is below it.
+export const API_PATHS = /^\/(?:(?:v1|api|health|metrics|openapi\.json|docs)(?:\/|$)|models\/)/;
 
 /**
  * Builds the edge API: runtime-portable (every Node-specific part — files, SQLite, Redis, model

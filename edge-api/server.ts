@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
+import type { MiddlewareHandler } from 'hono';
 import { API_PATHS, createApp } from './app.ts';
 import { configOrExit, type Config } from './config.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
@@ -33,10 +34,15 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
   });
   if (config.STATIC_DIR) {
     const root = resolve(config.STATIC_DIR);
-    const spa = serveStatic({ root, path: '200.html' });
+    const unlessApi =
+      (serve: MiddlewareHandler): MiddlewareHandler =>
+      (c, next) =>
+        API_PATHS.test(c.req.path) ? next() : serve(c, next);
     app.use('/*', serveStatic({ root }));
+    // Prerendered pages are files (`models.html`) linked without the extension (`/models`).
+    app.get('/*', unlessApi(serveStatic({ root, rewriteRequestPath: (path) => `${path}.html` })));
     // Client-side routes that were not prerendered get the SPA shell; API paths keep their JSON 404.
-    app.get('/*', (c, next) => (API_PATHS.test(c.req.path) ? next() : spa(c, next)));
+    app.get('/*', unlessApi(serveStatic({ root, path: '200.html' })));
   }
   return {
     app,
