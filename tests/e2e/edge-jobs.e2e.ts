@@ -29,13 +29,6 @@ async function serverJobsSince(request: APIRequestContext, since: number) {
 }
 
 async function observe(page: Page): Promise<void> {
-  // Work-around, reported: the edge server answers GET /models (the Models page, which the service
-  // worker also precaches) with its model mirror's JSON 404. Until it serves the page, hand the page
-  // and the service worker (hence the context) the very file it should serve.
-  await page.context().route(
-    (url) => url.pathname === '/models',
-    (route) => route.fulfill({ path: 'build/models.html' })
-  );
   await installTestModel(page, 'wasm-fp32');
   await page.goto('/');
   await askAndExpectStream(page, 'WASM (CPU)');

@@ -62,7 +62,11 @@ export async function queueEdgeJob(
  * come back), oldest first. The first failure that is not about the job itself (unreachable,
  * busy, refused credentials) stops the round: the next jobs would only fail the same way.
  */
-export async function sendDue(client: EdgeClient, onChange: OnEdgeJob, options: { force?: boolean } = {}) {
+export async function sendDue(
+  client: EdgeClient,
+  onChange: OnEdgeJob,
+  options: { force?: boolean } = {}
+): Promise<void> {
   const now = Date.now();
   const due = (await db.edgeJobs.orderBy('createdAt').toArray()).filter(
     (job) => workOf(job) === 'send' && (options.force || job.retryAt <= now)
