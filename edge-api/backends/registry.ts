@@ -13,17 +13,22 @@ export interface BackendRegistry {
 
 /** Routes each model to the backend that has it; GPU upstreams win over local copies of a model. */
 export function backendRegistry(backends: Backend[]): BackendRegistry {
-  const owner = (model: string) =>
-    backends
-      .flatMap((backend) => backend.models().map((info) => ({ backend, info })))
-      .find(({ info }) => info.id === model);
+  // Model lists are fixed once the backends exist (configured upstreams, files present at startup),
+  // so each request looks its model up instead of listing every backend's models again.
+  const owners = new Map<string, { backend: Backend; info: ModelInfo }>();
+  for (const backend of backends) {
+    for (const info of backend.models()) {
+      if (!owners.has(info.id)) {
+        owners.set(info.id, { backend, info });
+      }
+    }
+  }
   return {
     models() {
-      const seen = new Set<string>();
-      return backends.flatMap((backend) => backend.models().filter((info) => !seen.has(info.id) && seen.add(info.id)));
+      return [...owners.values()].map(({ info }) => info);
     },
     forModel(model, capability) {
-      const found = owner(model);
+      const found = owners.get(model);
       if (!found) {
         throw notFound(`The model "${model}" does not exist; GET /v1/models lists them`, 'model_not_found');
       }

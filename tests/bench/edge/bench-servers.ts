@@ -1,7 +1,11 @@
 // Child process for the gateway benchmark: starts one server and prints its URL, so the servers
-// and the load generator do not share one event loop. `node bench-servers.ts <kind> [upstream]`.
+// and the load generator do not share one event loop. `node bench-servers.ts <kind> [upstream]`,
+// kind: upstream, plain-proxy, hono-proxy or gateway.
 import { createServer, request, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { nodeHttp } from '../../../edge-api/backends/node-http.ts';
 import { loadConfig } from '../../../edge-api/config.ts';
 import { jsonLogger } from '../../../edge-api/http/logger.ts';
 import { startServer } from '../../../edge-api/server.ts';
@@ -43,6 +47,24 @@ if (kind === 'upstream') {
       req.pipe(out);
     })
   );
+} else if (kind === 'hono-proxy') {
+  // The framework's floor: Hono on @hono/node-server relaying through the gateway's own upstream
+  // client, with none of the gateway's work (auth, limits, validation, metrics, OpenAI shapes).
+  const { http } = nodeHttp();
+  const app = new Hono().post('/v1/chat/completions', async (c) => {
+    const reply = await http(`${upstream}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: await c.req.text(),
+      signal: c.req.raw.signal,
+      timeoutMs: 30_000
+    });
+    return c.body(await reply.text(), reply.status as 200, { 'content-type': 'application/json' });
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+    console.log(`http://127.0.0.1:${info.port}`)
+  );
+  void server;
 } else {
   const key = process.env.BENCH_API_KEY_HASH!;
   const config = loadConfig({

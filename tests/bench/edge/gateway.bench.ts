@@ -1,6 +1,6 @@
 // Gateway overhead: the same chat request sent to a trivial OpenAI-compatible upstream directly,
-// through a plain node:http proxy (the floor for any Node proxy) and through the edge API (auth,
-// rate limit, validation, metrics, circuit breaker). `node tests/bench/edge/gateway.bench.ts`.
+// through a plain node:http proxy (the floor for any Node proxy), through a bare Hono proxy (the
+// framework's floor) and through the edge API (auth, rate limit, validation, metrics, breaker). `node tests/bench/edge/gateway.bench.ts`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -18,6 +18,9 @@ const BODY = JSON.stringify({
   messages: [{ role: 'user', content: 'What is in the picture?' }],
   max_tokens: 16
 });
+
+const PATHS = ['direct', 'proxy', 'hono', 'gateway'] as const;
+type Path = (typeof PATHS)[number];
 
 const children: ChildProcess[] = [];
 function start(kind: string, env: Record<string, string> = {}, upstream = ''): Promise<string> {
@@ -84,24 +87,30 @@ try {
   const auth = { authorization: `Bearer ${key}` };
   const upstream = await start('upstream');
   const proxy = await start('plain-proxy', {}, upstream);
+  const hono = await start('hono-proxy', {}, upstream);
   const gateway = await start('gateway', { BENCH_API_KEY_HASH: hash, BENCH_DATA_DIR: dataDir }, upstream);
 
   // Interleaved rounds, so a noisy moment on this shared machine hits every path alike.
-  const samples: Record<'direct' | 'proxy' | 'gateway', number[]> = { direct: [], proxy: [], gateway: [] };
-  for (let round = 0; round < 3; round++) {
-    samples.direct.push(...(await latencies(upstream, {})));
-    samples.proxy.push(...(await latencies(proxy, {})));
-    samples.gateway.push(...(await latencies(gateway, auth)));
-  }
-  const rates = {
-    direct: await throughput(upstream, {}),
-    proxy: await throughput(proxy, {}),
-    gateway: await throughput(gateway, auth)
+  const targets: Record<Path, [url: string, headers: Record<string, string>]> = {
+    direct: [upstream, {}],
+    proxy: [proxy, {}],
+    hono: [hono, {}],
+    gateway: [gateway, auth]
   };
+  const samples: Record<Path, number[]> = { direct: [], proxy: [], hono: [], gateway: [] };
+  const rates: Record<Path, number> = { direct: 0, proxy: 0, hono: 0, gateway: 0 };
+  for (let round = 0; round < 3; round++) {
+    for (const path of PATHS) {
+      samples[path].push(...(await latencies(...targets[path])));
+    }
+  }
+  for (const path of PATHS) {
+    rates[path] = await throughput(...targets[path]);
+  }
 
-  const p = (path: keyof typeof samples, q: number) => percentile(samples[path], q);
+  const p = (path: Path, q: number) => percentile(samples[path], q);
   const rows: BenchRow[] = [
-    ...(['direct', 'proxy', 'gateway'] as const).flatMap((path) => [
+    ...PATHS.flatMap((path) => [
       { bench: 'gateway', case: `${path}, 1 connection`, metric: 'p50', value: round(p(path, 50), 3), unit: 'ms' },
       { bench: 'gateway', case: `${path}, 1 connection`, metric: 'p99', value: round(p(path, 99), 3), unit: 'ms' },
       {
@@ -136,6 +145,21 @@ try {
       unit: '×',
       target: '≥ 0.8',
       note: 'the target is read against the plain node:http proxy (DESIGN §8); vs the bare upstream in the next row'
+    },
+    {
+      bench: 'gateway',
+      case: 'bare Hono proxy / plain node:http proxy',
+      metric: 'throughput ratio',
+      value: round(rates.hono / rates.proxy),
+      unit: '×',
+      note: 'the framework floor: Hono relaying through the same upstream client, doing none of the gateway’s work'
+    },
+    {
+      bench: 'gateway',
+      case: 'gateway / bare Hono proxy',
+      metric: 'throughput ratio',
+      value: round(rates.gateway / rates.hono),
+      unit: '×'
     },
     {
       bench: 'gateway',
