@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { parseManifest } from '../src/lib/core/manifest.ts';
 import type { Backend } from './backends/backend.ts';
-import { localBackend } from './backends/local.ts';
+import { localBackend, localDevice } from './backends/local.ts';
 import { nodeHttp } from './backends/node-http.ts';
 import { openAiCompatibleBackend } from './backends/openai-compatible.ts';
 import { backendRegistry, type BackendRegistry } from './backends/registry.ts';
@@ -77,7 +77,8 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     localBackend({
       modelsDir: config.MODELS_DIR,
       manifest: parseManifest(JSON.parse(readFileSync(MANIFEST, 'utf8'))),
-      only: config.LOCAL_MODELS
+      only: config.LOCAL_MODELS,
+      device: localDevice()
     })
   );
   const registry = backendRegistry(backends);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import {
   AutoModelForCausalLM,
   AutoModelForImageTextToText,
@@ -29,15 +30,38 @@ interface LoadedChat {
   model: PreTrainedModel;
 }
 
+export type LocalDevice = 'cpu' | 'cuda';
+
+/**
+ * CUDA when onnxruntime-node's install fetched its CUDA provider (it does on a Linux machine with
+ * CUDA 12 and network access), else the CPU. Checked once at startup.
+ */
+export function localDevice(): LocalDevice {
+  const binding = join(
+    dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')),
+    'bin/napi-v6',
+    process.platform,
+    process.arch
+  );
+  return existsSync(join(binding, 'libonnxruntime_providers_cuda.so')) ? 'cuda' : 'cpu';
+}
+
 /** Architectures this backend can chat with (moondream's prompt format is the browser's alone for now). */
 const CHAT_ARCHITECTURES = new Set(['idefics3', 'llama']);
 
 /**
- * Runs manifest models on this machine with transformers.js on onnxruntime-node (CPU): the
+ * Runs manifest models on this machine with transformers.js on onnxruntime-node (CPU or CUDA): the
  * embedded default, so the API answers with no GPU server, and what the tests use with the tiny
  * generated models. One generation per model at a time: a second would only share the same cores.
  */
-export function localBackend(options: { modelsDir: string; manifest: ModelManifest; only?: string[] }): Backend {
+export function localBackend(options: {
+  modelsDir: string;
+  manifest: ModelManifest;
+  only?: string[];
+  /** Where onnxruntime-node runs the models; see `localDevice()`. */
+  device?: LocalDevice;
+}): Backend {
+  const device = options.device ?? 'cpu';
   const root = resolve(options.modelsDir);
   env.localModelPath = `${root}/`;
   env.allowRemoteModels = false;
@@ -74,7 +98,7 @@ export function localBackend(options: { modelsDir: string; manifest: ModelManife
     let loaded = chatModels.get(model.id);
     if (!loaded) {
       loaded = (async () => {
-        const load = { device: 'cpu' as const, dtype: cpuDtype(model) as never };
+        const load = { device, dtype: cpuDtype(model) as never };
         if (model.task === 'image-text-to-text') {
           const processor = await AutoProcessor.from_pretrained(model.source.repo);
           const modelInstance = await AutoModelForImageTextToText.from_pretrained(model.source.repo, load);
@@ -117,7 +141,7 @@ export function localBackend(options: { modelsDir: string; manifest: ModelManife
       let extractor = embedders.get(model.id);
       if (!extractor) {
         extractor = pipeline('feature-extraction', model.source.repo, {
-          device: 'cpu',
+          device,
           dtype: cpuDtype(model) as never
         }) as Promise<FeatureExtractionPipeline>;
         extractor.catch(() => embedders.delete(model.id));
@@ -139,6 +163,7 @@ export function localBackend(options: { modelsDir: string; manifest: ModelManife
         {
           id: 'local',
           kind: 'local',
+          device,
           models: present.map((model) => model.id),
           healthy: true,
           circuit: 'closed',
