@@ -25,10 +25,19 @@ const listen = (server: ReturnType<typeof createServer>) =>
   server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
 
 if (kind === 'upstream') {
+  // BENCH_UPSTREAM_DELAY_MS: a server that takes a while per answer, as any real model server does.
+  const delayMs = Number(process.env.BENCH_UPSTREAM_DELAY_MS ?? 0);
   listen(
     createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(COMPLETION));
+      req.on('end', () => {
+        const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(COMPLETION);
+        if (delayMs > 0) {
+          setTimeout(answer, delayMs);
+        } else {
+          answer();
+        }
+      });
     })
   );
 } else if (kind === 'plain-proxy') {

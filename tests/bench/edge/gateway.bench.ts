@@ -169,6 +169,29 @@ try {
       unit: '×'
     }
   ];
+  // The same comparison with an upstream that takes 50 ms per answer (a real generation takes far
+  // longer): the gateway's own cost then no longer limits throughput.
+  const slowUpstream = await start('upstream', { BENCH_UPSTREAM_DELAY_MS: '50' });
+  const slowGateway = await start('gateway', { BENCH_API_KEY_HASH: hash, BENCH_DATA_DIR: dataDir }, slowUpstream);
+  const slowDirect = await throughput(slowUpstream, {});
+  const slowThrough = await throughput(slowGateway, auth);
+  rows.push(
+    {
+      bench: 'gateway',
+      case: 'upstream taking 50 ms, 50 connections',
+      metric: 'throughput direct / through gateway',
+      value: Math.round(slowDirect),
+      unit: 'req/s',
+      note: `${Math.round(slowThrough)} req/s through the gateway`
+    },
+    {
+      bench: 'gateway',
+      case: 'upstream taking 50 ms: gateway / direct',
+      metric: 'throughput ratio',
+      value: round(slowThrough / slowDirect),
+      unit: '×'
+    }
+  );
   mkdirSync('tests/bench/results', { recursive: true });
   writeFileSync('tests/bench/results/edge-gateway.json', JSON.stringify(rows, null, 2));
   console.table(rows.map(({ note: _note, ...row }) => row));
