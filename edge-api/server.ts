@@ -7,6 +7,7 @@ import { API_PATHS, createApp } from './app.ts';
 import { configOrExit, type Config } from './config.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
 import { createNodeRuntime, type NodeRuntime } from './node-runtime.ts';
+import { stopOnSignals } from './stop-on-signals.ts';
 import { authenticate, authenticateOptionsFromConfig } from './security/authenticate.ts';
 import { rateLimitFromConfig } from './security/rate-limit.ts';
 import { fileStore } from './storage/file-store.ts';
@@ -97,16 +98,5 @@ if (import.meta.main) {
   const logger = jsonLogger(config.LOG_LEVEL);
   const running = await startServer(config, logger);
   logger.info('listening', { url: `http://${config.HOST}:${running.port}`, anonymous: config.ALLOW_ANONYMOUS });
-  const stop = (signal: string) => {
-    logger.info('stopping', { signal });
-    running.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('stop failed', { error: String(error) });
-        process.exit(1);
-      }
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignals(logger, () => running.close());
 }

@@ -1,6 +1,7 @@
 import { configOrExit } from './config.ts';
 import { jsonLogger } from './http/logger.ts';
 import { createNodeRuntime } from './node-runtime.ts';
+import { stopOnSignals } from './stop-on-signals.ts';
 
 /**
  * `npm run worker`: runs jobs without serving HTTP, beside API processes started with
@@ -14,18 +15,7 @@ const concurrency = Math.max(1, config.JOB_CONCURRENCY);
 const worker = runtime.work(concurrency);
 logger.info('worker started', { concurrency, queue: runtime.queueAdapter });
 
-const stop = (signal: string) => {
-  logger.info('worker stopping', { signal });
-  worker
-    .close(30_000)
-    .then(() => runtime.close())
-    .then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('worker stop failed', { error: String(error) });
-        process.exit(1);
-      }
-    );
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+stopOnSignals(logger, async () => {
+  await worker.close(30_000);
+  await runtime.close();
+});

@@ -9,6 +9,7 @@ import { TenantJobLimitError, type JobQueue, type JobQueueOptions, type JobRecor
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
 import { checkPageLimit, queueSettings, validRequest } from './queue-settings.ts';
 import { isFinalJobState } from '../../src/lib/core/edge-wire.ts';
+import { QueueWorkers } from './queue-workers.ts';
 
 /** Options of `bullmqJobQueue`. */
 export interface BullmqJobQueueOptions extends JobQueueOptions {
@@ -43,7 +44,7 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
   const queue = new Queue<JobData, unknown>(queueName, { connection: client, prefix });
   queue.on('error', settings.onError);
   const ledger = new BullmqLedger(client, prefix, queueName, settings.retentionMs);
-  const workers = new Set<BullmqWorker>();
+  const workers = new QueueWorkers<BullmqWorker>();
   const retentionS = settings.retentionMs / 1000;
 
   /** The tenant's job as it is now, or null. */
@@ -94,7 +95,7 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
       const connection = client.duplicate();
       connection.on('error', settings.onError);
       connection.on('message', (_channel: string, id: string) => {
-        workers.forEach((worker) => worker.runs.get(id)?.abort('cancelled'));
+        workers.abort(id, 'cancelled');
         feed.hint(id);
       });
       await connection.subscribe(ledger.cancelChannel);
@@ -220,13 +221,7 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
         handlers,
         workerOptions
       );
-      workers.add(worker);
-      return {
-        async close(graceMs) {
-          await worker.close(graceMs);
-          workers.delete(worker);
-        }
-      };
+      return workers.add(worker);
     },
 
     async counts() {
@@ -244,8 +239,7 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
     },
 
     async close() {
-      await Promise.all([...workers].map((worker) => worker.close()));
-      workers.clear();
+      await workers.closeAll();
       clearInterval(purger);
       await feed.close();
       (await subscriber)?.disconnect();

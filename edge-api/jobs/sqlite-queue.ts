@@ -7,6 +7,7 @@ import { SqliteFeed } from './sqlite-feed.ts';
 import { toJobRecord, type JobRow } from './sqlite-rows.ts';
 import { SqliteJobStore } from './sqlite-store.ts';
 import { SqliteWorker } from './sqlite-worker.ts';
+import { QueueWorkers } from './queue-workers.ts';
 
 /** Options of `sqliteJobQueue`. */
 export interface SqliteJobQueueOptions extends JobQueueOptions {
@@ -33,7 +34,7 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
   const db = openJobDatabase(options.path, options.synchronous ?? 'normal');
   const store = new SqliteJobStore(db);
   const feed = new SqliteFeed(store, pollMs, settings.onError);
-  const workers = new Set<SqliteWorker>();
+  const workers = new QueueWorkers<SqliteWorker>();
   const purger = setInterval(() => {
     try {
       store.purge(Date.now() - settings.retentionMs);
@@ -77,7 +78,7 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
       publish(row);
       if (row.cancel_requested) {
         // A handler in this process hears at once; one elsewhere at its worker's next heartbeat.
-        workers.forEach((worker) => worker.runs.get(id)?.abort('cancelled'));
+        workers.abort(id, 'cancelled');
       }
       return toJobRecord(row);
     },
@@ -86,13 +87,7 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
 
     work(handlers, workerOptions) {
       const worker = new SqliteWorker({ store, settings, pollMs, publish }, handlers, workerOptions);
-      workers.add(worker);
-      return {
-        async close(graceMs) {
-          await worker.close(graceMs);
-          workers.delete(worker);
-        }
-      };
+      return workers.add(worker);
     },
 
     async counts() {
@@ -100,8 +95,7 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
     },
 
     async close() {
-      await Promise.all([...workers].map((worker) => worker.close()));
-      workers.clear();
+      await workers.closeAll();
       clearInterval(purger);
       feed.close();
       db.close();

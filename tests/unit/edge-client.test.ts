@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobView } from '#lib/core/edge-wire.ts';
 import { EdgeAuthError, EdgeRequestError, EdgeUnavailableError } from '#lib/core/errors.ts';
 import { EdgeClient, type EdgeClientOptions } from '#lib/services/edge-client.ts';
+import { jobView } from './fixtures/job-view.ts';
 
 /**
  * The client's retry, timeout and reconnection rules against scripted answers: each call to the
@@ -30,23 +31,8 @@ function scripted(steps: Step[], options: EdgeClientOptions = {}) {
   return { client, requests };
 }
 
-const job = (state: JobView['state'], fraction = 0): JobView => ({
-  id: 'job_1',
-  object: 'job',
-  type: 'medgemma.analyze',
-  state,
-  priority: 0,
-  progress: { fraction, message: null },
-  result: null,
-  error: null,
-  attempts: 1,
-  max_attempts: 3,
-  cancel_requested: false,
-  created_at: 1,
-  started_at: null,
-  finished_at: null,
-  artifacts: []
-});
+const job = (state: JobView['state'], fraction = 0): JobView =>
+  jobView(state, { progress: { fraction, message: null } });
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   Response.json(body, { status, headers: { 'x-request-id': 'req-1', ...headers } });
 const apiError = (status: number, code: string, headers: Record<string, string> = {}) =>

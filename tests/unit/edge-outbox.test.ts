@@ -7,26 +7,8 @@ import {
   workOf,
   type OutboxEntry
 } from '#lib/core/edge-outbox.ts';
-import type { JobState, JobView } from '#lib/core/edge-wire.ts';
+import { jobView } from './fixtures/job-view.ts';
 
-const view = (state: JobState, extra: Partial<JobView> = {}): JobView => ({
-  id: 'job_1',
-  object: 'job',
-  type: 'medgemma.analyze',
-  state,
-  priority: 0,
-  progress: { fraction: state === 'completed' ? 1 : 0, message: null },
-  result: null,
-  error: null,
-  attempts: 1,
-  max_attempts: 3,
-  cancel_requested: false,
-  created_at: 1,
-  started_at: null,
-  finished_at: null,
-  artifacts: [],
-  ...extra
-});
 const report = {
   name: 'report.md',
   url: '/v1/jobs/job_1/artifacts/report.md',
@@ -55,32 +37,32 @@ describe('outbox entries', () => {
 
   it('a sent job is followed until the server says it is over, or lost it', () => {
     for (const state of ['queued', 'running'] as const) {
-      expect(workOf(entry({ serverId: 'job_1', job: view(state) }))).toBe('follow');
+      expect(workOf(entry({ serverId: 'job_1', job: jobView(state) }))).toBe('follow');
     }
     const lost = entry({
       serverId: 'job_1',
-      job: view('running'),
+      job: jobView('running'),
       problem: { message: '', code: JOB_LOST, final: true }
     });
     expect([phaseOf(lost), workOf(lost)]).toEqual(['lost', null]);
-    expect(workOf(entry({ serverId: 'job_1', job: view('failed') }))).toBeNull();
+    expect(workOf(entry({ serverId: 'job_1', job: jobView('failed') }))).toBeNull();
   });
 
   it('a completed job keeps its report offline once, and a report that cannot be had is not chased', () => {
-    const done = entry({ serverId: 'job_1', job: view('completed', { artifacts: [report] }) });
+    const done = entry({ serverId: 'job_1', job: jobView('completed', { artifacts: [report] }) });
     expect(workOf(done)).toBe('report');
     expect(workOf({ ...done, report: '# MedGemma analysis' })).toBeNull();
     const gone = { ...done, problem: { message: 'no artifact', code: 'artifact_not_found', final: true } };
     expect([phaseOf(gone), workOf(gone)]).toEqual(['completed', null]);
-    expect(workOf(entry({ serverId: 'job_1', job: view('completed') }))).toBeNull();
+    expect(workOf(entry({ serverId: 'job_1', job: jobView('completed') }))).toBeNull();
   });
 
   it('reads a MedGemma result only from a completed job of that type and shape', () => {
     const result = { model: 'tiny-smolvlm', findings: [{ index: 0, timestamp_ms: null, text: 'x' }], summary: 'x' };
-    expect(medgemmaResultOf(view('completed', { result }))).toEqual(result);
-    expect(medgemmaResultOf(view('running', { result }))).toBeNull();
-    expect(medgemmaResultOf(view('completed', { result, type: 'sdxl.generate' }))).toBeNull();
-    expect(medgemmaResultOf(view('completed', { result: { summary: 1 } }))).toBeNull();
+    expect(medgemmaResultOf(jobView('completed', { result }))).toEqual(result);
+    expect(medgemmaResultOf(jobView('running', { result }))).toBeNull();
+    expect(medgemmaResultOf(jobView('completed', { result, type: 'sdxl.generate' }))).toBeNull();
+    expect(medgemmaResultOf(jobView('completed', { result: { summary: 1 } }))).toBeNull();
     expect(medgemmaResultOf(null)).toBeNull();
   });
 });
