@@ -18,6 +18,9 @@ export class BullmqFeed {
   readonly #tenants = new Map<string, string>();
   readonly #reads = new Map<string, Promise<void>>();
   #events: Promise<QueueEvents> | undefined;
+  /** The event stream once it is open: closing never waits for one still opening (Redis may never come). */
+  #open: QueueEvents | undefined;
+  #closed = false;
 
   constructor(
     read: (tenant: string, id: string) => Promise<JobRecord | null>,
@@ -77,12 +80,18 @@ export class BullmqFeed {
 
   /** Stops listening once the reads under way are done. */
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all(this.#reads.values());
-    await (await this.#events)?.close();
+    await this.#open?.close();
   }
 
   #listen(): Promise<QueueEvents> {
-    this.#events ??= this.#openEvents().then((events) => {
+    this.#events ??= this.#openEvents().then(async (events) => {
+      if (this.#closed) {
+        await events.close();
+        throw new Error('The job queue was closed while its event stream opened');
+      }
+      this.#open = events;
       const hint = ({ jobId }: { jobId: string }) => this.hint(jobId);
       for (const name of HINTS) {
         events.on(name, hint);

@@ -88,19 +88,22 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
 
   const feed = new BullmqFeed(read, openEvents, settings.onError);
 
-  // One subscriber per process: cancels for its handlers, change hints for its followers.
-  let subscriber: Promise<Redis> | undefined;
-  const listen = () =>
-    (subscriber ??= (async () => {
-      const connection = client.duplicate();
+  // One subscriber per process: cancels for its handlers, change hints for its followers. It waits
+  // for Redis however long it takes (a process may start before Redis does): workers start once it
+  // listens, so giving up after a few retries, as enqueues do, would leave them idle for good.
+  let subscriber: { connection: Redis; listening: Promise<void> } | undefined;
+  const listen = () => {
+    if (!subscriber) {
+      const connection = client.duplicate({ maxRetriesPerRequest: null });
       connection.on('error', settings.onError);
       connection.on('message', (_channel: string, id: string) => {
         workers.abort(id, 'cancelled');
         feed.hint(id);
       });
-      await connection.subscribe(ledger.cancelChannel);
-      return connection;
-    })());
+      subscriber = { connection, listening: connection.subscribe(ledger.cancelChannel).then(() => undefined) };
+    }
+    return subscriber.listening;
+  };
 
   async function openEvents(): Promise<QueueEvents> {
     await listen();
@@ -242,7 +245,8 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
       await workers.closeAll();
       clearInterval(purger);
       await feed.close();
-      (await subscriber)?.disconnect();
+      // Not awaited: a subscribe still waiting for Redis would wait on after the disconnect.
+      subscriber?.connection.disconnect();
       await queue.close();
       await client.quit();
     }

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bullmqJobQueue } from '../../../edge-api/jobs/bullmq-queue.ts';
 import { TenantJobLimitError, type JobQueue } from '../../../edge-api/jobs/job-queue.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
+import { freePort, startRedis, type RedisServer } from '../support/redis.ts';
 import { describeJobQueueConformance, waitFor } from './conformance.ts';
 
 let redis: RedisServer;
@@ -75,4 +75,37 @@ describe('bullmq ledger', { timeout: 30_000 }, () => {
     expect(await admin.zrange(ledgerKey(`jobs:${tenant}`), '0', '-1')).toEqual([kept.job.id]);
     expect(await queue.counts()).toMatchObject({ queued: 1, cancelled: 0 });
   });
+});
+
+describe('bullmq queue and a Redis that starts late', { timeout: 40_000 }, () => {
+  it('runs jobs once Redis comes up, even when it was unreachable for longer than an enqueue retries', async () => {
+    const port = await freePort();
+    const queue = bullmqJobQueue({ url: `redis://127.0.0.1:${port}`, queueName: 'late', onError: () => undefined });
+    const worker = queue.work({ echo: async () => 'ok' }, { concurrency: 1 });
+    // Long enough for a command with a few retries to give up.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const late = await startRedis(port);
+    try {
+      const { job } = await queue.enqueue({ tenant: 't', type: 'echo', input: null });
+      await waitFor('the job to complete', async () => (await queue.get('t', job.id))?.state === 'completed');
+      await worker.close();
+      await queue.close();
+    } finally {
+      await late.stop();
+    }
+  });
+
+  it(
+    'closes at once while Redis is still unreachable, with a worker and a follower waiting for it',
+    { timeout: 10_000 },
+    async () => {
+      const queue = bullmqJobQueue({ url: `redis://127.0.0.1:${await freePort()}`, onError: () => undefined });
+      const worker = queue.work({ echo: async () => 'ok' }, { concurrency: 1 });
+      const unsubscribe = queue.subscribe('t', randomUUID(), () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      unsubscribe();
+      await worker.close();
+      await queue.close();
+    }
+  );
 });

@@ -21,11 +21,11 @@ export interface RedisServer {
 }
 
 /**
- * A real `redis-server` (Debian's, installed by .ci/run) on a free port, in memory only, for
- * the tests that need Redis. Resolves once it accepts connections.
+ * A real `redis-server` (Debian's, installed by .ci/run) on a free port (or on `port`), in memory
+ * only, for the tests that need Redis. Resolves once it accepts connections.
  */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedis(port?: number): Promise<RedisServer> {
+  port ??= await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
     [
