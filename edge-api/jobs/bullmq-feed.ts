@@ -86,7 +86,10 @@ export class BullmqFeed {
   }
 
   #listen(): Promise<QueueEvents> {
-    this.#events ??= this.#openEvents().then(async (events) => {
+    if (this.#events) {
+      return this.#events;
+    }
+    const opening = this.#openEvents().then(async (events) => {
       if (this.#closed) {
         await events.close();
         throw new Error('The job queue was closed while its event stream opened');
@@ -98,6 +101,14 @@ export class BullmqFeed {
       }
       return events;
     });
-    return this.#events;
+    this.#events = opening;
+    // Forgotten once it fails (Redis went away meanwhile), so that later followers try again
+    // instead of every one failing for as long as the process runs.
+    void opening.catch(() => {
+      if (this.#events === opening && !this.#closed) {
+        this.#events = undefined;
+      }
+    });
+    return opening;
   }
 }
