@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { JobRecord } from './job-queue.ts';
-import { RedisScript } from './redis-script.ts';
 
 /** What admitting a job found. */
 export type Admission = { kind: 'created' } | { kind: 'existing'; id: string } | { kind: 'refused' };
@@ -31,7 +30,7 @@ end`;
 // ARGV: (common), id, cap, tenant, has key.
 // The active set may keep ids whose end was never recorded (a worker died in between): at the
 // cap it is reconciled against BullMQ before anyone is refused.
-const ADMIT = new RedisScript(`${COMMON}
+const ADMIT = `${COMMON}
 if ARGV[7] == '1' then
   local existing = redis.call('GET', KEYS[2])
   if existing and exists(existing) then
@@ -56,27 +55,27 @@ redis.call('SADD', KEYS[5], ARGV[6])
 if ARGV[7] == '1' then
   redis.call('SET', KEYS[2], id)
 end
-return {'created', id}`);
+return {'created', id}`;
 
 // KEYS: active set, idempotency key, cancelled set. ARGV: id, retention ms, has key, cancelled at.
 // The idempotency key lives while the job is active, then for the retention period.
-const SETTLE = new RedisScript(`redis.call('ZREM', KEYS[1], ARGV[1])
+const SETTLE = `redis.call('ZREM', KEYS[1], ARGV[1])
 if ARGV[3] == '1' and redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-end`);
+end`;
 
 // KEYS: active set, list, idempotency key. ARGV: id, has key.
-const ROLLBACK = new RedisScript(`redis.call('ZREM', KEYS[1], ARGV[1])
+const ROLLBACK = `redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if ARGV[2] == '1' and redis.call('GET', KEYS[3]) == ARGV[1] then
   redis.call('DEL', KEYS[3])
-end`);
+end`;
 
 // KEYS: active set, tenant's list, tenants. ARGV: (common), tenant, start, count.
-const SWEEP = new RedisScript(`${COMMON}
+const SWEEP = `${COMMON}
 local ids = redis.call('ZRANGE', KEYS[2], ARGV[5], ARGV[5] + ARGV[6] - 1)
 local removed = 0
 for _, id in ipairs(ids) do
@@ -88,7 +87,19 @@ end
 if redis.call('ZCARD', KEYS[2]) == 0 then
   redis.call('SREM', KEYS[3], ARGV[4])
 end
-return {#ids, removed}`);
+return {#ids, removed}`;
+
+type Script = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
+
+/** The scripts as commands of the client: ioredis runs them by hash, sending them again after a Redis restart. */
+const COMMANDS = {
+  ledgerAdmit: { numberOfKeys: 5, lua: ADMIT },
+  ledgerSettle: { numberOfKeys: 3, lua: SETTLE },
+  ledgerRollback: { numberOfKeys: 3, lua: ROLLBACK },
+  ledgerSweep: { numberOfKeys: 3, lua: SWEEP }
+};
+
+type LedgerClient = Redis & Record<keyof typeof COMMANDS, Script>;
 
 const SWEEP_BATCH = 500;
 
@@ -98,7 +109,7 @@ const SWEEP_BATCH = 500;
  * the records of cancelled jobs. Every multi-key change is one Lua script, so atomic.
  */
 export class BullmqLedger {
-  readonly #client: Redis;
+  readonly #client: LedgerClient;
   readonly #base: string;
   readonly #jobPrefix: string;
   readonly #retentionMs: number;
@@ -106,7 +117,10 @@ export class BullmqLedger {
   readonly cancelChannel: string;
 
   constructor(client: Redis, bullPrefix: string, queueName: string, retentionMs: number) {
-    this.#client = client;
+    for (const [name, definition] of Object.entries(COMMANDS)) {
+      client.defineCommand(name, definition);
+    }
+    this.#client = client as LedgerClient;
     this.#jobPrefix = `${bullPrefix}:${queueName}:`;
     this.#base = `${bullPrefix}:${queueName}:vision-hub`;
     this.#retentionMs = retentionMs;
@@ -115,40 +129,42 @@ export class BullmqLedger {
 
   /** Checks the idempotency key and the cap, then records the new job `id` as the tenant's. */
   async admit(id: string, tenant: string, idempotencyKey: string | undefined, cap: number): Promise<Admission> {
-    const [kind, existing] = (await ADMIT.run(
-      this.#client,
-      [
-        this.#active(tenant),
-        this.#keyOf(tenant, idempotencyKey),
-        this.#list(tenant),
-        `${this.#base}:seq`,
-        `${this.#base}:tenants`
-      ],
-      [...this.#common(), id, cap, tenant, idempotencyKey === undefined ? 0 : 1]
+    const [kind, existing] = (await this.#client.ledgerAdmit(
+      this.#active(tenant),
+      this.#keyOf(tenant, idempotencyKey),
+      this.#list(tenant),
+      `${this.#base}:seq`,
+      `${this.#base}:tenants`,
+      ...this.#common(),
+      id,
+      cap,
+      tenant,
+      idempotencyKey === undefined ? 0 : 1
     )) as [Admission['kind'], string];
     return kind === 'existing' ? { kind, id: existing } : { kind };
   }
 
   /** Undoes an admission whose job BullMQ could not add. */
   async rollback(id: string, tenant: string, idempotencyKey: string | undefined): Promise<void> {
-    await ROLLBACK.run(
-      this.#client,
-      [this.#active(tenant), this.#list(tenant), this.#keyOf(tenant, idempotencyKey)],
-      [id, idempotencyKey === undefined ? 0 : 1]
+    await this.#client.ledgerRollback(
+      this.#active(tenant),
+      this.#list(tenant),
+      this.#keyOf(tenant, idempotencyKey),
+      id,
+      idempotencyKey === undefined ? 0 : 1
     );
   }
 
   /** Records that a job reached a final state: it leaves the cap, its idempotency key starts to age. */
   async settle(job: JobRecord): Promise<void> {
-    await SETTLE.run(
-      this.#client,
-      [this.#active(job.tenant), this.#keyOf(job.tenant, job.idempotencyKey), `${this.#base}:cancelled`],
-      [
-        job.id,
-        this.#retentionMs,
-        job.idempotencyKey === undefined ? 0 : 1,
-        job.state === 'cancelled' ? job.finishedAt! : ''
-      ]
+    await this.#client.ledgerSettle(
+      this.#active(job.tenant),
+      this.#keyOf(job.tenant, job.idempotencyKey),
+      `${this.#base}:cancelled`,
+      job.id,
+      this.#retentionMs,
+      job.idempotencyKey === undefined ? 0 : 1,
+      job.state === 'cancelled' ? job.finishedAt! : ''
     );
   }
 
@@ -209,10 +225,14 @@ export class BullmqLedger {
     const tenants = `${this.#base}:tenants`;
     for (const tenant of await this.#client.smembers(tenants)) {
       for (let start = 0; ;) {
-        const [seen, removed] = (await SWEEP.run(
-          this.#client,
-          [this.#active(tenant), this.#list(tenant), tenants],
-          [...this.#common(), tenant, start, SWEEP_BATCH]
+        const [seen, removed] = (await this.#client.ledgerSweep(
+          this.#active(tenant),
+          this.#list(tenant),
+          tenants,
+          ...this.#common(),
+          tenant,
+          start,
+          SWEEP_BATCH
         )) as [number, number];
         if (seen < SWEEP_BATCH) {
           break;
