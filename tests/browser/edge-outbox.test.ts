@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { phaseOf, workOf } from '#lib/core/edge-outbox.ts';
 import { db, type EdgeJob, type Observation } from '#lib/db/index.ts';
 import { EdgeClient } from '#lib/services/edge-client.ts';
@@ -137,6 +137,31 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
   });
 });
 
+/** An answered camera question, as the camera page offers it for sending. */
+async function observation(id: number, prompt: string): Promise<Observation> {
+  return {
+    id,
+    createdAt: Date.now(),
+    prompt,
+    answer: 'A tray.',
+    modelId: 'tiny-smolvlm',
+    variantId: 'wasm-fp32',
+    thumbnail: await (await fetch(await jpegDataUrl())).blob(),
+    stats: {
+      tokens: 1,
+      preprocessMs: 1,
+      visionMs: 1,
+      prefillMs: 1,
+      timeToFirstTokenMs: 3,
+      totalMs: 4,
+      tokensPerSecond: 1,
+      device: 'wasm',
+      aborted: false
+    },
+    source: 'camera'
+  };
+}
+
 // In this file rather than its own: test files run side by side and share IndexedDB.
 describe('edge jobs store', () => {
   it('queues while offline, sends when the online event comes, and shows the job to its report', async () => {
@@ -147,29 +172,7 @@ describe('edge jobs store', () => {
     expect(edgeJobsStore.credentialMask).toMatch(/^vh_•+.{4}$/);
 
     edgeJobsStore.online = false;
-    const thumbnail = await (await fetch(await jpegDataUrl())).blob();
-    const observation: Observation = {
-      id: 4242,
-      createdAt: Date.now(),
-      prompt: 'What is on the tray?',
-      answer: 'A tray.',
-      modelId: 'tiny-smolvlm',
-      variantId: 'wasm-fp32',
-      thumbnail,
-      stats: {
-        tokens: 1,
-        preprocessMs: 1,
-        visionMs: 1,
-        prefillMs: 1,
-        timeToFirstTokenMs: 3,
-        totalMs: 4,
-        tokensPerSecond: 1,
-        device: 'wasm',
-        aborted: false
-      },
-      source: 'camera'
-    };
-    await edgeJobsStore.send(observation);
+    await edgeJobsStore.send(await observation(4242, 'What is on the tray?'));
     expect(edgeJobsStore.jobFor(4242)?.phase).toBe('unsent');
     expect((await store.listJobs()).data).toEqual([]);
 
@@ -181,5 +184,41 @@ describe('edge jobs store', () => {
     const { data } = await store.listJobs();
     expect(data.map((job) => job.id)).toEqual([item.job!.id]);
     expect(edgeJobsStore.error).toBeNull();
+  });
+
+  it('a forced sync asked for while a send round runs (new settings, the network back) is not lost', async () => {
+    await edgeJobsStore.init();
+    const realFetch = globalThis.fetch;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let posted!: () => void;
+    const posting = new Promise<void>((resolve) => (posted = resolve));
+    let busyAnswers = 0;
+    // The first send waits, then is told to come back in a minute.
+    vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.method === 'POST' && String(input).endsWith('/v1/jobs') && busyAnswers === 0) {
+        busyAnswers += 1;
+        posted();
+        await released;
+        return Response.json(
+          { error: { message: 'Busy', type: 'server_error', param: null, code: 'busy' } },
+          { status: 503, headers: { 'retry-after': '60' } }
+        );
+      }
+      return realFetch(input, init);
+    });
+    try {
+      const sending = edgeJobsStore.send(await observation(4343, 'Is the lid on?'));
+      await posting;
+      const forced = edgeJobsStore.sync({ force: true });
+      release();
+      await Promise.all([sending, forced]);
+      expect(busyAnswers).toBe(1);
+      // Sent by the forced round, although the busy answer asked for a minute's wait.
+      expect(edgeJobsStore.jobFor(4343)?.local?.serverId).toMatch(/\S+/);
+      await expect.poll(() => edgeJobsStore.jobFor(4343)?.phase, { timeout: 30_000 }).toBe('completed');
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

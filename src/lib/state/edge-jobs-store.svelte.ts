@@ -80,8 +80,9 @@ class EdgeJobsStore {
   client = $derived(edgeClientFor({ edgeUrl: this.serverUrl, edgeCredential: this.credential }));
 
   #init: Promise<void> | null = null;
-  #sending: Promise<void> | null = null;
-  #sendAgain = false;
+  #sending: Promise<boolean> | null = null;
+  /** A sync asked for while a send round ran: one more round after it, forced if any such call was. */
+  #again: { force: boolean } | null = null;
   #followers = new Map<string, AbortController>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -126,36 +127,44 @@ class EdgeJobsStore {
 
   /**
    * Sends what is due (everything with `force`), then follows every job still running. One send
-   * round at a time; a call meanwhile asks for another round after it.
+   * round at a time; a call meanwhile asks for another round after it, forced if the call was.
    */
   async sync(options: { force?: boolean } = {}): Promise<void> {
     if (!this.online) {
       return;
     }
+    const force = options.force ?? false;
     if (this.#sending) {
-      this.#sendAgain = true;
-      return this.#sending;
-    }
-    this.#sending = this.#sendRounds(options.force ?? false);
-    try {
+      this.#again = { force: force || (this.#again?.force ?? false) };
       await this.#sending;
+      return;
+    }
+    this.#sending = this.#sendRounds(force);
+    let forced: boolean;
+    try {
+      forced = await this.#sending;
     } finally {
       this.#sending = null;
     }
     const now = Date.now();
     for (const job of this.jobs) {
-      if ((workOf(job) === 'follow' || workOf(job) === 'report') && (options.force || job.retryAt <= now)) {
+      if ((workOf(job) === 'follow' || workOf(job) === 'report') && (forced || job.retryAt <= now)) {
         this.#follow(job);
       }
     }
     this.#schedule();
   }
 
-  async #sendRounds(force: boolean): Promise<void> {
-    do {
-      this.#sendAgain = false;
-      await this.#try(() => sendDue(this.client, (job) => this.#put(job), { force }));
-    } while (this.#sendAgain);
+  /** Send rounds until no sync asks for another; whether any of them was forced. */
+  async #sendRounds(force: boolean): Promise<boolean> {
+    let forced = false;
+    for (let round: { force: boolean } | null = { force }; round; round = this.#again) {
+      const options = round;
+      this.#again = null;
+      forced ||= options.force;
+      await this.#try(() => sendDue(this.client, (job) => this.#put(job), options));
+    }
+    return forced;
   }
 
   #follow(job: EdgeJob): void {
