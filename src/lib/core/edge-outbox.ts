@@ -1,5 +1,5 @@
 import { retryDelay, type BackoffOptions } from './backoff.ts';
-import { FINAL_JOB_STATES, type JobState, type JobView, type MedgemmaAnalyzeResult } from './edge-wire.ts';
+import { isFinalJobState, type JobState, type JobView, type MedgemmaAnalyzeResult } from './edge-wire.ts';
 
 /** What the outbox knows about a job (the stored record, without what it does not need). */
 export interface OutboxEntry {
@@ -22,7 +22,7 @@ export const JOB_LOST = 'job_lost';
 export function phaseOf(entry: OutboxEntry): EdgeJobPhase {
   const state = entry.job?.state;
   // The server's final word stands, whatever went wrong afterwards (e.g. fetching the report).
-  if (state && FINAL_JOB_STATES.includes(state)) {
+  if (state && isFinalJobState(state)) {
     return state;
   }
   if (entry.problem?.final) {

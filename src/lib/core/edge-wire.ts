@@ -5,7 +5,7 @@
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-export const FINAL_JOB_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
+const FINAL_JOB_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
 
 /** Completed, failed or cancelled: nothing will change any more. */
 export const isFinalJobState = (state: string): boolean => (FINAL_JOB_STATES as readonly string[]).includes(state);

@@ -1,6 +1,6 @@
 import { isTransientStatus, parseRetryAfter, retryDelay, type BackoffOptions } from '#lib/core/backoff.ts';
 import {
-  FINAL_JOB_STATES,
+  isFinalJobState,
   type ApiErrorBody,
   type EdgeHealth,
   type EdgeModelList,
@@ -154,7 +154,7 @@ export class EdgeClient {
       }
       const job = await this.getJob(id, signal);
       onJob(job);
-      if (FINAL_JOB_STATES.includes(job.state)) {
+      if (isFinalJobState(job.state)) {
         return job;
       }
       await sleep(retryDelay(failures, null, this.#backoff, this.#random()), signal);
@@ -191,7 +191,7 @@ export class EdgeClient {
           if (event.event === 'state' || event.event === 'progress') {
             const job = JSON.parse(event.data) as JobView;
             onJob(job);
-            if (FINAL_JOB_STATES.includes(job.state)) {
+            if (isFinalJobState(job.state)) {
               return job;
             }
           }

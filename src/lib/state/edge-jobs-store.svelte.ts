@@ -1,5 +1,5 @@
 import { phaseOf, REPORT_ARTIFACT, workOf, type EdgeJobPhase } from '#lib/core/edge-outbox.ts';
-import { FINAL_JOB_STATES, type EdgeHealth, type EdgeModelList, type JobView } from '#lib/core/edge-wire.ts';
+import { isFinalJobState, type EdgeHealth, type EdgeModelList, type JobView } from '#lib/core/edge-wire.ts';
 import type { EdgeJob, Observation } from '#lib/db/index.ts';
 import type { EdgeClient } from '#lib/services/edge-client.ts';
 import {
@@ -180,7 +180,10 @@ class EdgeJobsStore {
     const controller = new AbortController();
     this.#followers.set(key, controller);
     void this.#try(() => work(controller.signal)).finally(() => {
-      this.#followers.delete(key);
+      // A follower stopped by a change of server may already have a successor under its key.
+      if (this.#followers.get(key) === controller) {
+        this.#followers.delete(key);
+      }
       this.#schedule();
     });
   }
@@ -240,7 +243,7 @@ class EdgeJobsStore {
       const sent = new Set(this.jobs.map((j) => j.serverId));
       const { data } = await this.client.listJobs({ limit: 20 });
       this.serverJobs = data.filter((job) => !sent.has(job.id));
-      for (const job of this.serverJobs.filter((j) => !FINAL_JOB_STATES.includes(j.state))) {
+      for (const job of this.serverJobs.filter((j) => !isFinalJobState(j.state))) {
         this.#watch(job.id, (signal) => this.client.followJob(job.id, (update) => this.#putRemote(update), signal));
       }
     });
@@ -260,6 +263,9 @@ class EdgeJobsStore {
       this.credential = next;
       this.test = null;
       this.serverJobs = [];
+      // Followers hold the old client and credentials: the sync below follows again with the new ones.
+      this.#followers.forEach((follower) => follower.abort());
+      this.#followers.clear();
       // What went wrong with the old settings says nothing about the new ones.
       this.error = null;
       // New credentials or a new server may be what the outbox was waiting for.
