@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { MedgemmaAnalyzeInput, MedgemmaAnalyzeResult, MedgemmaFinding } from '../../src/lib/core/edge-wire.ts';
 import type { ChatRequest } from '../backends/backend.ts';
-import { checkImageUrl } from '../backends/chat-request.ts';
+import { checkImageUrl, DEFAULT_MAX_TOKENS } from '../backends/chat-request.ts';
 import type { BackendRegistry } from '../backends/registry.ts';
 import { ApiError, unprocessable } from '../http/errors.ts';
 import type { SameShape } from '../schemas/common.ts';
@@ -73,7 +73,7 @@ export function medgemmaAnalyze(deps: MedgemmaDeps) {
         try {
           const backend = deps.backends.forModel(model, 'vision');
           const { text } = await backend.chat(
-            { ...request, model, maxTokens: input.max_tokens ?? 512 },
+            { ...request, model, maxTokens: input.max_tokens ?? DEFAULT_MAX_TOKENS },
             { signal: context.signal }
           );
           return text.trim();

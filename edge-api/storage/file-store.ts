@@ -17,8 +17,6 @@ export interface WritableBlobStore extends BlobStore {
   write(key: string, data: Uint8Array | string): Promise<void>;
   /** Names and sizes of the blobs directly under `prefix` (a folder-like key ending without `/`). */
   list(prefix: string): Promise<{ name: string; size: number }[]>;
-  /** Deletes everything under `prefix`. */
-  remove(prefix: string): Promise<void>;
   /**
    * Deletes the entries `depth` levels below `prefix` (`jobs/{tenant}/{job}` is depth 2 under
    * `jobs`) last changed more than `maxAgeMs` ago; returns how many went.
@@ -74,9 +72,6 @@ export function fileStore(root: string): WritableBlobStore {
       return Promise.all(
         files.map(async (entry) => ({ name: entry.name, size: (await stat(join(dir, entry.name))).size }))
       );
-    },
-    async remove(prefix) {
-      await rm(mustPath(prefix), { recursive: true, force: true });
     },
     async removeOlderThan(prefix, depth, maxAgeMs) {
       const cutoff = Date.now() - maxAgeMs;
