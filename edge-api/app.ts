@@ -48,9 +48,12 @@ export interface AppDeps {
   imageHosts: readonly string[];
 }
 
+const API_ROUTES = String.raw`(?:v1|api|health|metrics|openapi\.json|docs)(?:\/|$)`;
 /** Paths the API answers itself; everything else may be the PWA (see server.ts). */
 // `/models` alone is the app's Models page; the model mirror is below it.
-export const API_PATHS = /^\/(?:(?:v1|api|health|metrics|openapi\.json|docs)(?:\/|$)|models\/)/;
+export const API_PATHS = new RegExp(String.raw`^\/(?:${API_ROUTES}|models\/)`);
+/** The API's own answers (JSON, event streams, docs), as opposed to files: the PWA's and the mirror's. */
+const API_ANSWER_PATHS = new RegExp(String.raw`^\/${API_ROUTES}`);
 
 /**
  * Builds the edge API: runtime-portable (every Node-specific part — files, SQLite, Redis, model
@@ -102,7 +105,7 @@ export function createApp(deps: AppDeps) {
     requestId({ headerName: 'x-request-id' }),
     deps.metrics.middleware,
     requestLogger(logger),
-    securityHeaders((path) => API_PATHS.test(path)),
+    securityHeaders((path) => API_ANSWER_PATHS.test(path)),
     crossOrigin,
     limitBody(deps.bodyLimitBytes)
   );

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { parseManifest } from '../src/lib/core/manifest.ts';
 import type { Backend } from './backends/backend.ts';
 import { localBackend, localDevice } from './backends/local.ts';
-import { nodeHttp } from './backends/node-http.ts';
+import { undiciHttp } from './backends/undici-http.ts';
 import { openAiCompatibleBackend } from './backends/openai-compatible.ts';
 import { backendRegistry, type BackendRegistry } from './backends/registry.ts';
 import type { Config } from './config.ts';
@@ -56,7 +56,7 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
   const metrics = createMetrics(queue);
 
   const backends: Backend[] = [];
-  const upstreamHttp = nodeHttp();
+  const upstreamHttp = undiciHttp();
   if (config.UPSTREAMS.length > 0) {
     backends.push(
       openAiCompatibleBackend({
@@ -139,7 +139,7 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
       clearInterval(sweeper);
       await queue.close();
       await registry.close();
-      upstreamHttp.close();
+      await upstreamHttp.close();
       await redis?.quit();
     }
   };

@@ -1,7 +1,7 @@
 /**
  * The one HTTP call the OpenAI-compatible backend makes, as a port: the portable adapter uses the
- * platform's `fetch` (any Hono runtime); on Node the server passes `nodeHttp()`, which keeps
- * connections alive through `node:http` and costs a fraction of `fetch` per request.
+ * platform's `fetch` (any Hono runtime); on Node the server passes `undiciHttp()`, which keeps
+ * connections alive through undici pools and costs a fraction of `fetch` per request.
  */
 export interface UpstreamRequest {
   method: 'GET' | 'POST';

@@ -23,21 +23,24 @@ const page = async (path: string) => {
     status: res.status,
     type: res.headers.get('content-type') ?? '',
     csp: res.headers.get('content-security-policy'),
+    isolated:
+      res.headers.get('cross-origin-opener-policy') === 'same-origin' &&
+      res.headers.get('cross-origin-embedder-policy') === 'require-corp',
     text: await res.text()
   };
 };
 
-it('serves prerendered pages by their link, with their own CSP (meta tag), not the API’s', async () => {
-  expect(await page('/')).toMatchObject({ status: 200, text: expect.stringContaining('home') });
+it('serves prerendered pages by their link, cross-origin isolated, with their own CSP (meta tag), not the API’s', async () => {
+  expect(await page('/')).toMatchObject({ status: 200, isolated: true, text: expect.stringContaining('home') });
   const models = await page('/models');
-  expect(models).toMatchObject({ status: 200, type: expect.stringContaining('text/html'), csp: null });
+  expect(models).toMatchObject({ status: 200, type: expect.stringContaining('text/html'), csp: null, isolated: true });
   expect(models.text).toContain('models page');
 });
 
 it('serves the SPA shell for client-side routes, scripts with the asset CSP', async () => {
   expect((await page('/knowledge/some/deep/link')).text).toContain('spa shell');
   const script = await page('/_app/start.js');
-  expect(script.status).toBe(200);
+  expect(script).toMatchObject({ status: 200, isolated: true });
   expect(script.csp).toContain("script-src 'self'");
 });
 

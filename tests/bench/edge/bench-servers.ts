@@ -5,7 +5,7 @@ import { createServer, request, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { nodeHttp } from '../../../edge-api/backends/node-http.ts';
+import { undiciHttp } from '../../../edge-api/backends/undici-http.ts';
 import { loadConfig } from '../../../edge-api/config.ts';
 import { jsonLogger } from '../../../edge-api/http/logger.ts';
 import { startServer } from '../../../edge-api/server.ts';
@@ -59,7 +59,7 @@ if (kind === 'upstream') {
 } else if (kind === 'hono-proxy') {
   // The framework's floor: Hono on @hono/node-server relaying through the gateway's own upstream
   // client, with none of the gateway's work (auth, limits, validation, metrics, OpenAI shapes).
-  const { http } = nodeHttp();
+  const { http } = undiciHttp();
   const app = new Hono().post('/v1/chat/completions', async (c) => {
     const reply = await http(`${upstream}/v1/chat/completions`, {
       method: 'POST',
