@@ -11,7 +11,7 @@ import type { BullmqLedger } from './bullmq-ledger.ts';
 import { HandlerRuns, STALLED, type RunOutcome } from './handler-runs.ts';
 import type { JobHandler, JobState, RunningWorker, WorkerOptions } from './job-queue.ts';
 import type { QueueSettings } from './queue-settings.ts';
-import { retryDelayMs } from './retry-delay.ts';
+import { backoffDelay } from '../../src/lib/core/backoff.ts';
 
 /** What a worker shares with the queue that started it. */
 export interface BullmqWorkerContext {
@@ -80,7 +80,7 @@ export class BullmqWorker implements RunningWorker {
       lockDuration: settings.leaseMs,
       stalledInterval: Math.min(settings.leaseMs, STALL_CHECK_MS),
       maxStalledCount: UNLIMITED_STALLS,
-      settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade, settings.retryDelayMs) }
+      settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade - 1, settings.retryBackoff) }
     });
     this.#worker.on('error', settings.onError);
     this.#worker.on('lockRenewalFailed', (ids) => ids.forEach((id) => this.runs.get(id)?.abort('lease_lost')));

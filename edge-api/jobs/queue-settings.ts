@@ -1,3 +1,4 @@
+import type { BackoffOptions } from '../../src/lib/core/backoff.ts';
 import { MAX_JOB_PRIORITY, type EnqueueRequest, type JobQueueOptions } from './job-queue.ts';
 
 /** `JobQueueOptions` with every default applied, plus the intervals derived from them. */
@@ -5,7 +6,8 @@ export interface QueueSettings {
   retentionMs: number;
   maxActivePerTenant: number;
   leaseMs: number;
-  retryDelayMs: number;
+  /** Waits between a job's runs: doubling up to 5 min, never straight back (equal jitter). */
+  retryBackoff: BackoffOptions;
   onError: (error: unknown) => void;
   /** How often finished jobs past retention are purged. */
   purgeEveryMs: number;
@@ -23,7 +25,7 @@ export function queueSettings(options: JobQueueOptions): QueueSettings {
     retentionMs,
     maxActivePerTenant: options.maxActivePerTenant ?? 100,
     leaseMs: options.leaseMs ?? 30_000,
-    retryDelayMs: options.retryDelayMs ?? 1000,
+    retryBackoff: { baseMs: options.retryDelayMs ?? 1000, maxMs: 300_000, jitter: 'equal' },
     onError: options.onError ?? ((error) => console.error('job queue:', error)),
     // Often enough that nothing outlives retention by much, rarely enough to cost nothing.
     purgeEveryMs: Math.min(60_000, Math.max(50, retentionMs / 4))

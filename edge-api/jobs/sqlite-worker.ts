@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { HandlerRuns, type HandlerRun, type RunOutcome } from './handler-runs.ts';
 import type { JobHandler, RunningWorker, WorkerOptions } from './job-queue.ts';
 import type { QueueSettings } from './queue-settings.ts';
-import { retryDelayMs } from './retry-delay.ts';
 import { toJobRecord, type JobRow } from './sqlite-rows.ts';
 import type { RunEnd, SqliteJobStore } from './sqlite-store.ts';
+import { backoffDelay, type BackoffOptions } from '../../src/lib/core/backoff.ts';
 import { isFinalJobState } from '../../src/lib/core/edge-wire.ts';
 
 /** What a worker shares with the queue that started it. */
@@ -50,7 +50,7 @@ class Wakeup {
 function runEnd(
   outcome: Exclude<RunOutcome, { kind: 'lost' | 'handback' }>,
   attempt: number,
-  baseMs: number,
+  backoff: BackoffOptions,
   now: number
 ): RunEnd {
   switch (outcome.kind) {
@@ -61,7 +61,7 @@ function runEnd(
     case 'cancelled':
       return { state: 'cancelled' };
     case 'retry':
-      return { state: 'queued', runAt: now + retryDelayMs(attempt, baseMs) };
+      return { state: 'queued', runAt: now + backoffDelay(attempt - 1, backoff) };
   }
 }
 
@@ -150,7 +150,7 @@ export class SqliteWorker implements RunningWorker {
     const row =
       outcome.kind === 'handback'
         ? store.release(id, run.lease, now)
-        : store.finish(id, run.lease, runEnd(outcome, run.job.attempts, settings.retryDelayMs, now), now);
+        : store.finish(id, run.lease, runEnd(outcome, run.job.attempts, settings.retryBackoff, now), now);
     if (row) {
       this.#context.publish(row);
       if (isFinalJobState(row.state)) {

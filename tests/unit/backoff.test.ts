@@ -13,6 +13,13 @@ describe('backoff', () => {
     expect(backoffDelay(3, options, 0.5)).toBe(2_000);
   });
 
+  it('with equal jitter, waits at least half the ceiling (a failed job never comes straight back)', () => {
+    const equal = { ...options, jitter: 'equal' } as const;
+    expect(backoffDelay(3, equal, 0)).toBe(2_000);
+    expect(backoffDelay(3, equal, 0.999_999)).toBe(4_000);
+    expect(backoffDelay(10, equal, 0.5)).toBe(6_000);
+  });
+
   it('spreads clients that failed together', () => {
     const waits = new Set(Array.from({ length: 50 }, () => backoffDelay(4, options)));
     expect(waits.size).toBeGreaterThan(40);

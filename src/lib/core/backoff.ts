@@ -1,7 +1,7 @@
 /**
- * When to try a request again. Exponential backoff with full jitter (a random wait between 0 and
- * the exponential ceiling) keeps many clients that failed together — a classroom of tablets
- * coming back online — from retrying in lockstep; a server's `Retry-After` overrides it.
+ * When to try again. Exponential backoff with jitter keeps many clients that failed together — a
+ * classroom of tablets coming back online, jobs hit by one upstream outage — from retrying in
+ * lockstep; a server's `Retry-After` overrides it.
  */
 
 export interface BackoffOptions {
@@ -9,6 +9,11 @@ export interface BackoffOptions {
   baseMs: number;
   /** No wait is longer, whatever the attempt. */
   maxMs: number;
+  /**
+   * `full` (default): anywhere between 0 and the ceiling, the widest spread. `equal`: at least half
+   * the ceiling, for work that must not come straight back (a job that just failed).
+   */
+  jitter?: 'full' | 'equal';
 }
 
 /** Statuses that say "not now" rather than "no": overloaded, rate limited, or a gateway that gave up. */
@@ -21,7 +26,7 @@ export function isTransientStatus(status: number): boolean {
 /** The wait before retry number `attempt` (0 for the first retry); `random` is in [0, 1). */
 export function backoffDelay(attempt: number, options: BackoffOptions, random: number = Math.random()): number {
   const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attempt));
-  return Math.round(random * ceiling);
+  return Math.round(options.jitter === 'equal' ? ceiling / 2 + (random * ceiling) / 2 : random * ceiling);
 }
 
 /**
