@@ -1,10 +1,20 @@
+import { Dexie } from 'dexie';
 import { beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { phaseOf, workOf } from '#lib/core/edge-outbox.ts';
-import { db, type EdgeJob, type Observation } from '#lib/db/index.ts';
+import { CANCELLED_UNSENT, phaseOf, workOf } from '#lib/core/edge-outbox.ts';
+import { db, VisionHubDb, type EdgeJob, type Observation } from '#lib/db/index.ts';
 import { EdgeClient } from '#lib/services/edge-client.ts';
-import { cancelEdgeJob, followEdgeJob, listEdgeJobs, queueEdgeJob, sendDue } from '#lib/services/edge-jobs.service.ts';
+import {
+  cancelEdgeJob,
+  followEdgeJob,
+  listEdgeJobs,
+  queueEdgeJob,
+  removeEdgeJobs,
+  restoreEdgeJobs,
+  sendDue
+} from '#lib/services/edge-jobs.service.ts';
 import { saveSetting } from '#lib/services/settings.service.ts';
 import { edgeJobsStore } from '#lib/state/edge-jobs-store.svelte.ts';
+import { jobView } from '../unit/fixtures/job-view.ts';
 import { analysisRequest, jpegDataUrl } from './edge-helpers.ts';
 
 const connection = { baseUrl: inject('edgeUrl'), credential: inject('edgeKeys').outbox };
@@ -30,6 +40,9 @@ async function reopen(): Promise<void> {
 
 const queue = async (label: string) => queueEdgeJob(await analysisRequest(label), { observationId: null, label });
 const stored = async (id: string) => (await db.edgeJobs.get(id))!;
+/** What the outbox index holds, in id order. */
+const outboxIds = async () => ((await db.edgeJobs.where('outbox').equals(1).primaryKeys()) as string[]).sort();
+const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
 
 beforeEach(() => db.edgeJobs.clear());
 
@@ -127,6 +140,92 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
     expect(await serverJobsSince(before)).toEqual([]);
   });
 
+  it('a send round reads only the outbox index: due jobs go, every other row stays as it was', async () => {
+    const before = await serverJobIds();
+    const sent = await queue('Already sent');
+    await sendDue(online, () => undefined);
+    const later = await queue('Not due yet');
+    await sendDue(offline, () => undefined);
+    const cancelled = await cancelEdgeJob(online, await queue('Cancelled'));
+    // Unsent by `workOf`, but written past the service without the mark: a round that read every row would send it.
+    const { outbox: _, ...unmarked } = await queue('Unmarked');
+    await db.edgeJobs.put(unmarked);
+    const due = await queue('Due');
+    const others = [sent.id, later.id, cancelled.id, unmarked.id];
+    const untouched = await db.edgeJobs.bulkGet(others);
+    expect(await outboxIds()).toEqual([later.id, due.id].sort());
+
+    await sendDue(online, () => undefined);
+    expect(await db.edgeJobs.bulkGet(others)).toEqual(untouched);
+    const dueSent = await stored(due.id);
+    expect(dueSent.serverId).toMatch(/\S+/);
+    expect(dueSent).not.toHaveProperty('outbox');
+    expect(await outboxIds()).toEqual([later.id]);
+    const serverIds = (await serverJobsSince(before)).map((job) => job.id);
+    expect(serverIds.sort()).toEqual([(await stored(sent.id)).serverId, dueSent.serverId].sort());
+    await followEdgeJob(online, await stored(sent.id), () => undefined);
+    await followEdgeJob(online, dueSent, () => undefined);
+  });
+
+  it('a job cancelled and removed while its send was on its way is cancelled on the server', async () => {
+    const before = await serverJobIds();
+    const queued = await queueEdgeJob(await analysisRequest('Changed my mind', 2_048), {
+      observationId: null,
+      label: 'Changed my mind'
+    });
+    const meanwhile = new EdgeClient(connection, {
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (init?.method === 'POST' && String(input).endsWith('/v1/jobs')) {
+          await cancelEdgeJob(online, await stored(queued.id));
+          expect((await removeEdgeJobs([queued.id])).map((job) => job.id)).toEqual([queued.id]);
+        }
+        return response;
+      }
+    });
+    await sendDue(meanwhile, () => undefined);
+    expect(await db.edgeJobs.get(queued.id)).toBeUndefined();
+    const [made] = await serverJobsSince(before);
+    expect((await online.followJob(made!.id, () => undefined)).state).toBe('cancelled');
+  });
+
+  it('removes only finished jobs, and undo puts back exactly the records removed', async () => {
+    const bad = await queueEdgeJob(
+      { type: 'medgemma.analyze', input: { images: [{ url: 'data:text/plain;base64,aGk=' }] } },
+      { observationId: null, label: 'Not an image' }
+    );
+    await sendDue(online, () => undefined);
+    const done = await queue('Done');
+    await sendDue(online, () => undefined);
+    await followEdgeJob(online, await stored(done.id), () => undefined);
+    const running = await queueEdgeJob(await analysisRequest('Still running', 2_048), {
+      observationId: null,
+      label: 'Still running'
+    });
+    await sendDue(online, () => undefined);
+    const cancelled = await cancelEdgeJob(online, await queue('Cancelled'));
+    const unsent = await queue('Unsent');
+    const all = (await db.edgeJobs.toArray()).sort(byId);
+    const phase = (id: string) => phaseOf(all.find((job) => job.id === id)!);
+    expect([bad.id, done.id, cancelled.id, running.id, unsent.id].map(phase)).toEqual([
+      'refused',
+      'completed',
+      'cancelled',
+      expect.stringMatching(/^(queued|running)$/),
+      'unsent'
+    ]);
+    expect((await stored(done.id)).report).toContain('Question: Done');
+
+    const removed = await removeEdgeJobs(all.map((job) => job.id));
+    const finished = all.filter((job) => [bad.id, done.id, cancelled.id].includes(job.id));
+    expect(removed.sort(byId)).toEqual(finished);
+    expect((await db.edgeJobs.toArray()).map((job) => job.id).sort()).toEqual([running.id, unsent.id].sort());
+
+    await restoreEdgeJobs(removed);
+    expect((await db.edgeJobs.toArray()).sort(byId)).toEqual(all);
+    await followEdgeJob(online, await cancelEdgeJob(online, await stored(running.id)), () => undefined);
+  });
+
   it('a job on the server can be cancelled, and ends cancelled', async () => {
     const long = await queueEdgeJob(await analysisRequest('Stop this', 2_048), { observationId: null, label: 'Stop' });
     await sendDue(online, () => undefined);
@@ -134,6 +233,71 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
     expect(cancelled.job?.cancel_requested).toBe(true);
     await followEdgeJob(online, cancelled, () => undefined);
     expect(phaseOf(await stored(long.id))).toBe('cancelled');
+  });
+});
+
+describe('the database', () => {
+  it('upgrades from version 5 with the outbox mark on exactly the unsent jobs, and drops the unused index', async () => {
+    const name = `vision-hub-upgrade-${crypto.randomUUID()}`;
+    const old = new Dexie(name);
+    // Version 5 as it shipped, every table in one step.
+    old.version(5).stores({
+      settings: 'key',
+      models: 'modelId',
+      downloadParts: '[url+offset], url',
+      observations: '++id, createdAt',
+      knowledgeBases: '++id',
+      documents: '++id, baseId, [baseId+contentHash]',
+      chunks: '++id, documentId, baseId',
+      vectors: '[documentId+modelId], [baseId+modelId], baseId',
+      taskSessions: '++id, taskId, updatedAt',
+      searchGraphs: '[baseId+modelId]',
+      edgeJobs: 'id, createdAt, observationId'
+    });
+    const row = (id: string, extra: Partial<EdgeJob> = {}): EdgeJob => ({
+      id,
+      idempotencyKey: `vh-${id}`,
+      request: { type: 'medgemma.analyze', input: { images: [{ url: 'data:image/jpeg;base64,AA==' }] } },
+      observationId: 7,
+      label: id,
+      server: null,
+      serverId: null,
+      job: null,
+      report: null,
+      problem: null,
+      attempts: 0,
+      retryAt: 0,
+      createdAt: 1,
+      updatedAt: 1,
+      ...extra
+    });
+    const sent = { server: 'https://edge.example', serverId: 'job_1' };
+    const rows = [
+      row('fresh'),
+      row('retrying', { attempts: 2, problem: { message: 'offline', code: 'edge_unavailable', final: false } }),
+      row('cancelled', { problem: { message: 'Cancelled', code: CANCELLED_UNSENT, final: true } }),
+      row('refused', { attempts: 1, problem: { message: 'Too large', code: 'payload_too_large', final: true } }),
+      row('running', { ...sent, job: jobView('running') }),
+      row('done', { ...sent, job: jobView('completed'), report: '# MedGemma analysis' })
+    ].sort(byId);
+    await old.table('edgeJobs').bulkAdd(rows);
+    old.close();
+
+    const upgraded = new VisionHubDb(name);
+    try {
+      const marked = new Set(['fresh', 'retrying']);
+      expect((await upgraded.edgeJobs.where('outbox').equals(1).primaryKeys()).sort()).toEqual([...marked].sort());
+      expect(await upgraded.edgeJobs.toArray()).toEqual(
+        rows.map((job) => (marked.has(job.id) ? { ...job, outbox: 1 } : job))
+      );
+      const read = upgraded.backendDB().transaction('edgeJobs');
+      expect(Array.from(read.objectStore('edgeJobs').indexNames).sort()).toEqual(['createdAt', 'outbox']);
+      // Closing waits for this transaction; a delete meanwhile would be blocked.
+      await new Promise((resolve) => (read.oncomplete = resolve));
+    } finally {
+      upgraded.close();
+      await Dexie.delete(name);
+    }
   });
 });
 
@@ -220,5 +384,36 @@ describe('edge jobs store', () => {
     } finally {
       vi.unstubAllGlobals();
     }
+  });
+
+  it('a finished job removed from the list comes back as it was with undo, alone or with all the finished ones', async () => {
+    await edgeJobsStore.init();
+    await edgeJobsStore.send(await observation(4444, 'Is it clean?'));
+    await expect.poll(() => edgeJobsStore.jobFor(4444)?.hasReport, { timeout: 30_000 }).toBe(true);
+    const done = edgeJobsStore.jobFor(4444)!;
+    const record = await stored(done.key);
+
+    await edgeJobsStore.remove(done);
+    expect(edgeJobsStore.jobFor(4444)).toBeUndefined();
+    expect(await db.edgeJobs.get(done.key)).toBeUndefined();
+    expect(edgeJobsStore.removed).toEqual([record]);
+    await edgeJobsStore.undoRemove();
+    expect(edgeJobsStore.removed).toBeNull();
+    expect(await stored(done.key)).toEqual(record);
+    expect(edgeJobsStore.jobFor(4444)?.local).toEqual(record);
+
+    edgeJobsStore.online = false;
+    await edgeJobsStore.send(await observation(4545, 'Is it dry?'));
+    const waiting = edgeJobsStore.jobFor(4545)!;
+    await edgeJobsStore.removeFinished();
+    expect(edgeJobsStore.removed?.map((job) => job.id)).toEqual([done.key]);
+    expect(edgeJobsStore.jobFor(4444)).toBeUndefined();
+    expect(edgeJobsStore.jobFor(4545)?.phase).toBe('unsent');
+    expect(await db.edgeJobs.get(waiting.key)).toBeDefined();
+    await edgeJobsStore.undoRemove();
+    expect(await stored(done.key)).toEqual(record);
+    expect(edgeJobsStore.jobFor(4444)?.local).toEqual(record);
+    expect(edgeJobsStore.error).toBeNull();
+    await edgeJobsStore.cancel(waiting);
   });
 });

@@ -69,6 +69,27 @@ test('an observation sent to the edge server shows live progress, then its findi
   const listed = page.getByTestId('edge-jobs').getByTestId('edge-job');
   await expect(listed.first()).toHaveAttribute('data-state', 'completed');
   await expect(listed.first().getByTestId('edge-job-result')).toContainText('Summary (tiny-smolvlm)');
+
+  // Finished, it can be removed from this device and brought back, alone or with every finished job.
+  // Only this device's job has Remove: the server's list may hold jobs sent from elsewhere.
+  const section = page.getByRole('region', { name: 'Edge server' });
+  const mine = listed.filter({ has: page.getByRole('button', { name: /^Remove job: / }) });
+  await expect(mine).toHaveCount(1);
+  await mine.getByRole('button', { name: /^Remove job: / }).click();
+  const removed = section.getByRole('status').filter({ hasText: 'Job removed.' });
+  await expect(removed).toBeVisible();
+  await expect(mine).toHaveCount(0);
+  await expect(removed.getByRole('button', { name: 'Undo' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(removed).toHaveCount(0);
+  await expect(mine.getByTestId('edge-job-result')).toContainText('Summary (tiny-smolvlm)');
+
+  await section.getByRole('button', { name: 'Remove finished' }).click();
+  await expect(mine).toHaveCount(0);
+  await removed.getByRole('button', { name: 'Undo' }).click();
+  await expect(mine).toHaveAttribute('data-state', 'completed');
+  await page.reload();
+  await expect(mine.getByTestId('edge-job-result')).toContainText('Summary (tiny-smolvlm)');
 });
 
 test('sent while offline: queued, kept across a reload, sent exactly once when back online', async ({

@@ -4,6 +4,7 @@ import {
   JOB_LOST,
   medgemmaResultOf,
   phaseOf,
+  withOutboxMark,
   workOf,
   type OutboxEntry
 } from '#lib/core/edge-outbox.ts';
@@ -55,6 +56,16 @@ describe('outbox entries', () => {
     const gone = { ...done, problem: { message: 'no artifact', code: 'artifact_not_found', final: true } };
     expect([phaseOf(gone), workOf(gone)]).toEqual(['completed', null]);
     expect(workOf(entry({ serverId: 'job_1', job: jobView('completed') }))).toBeNull();
+  });
+
+  it('marks an entry for the outbox index exactly while it is to be sent, and unmarks it after', () => {
+    const unsent = withOutboxMark(entry({ problem: { message: 'offline', code: 'edge_unavailable', final: false } }));
+    expect(unsent).toHaveProperty('outbox', 1);
+    const sent = withOutboxMark({ ...unsent, serverId: 'job_1', job: jobView('queued') });
+    expect(sent).not.toHaveProperty('outbox');
+    const cancelled = { ...unsent, problem: { message: 'cancelled', code: CANCELLED_UNSENT, final: true } };
+    expect(withOutboxMark(cancelled)).not.toHaveProperty('outbox');
+    expect(withOutboxMark(sent)).toEqual(sent);
   });
 
   it('reads a MedGemma result only from a completed job of that type and shape', () => {

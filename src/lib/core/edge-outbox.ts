@@ -52,6 +52,15 @@ export function workOf(entry: OutboxEntry): OutboxWork {
   return hasReport && entry.report === null && !entry.problem?.final ? 'report' : null;
 }
 
+/**
+ * `entry` as it is to be stored: with `outbox: 1` exactly while it is to be sent, so an index on
+ * `outbox` (IndexedDB leaves out records without the key) holds the outbox and nothing else.
+ */
+export function withOutboxMark<T extends OutboxEntry & { outbox?: 1 }>(entry: T): T {
+  const { outbox: _, ...unmarked } = entry;
+  return (workOf(entry) === 'send' ? { ...unmarked, outbox: 1 } : unmarked) as T;
+}
+
 export const REPORT_ARTIFACT = 'report.md';
 
 /** Retries of the outbox itself, between app visits' worth of waiting: from seconds up to five minutes. */

@@ -1,4 +1,5 @@
 import { Dexie, type EntityTable } from 'dexie';
+import { withOutboxMark } from '#lib/core/edge-outbox.ts';
 import type {
   DocumentVectors,
   DownloadPart,
@@ -52,6 +53,17 @@ export class VisionHubDb extends Dexie {
     this.version(5).stores({
       edgeJobs: 'id, createdAt, observationId'
     });
+    // A send round reads only the `outbox` index (see EdgeJob.outbox); nothing looked jobs up by observation.
+    this.version(6)
+      .stores({ edgeJobs: 'id, createdAt, outbox' })
+      .upgrade((tx) =>
+        tx
+          .table<EdgeJob, string>('edgeJobs')
+          .toCollection()
+          .modify((job, row) => {
+            row.value = withOutboxMark(job);
+          })
+      );
   }
 }
 

@@ -137,6 +137,11 @@ export interface EdgeJob {
   attempts: number;
   /** When the outbox may try again after a failure (Unix ms). */
   retryAt: number;
+  /**
+   * Present only while the job is to be sent (`workOf` says 'send'): IndexedDB leaves a record
+   * without it out of the `outbox` index, so a send round reads the outbox and not every report.
+   */
+  outbox?: 1;
   createdAt: number;
   updatedAt: number;
 }

@@ -1,6 +1,15 @@
 import type { MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
-import { CANCELLED_UNSENT, JOB_LOST, nextRetryAt, REPORT_ARTIFACT, workOf } from '#lib/core/edge-outbox.ts';
-import { EdgeAuthError, EdgeRequestError, EdgeUnavailableError, isAbortError } from '#lib/core/errors.ts';
+import {
+  CANCELLED_UNSENT,
+  isFinalPhase,
+  JOB_LOST,
+  nextRetryAt,
+  phaseOf,
+  REPORT_ARTIFACT,
+  withOutboxMark,
+  workOf
+} from '#lib/core/edge-outbox.ts';
+import { abortError, EdgeAuthError, EdgeRequestError, EdgeUnavailableError, isAbortError } from '#lib/core/errors.ts';
 import { db, type EdgeJob, type Observation } from '#lib/db/index.ts';
 import { EdgeClient, type EdgeClientOptions } from './edge-client.ts';
 import type { Settings } from './settings.service.ts';
@@ -38,7 +47,7 @@ export async function queueEdgeJob(
   about: { observationId: number | null; label: string },
   now = Date.now()
 ): Promise<EdgeJob> {
-  const job: EdgeJob = {
+  const job = withOutboxMark<EdgeJob>({
     id: crypto.randomUUID(),
     idempotencyKey: `vh-${crypto.randomUUID()}`,
     request,
@@ -52,7 +61,7 @@ export async function queueEdgeJob(
     retryAt: now,
     createdAt: now,
     updatedAt: now
-  };
+  });
   await db.edgeJobs.add(job);
   return job;
 }
@@ -68,13 +77,18 @@ export async function sendDue(
   options: { force?: boolean } = {}
 ): Promise<void> {
   const now = Date.now();
-  const due = (await db.edgeJobs.orderBy('createdAt').toArray()).filter(
-    (job) => workOf(job) === 'send' && (options.force || job.retryAt <= now)
-  );
+  const outbox = await db.edgeJobs.where('outbox').equals(1).sortBy('createdAt');
+  const due = outbox.filter((job) => options.force || job.retryAt <= now);
   for (const job of due) {
     try {
       const { job: view } = await client.submitJob(job.request, job.idempotencyKey);
-      const cancelledMeanwhile = (await db.edgeJobs.get(job.id))?.problem?.code === CANCELLED_UNSENT;
+      const stored = await db.edgeJobs.get(job.id);
+      // Cancelled and removed here while the request was on its way: the server has it, so cancel it there.
+      if (!stored) {
+        await client.cancelJob(view.id);
+        continue;
+      }
+      const cancelledMeanwhile = stored.problem?.code === CANCELLED_UNSENT;
       const sent = await save(job.id, {
         server: client.connection.baseUrl,
         serverId: view.id,
@@ -143,6 +157,25 @@ export async function cancelEdgeJob(client: EdgeClient, job: EdgeJob): Promise<E
 }
 
 /**
+ * Removes finished jobs from this device (the server keeps its own copy until its retention ends)
+ * and hands back the records removed, for an undo. Jobs still unsent or running stay.
+ */
+export async function removeEdgeJobs(ids: string[]): Promise<EdgeJob[]> {
+  return db.transaction('rw', db.edgeJobs, async () => {
+    const jobs = (await db.edgeJobs.bulkGet(ids)).filter(
+      (job): job is EdgeJob => job !== undefined && isFinalPhase(phaseOf(job))
+    );
+    await db.edgeJobs.bulkDelete(jobs.map((job) => job.id));
+    return jobs;
+  });
+}
+
+/** Puts removed jobs back exactly as they were. */
+export async function restoreEdgeJobs(jobs: EdgeJob[]): Promise<void> {
+  await db.edgeJobs.bulkPut(jobs);
+}
+
+/**
  * Stores why a try failed. A refused request (400, 404, 413, 422 …) will not work later either:
  * for a job still running that means the server lost it (a restart without its data, or its
  * retention passed). Anything else is tried again later, after a backoff or the Retry-After.
@@ -165,11 +198,20 @@ async function recordFailure(job: EdgeJob, error: unknown): Promise<EdgeJob> {
   });
 }
 
-/** Updates a stored job and hands back the whole row as stored. */
+/**
+ * Updates a stored job and hands back the whole row as stored. The one place a stored job changes,
+ * so its outbox mark always agrees with `workOf`. A job removed meanwhile stays removed: the work
+ * on it ends as aborted, which is silent.
+ */
 async function save(id: string, changes: Partial<EdgeJob>): Promise<EdgeJob> {
   return db.transaction('rw', db.edgeJobs, async () => {
-    await db.edgeJobs.update(id, { ...changes, updatedAt: Date.now() });
-    return (await db.edgeJobs.get(id))!;
+    const stored = await db.edgeJobs.get(id);
+    if (!stored) {
+      throw abortError('The job was removed from this device');
+    }
+    const job = withOutboxMark({ ...stored, ...changes, updatedAt: Date.now() });
+    await db.edgeJobs.put(job);
+    return job;
   });
 }
 

@@ -1,4 +1,4 @@
-import { phaseOf, REPORT_ARTIFACT, workOf, type EdgeJobPhase } from '#lib/core/edge-outbox.ts';
+import { isFinalPhase, phaseOf, REPORT_ARTIFACT, workOf, type EdgeJobPhase } from '#lib/core/edge-outbox.ts';
 import { isFinalJobState, type EdgeHealth, type EdgeModelList, type JobView } from '#lib/core/edge-wire.ts';
 import type { EdgeJob, Observation } from '#lib/db/index.ts';
 import type { EdgeClient } from '#lib/services/edge-client.ts';
@@ -9,6 +9,8 @@ import {
   followEdgeJob,
   listEdgeJobs,
   queueEdgeJob,
+  removeEdgeJobs,
+  restoreEdgeJobs,
   sendDue
 } from '#lib/services/edge-jobs.service.ts';
 import { attempt, handleError, type UserError } from '#lib/services/handle-error.ts';
@@ -72,6 +74,8 @@ class EdgeJobsStore {
   credential = $state<string | null>(null);
   test = $state.raw<ConnectionTest | null>(null);
   error = $state<UserError | null>(null);
+  /** The jobs last removed from this device, until the user undoes it or removes others. */
+  removed = $state.raw<EdgeJob[] | null>(null);
 
   /** Enough of the credential to recognise it, never all of it. */
   credentialMask = $derived(maskOf(this.credential));
@@ -220,6 +224,48 @@ class EdgeJobsStore {
         this.serverJobs = this.serverJobs.map((j) => (j.id === job.id ? job : j));
       }
     });
+  }
+
+  /** Removes a finished job from this device; the server's copy stays. */
+  async remove(item: EdgeJobItem): Promise<void> {
+    if (item.local) {
+      await this.#remove([item.local]);
+    }
+  }
+
+  /** Removes every finished job from this device at once, undone as one. */
+  async removeFinished(): Promise<void> {
+    await this.#remove(this.jobs.filter((job) => isFinalPhase(phaseOf(job))));
+  }
+
+  async #remove(jobs: EdgeJob[]): Promise<void> {
+    await this.#try(async () => {
+      const removed = await removeEdgeJobs(jobs.map((job) => job.id));
+      if (removed.length === 0) {
+        return;
+      }
+      const ids = new Set(removed.map((job) => job.id));
+      // A finished job may still be fetching its report: nothing is left to store it in.
+      for (const id of ids) {
+        this.#followers.get(id)?.abort();
+        this.#followers.delete(id);
+      }
+      this.jobs = this.jobs.filter((job) => !ids.has(job.id));
+      this.removed = removed;
+    });
+  }
+
+  async undoRemove(): Promise<void> {
+    const removed = this.removed;
+    this.removed = null;
+    if (removed) {
+      await this.#try(async () => {
+        await restoreEdgeJobs(removed);
+        removed.forEach((job) => this.#put(job));
+        // A report that was being fetched when the job was removed is fetched again.
+        this.#schedule();
+      });
+    }
   }
 
   /** The report as a file: the copy on this device, or (for a job sent elsewhere) the server's. */
