@@ -1,18 +1,20 @@
 import { Dexie } from 'dexie';
-import { beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { CANCELLED_UNSENT, phaseOf, workOf } from '#lib/core/edge-outbox.ts';
+import { beforeEach, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
+import { CANCELLED_UNSENT, HIDDEN_JOBS_KEPT, phaseOf, workOf } from '#lib/core/edge-outbox.ts';
+import { isFinalJobState, type JobView } from '#lib/core/edge-wire.ts';
 import { db, VisionHubDb, type EdgeJob, type Observation } from '#lib/db/index.ts';
 import { EdgeClient } from '#lib/services/edge-client.ts';
 import {
   cancelEdgeJob,
   followEdgeJob,
   listEdgeJobs,
+  listServerJobs,
   queueEdgeJob,
   removeEdgeJobs,
   restoreEdgeJobs,
   sendDue
 } from '#lib/services/edge-jobs.service.ts';
-import { saveSetting } from '#lib/services/settings.service.ts';
+import { loadSetting, saveSetting } from '#lib/services/settings.service.ts';
 import { edgeJobsStore } from '#lib/state/edge-jobs-store.svelte.ts';
 import { jobView } from '../unit/fixtures/job-view.ts';
 import { analysisRequest, jpegDataUrl } from './edge-helpers.ts';
@@ -43,8 +45,22 @@ const stored = async (id: string) => (await db.edgeJobs.get(id))!;
 /** What the outbox index holds, in id order. */
 const outboxIds = async () => ((await db.edgeJobs.where('outbox').equals(1).primaryKeys()) as string[]).sort();
 const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+const hiddenIds = () => loadSetting('hiddenEdgeJobs');
+/** A job sent to the server past this device's outbox, as another device would, followed to its end. */
+async function submitElsewhere(client: EdgeClient, prompt: string): Promise<JobView> {
+  const { job } = await client.submitJob(await analysisRequest(prompt), `elsewhere-${crypto.randomUUID()}`);
+  return client.followJob(job.id, () => undefined);
+}
 
-beforeEach(() => db.edgeJobs.clear());
+/** Cancels a job unless it has ended, and waits for its end; even after a failed test, none is left running. */
+async function stopJob(client: EdgeClient, id: string): Promise<void> {
+  if (!isFinalJobState((await client.getJob(id)).state)) {
+    await client.cancelJob(id);
+  }
+  await client.followJob(id, () => undefined);
+}
+
+beforeEach(() => Promise.all([db.edgeJobs.clear(), saveSetting('hiddenEdgeJobs', [])]));
 
 describe('edge outbox on real IndexedDB and a real edge server', () => {
   it('a job queued offline survives a reload and is sent once when the network returns', async () => {
@@ -178,7 +194,7 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
         const response = await fetch(input, init);
         if (init?.method === 'POST' && String(input).endsWith('/v1/jobs')) {
           await cancelEdgeJob(online, await stored(queued.id));
-          expect((await removeEdgeJobs([queued.id])).map((job) => job.id)).toEqual([queued.id]);
+          expect((await removeEdgeJobs([queued.id])).jobs.map((job) => job.id)).toEqual([queued.id]);
         }
         return response;
       }
@@ -218,12 +234,58 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
 
     const removed = await removeEdgeJobs(all.map((job) => job.id));
     const finished = all.filter((job) => [bad.id, done.id, cancelled.id].includes(job.id));
-    expect(removed.sort(byId)).toEqual(finished);
+    expect(removed.jobs.sort(byId)).toEqual(finished);
+    expect(removed.remote).toEqual([]);
     expect((await db.edgeJobs.toArray()).map((job) => job.id).sort()).toEqual([running.id, unsent.id].sort());
+    // Only the finished job the server knows has an id there to hide.
+    expect(await hiddenIds()).toEqual([all.find((job) => job.id === done.id)!.serverId]);
 
     await restoreEdgeJobs(removed);
     expect((await db.edgeJobs.toArray()).sort(byId)).toEqual(all);
+    expect(await hiddenIds()).toEqual([]);
     await followEdgeJob(online, await cancelEdgeJob(online, await stored(running.id)), () => undefined);
+  });
+
+  it('the server list leaves out a removed job, sent from here or elsewhere, until the removal is undone', async () => {
+    const done = await queue('Removed here');
+    await sendDue(online, () => undefined);
+    await followEdgeJob(online, await stored(done.id), () => undefined);
+    const sent = await stored(done.id);
+    const elsewhere = await submitElsewhere(online, 'Removed from elsewhere');
+    const { job: running } = await online.submitJob(
+      await analysisRequest('Still running elsewhere', 2_048),
+      `elsewhere-${crypto.randomUUID()}`
+    );
+    onTestFinished(() => stopJob(online, running.id));
+    const listedIds = async () => (await listServerJobs(online, 100)).map((job) => job.id);
+    expect(await listedIds()).toEqual(expect.arrayContaining([sent.serverId, elsewhere.id, running.id]));
+
+    const removed = await removeEdgeJobs([done.id], [elsewhere, running]);
+    expect(removed).toEqual({ jobs: [sent], remote: [elsewhere] });
+    expect(await hiddenIds()).toEqual([sent.serverId, elsewhere.id]);
+    const listed = await listedIds();
+    expect(listed).toContain(running.id);
+    expect(listed).not.toContain(sent.serverId);
+    expect(listed).not.toContain(elsewhere.id);
+
+    await restoreEdgeJobs(removed);
+    expect(await stored(done.id)).toEqual(sent);
+    expect(await hiddenIds()).toEqual([]);
+    expect(await listedIds()).toEqual(expect.arrayContaining([sent.serverId, elsewhere.id]));
+  });
+
+  it('remembers only the newest removals, so the hidden list cannot grow without bound', async () => {
+    const old = Array.from({ length: HIDDEN_JOBS_KEPT + 5 }, (_, i) => jobView('completed', { id: `gone-${i}` }));
+    await removeEdgeJobs([], old);
+    expect(await hiddenIds()).toEqual(old.slice(-HIDDEN_JOBS_KEPT).map((job) => job.id));
+
+    const elsewhere = await submitElsewhere(online, 'Removed last');
+    await removeEdgeJobs([], [elsewhere]);
+    const hidden = await hiddenIds();
+    expect(hidden).toHaveLength(HIDDEN_JOBS_KEPT);
+    expect(hidden[0]).toBe('gone-6');
+    expect(hidden.at(-1)).toBe(elsewhere.id);
+    expect((await listServerJobs(online, 100)).map((job) => job.id)).not.toContain(elsewhere.id);
   });
 
   it('a job on the server can be cancelled, and ends cancelled', async () => {
@@ -328,6 +390,12 @@ async function observation(id: number, prompt: string): Promise<Observation> {
 
 // In this file rather than its own: test files run side by side and share IndexedDB.
 describe('edge jobs store', () => {
+  /** Another device of the store's tenant, sending to the server directly. */
+  const elsewhere = new EdgeClient({ baseUrl: inject('edgeUrl'), credential: inject('edgeKeys').store });
+  const remoteIds = () => edgeJobsStore.serverJobs.map((job) => job.id);
+  /** Every item of the list about one server job, from this device or from elsewhere. */
+  const listedAs = (serverId: string) => edgeJobsStore.items.filter((item) => item.job?.id === serverId);
+
   it('queues while offline, sends when the online event comes, and shows the job to its report', async () => {
     const store = new EdgeClient({ baseUrl: inject('edgeUrl'), credential: inject('edgeKeys').store });
     await saveSetting('edgeUrl', inject('edgeUrl'));
@@ -396,7 +464,7 @@ describe('edge jobs store', () => {
     await edgeJobsStore.remove(done);
     expect(edgeJobsStore.jobFor(4444)).toBeUndefined();
     expect(await db.edgeJobs.get(done.key)).toBeUndefined();
-    expect(edgeJobsStore.removed).toEqual([record]);
+    expect(edgeJobsStore.removed).toEqual({ jobs: [record], remote: [] });
     await edgeJobsStore.undoRemove();
     expect(edgeJobsStore.removed).toBeNull();
     expect(await stored(done.key)).toEqual(record);
@@ -406,7 +474,7 @@ describe('edge jobs store', () => {
     await edgeJobsStore.send(await observation(4545, 'Is it dry?'));
     const waiting = edgeJobsStore.jobFor(4545)!;
     await edgeJobsStore.removeFinished();
-    expect(edgeJobsStore.removed?.map((job) => job.id)).toEqual([done.key]);
+    expect(edgeJobsStore.removed?.jobs.map((job) => job.id)).toEqual([done.key]);
     expect(edgeJobsStore.jobFor(4444)).toBeUndefined();
     expect(edgeJobsStore.jobFor(4545)?.phase).toBe('unsent');
     expect(await db.edgeJobs.get(waiting.key)).toBeDefined();
@@ -415,5 +483,96 @@ describe('edge jobs store', () => {
     expect(edgeJobsStore.jobFor(4444)?.local).toEqual(record);
     expect(edgeJobsStore.error).toBeNull();
     await edgeJobsStore.cancel(waiting);
+  });
+
+  it('a removed job stays off the list when the server list is refreshed, and undo brings it back once', async () => {
+    await edgeJobsStore.init();
+    // An earlier test left the store offline.
+    edgeJobsStore.online = true;
+    await edgeJobsStore.send(await observation(4646, 'Is it sealed?'));
+    await expect.poll(() => edgeJobsStore.jobFor(4646)?.hasReport, { timeout: 30_000 }).toBe(true);
+    const done = edgeJobsStore.jobFor(4646)!;
+    const record = await stored(done.key);
+    const serverId = record.serverId!;
+    await edgeJobsStore.refreshServerJobs();
+    expect(listedAs(serverId).map((item) => item.local)).toEqual([record]);
+
+    await edgeJobsStore.remove(done);
+    await edgeJobsStore.refreshServerJobs();
+    expect(listedAs(serverId)).toEqual([]);
+    expect(await hiddenIds()).toEqual([serverId]);
+
+    await edgeJobsStore.undoRemove();
+    expect(await stored(done.key)).toEqual(record);
+    expect(listedAs(serverId).map((item) => item.local)).toEqual([record]);
+    await edgeJobsStore.refreshServerJobs();
+    expect(listedAs(serverId).map((item) => item.local)).toEqual([record]);
+    expect(await hiddenIds()).toEqual([]);
+    expect(edgeJobsStore.error).toBeNull();
+  });
+
+  it('a finished job sent from elsewhere can be removed, stays hidden across refreshes, and undo shows it again', async () => {
+    await edgeJobsStore.init();
+    edgeJobsStore.online = true;
+    const finished = await submitElsewhere(elsewhere, 'Sent from a tablet');
+    await edgeJobsStore.refreshServerJobs();
+    const item = edgeJobsStore.items.find((i) => i.key === finished.id)!;
+    expect(item).toMatchObject({ local: null, phase: 'completed', job: { id: finished.id } });
+
+    await edgeJobsStore.remove(item);
+    expect(edgeJobsStore.removed).toEqual({ jobs: [], remote: [item.job] });
+    expect(remoteIds()).not.toContain(finished.id);
+    await edgeJobsStore.refreshServerJobs();
+    expect(remoteIds()).not.toContain(finished.id);
+    expect(await hiddenIds()).toEqual([finished.id]);
+
+    await edgeJobsStore.undoRemove();
+    expect(edgeJobsStore.removed).toBeNull();
+    // Back at once, before the server is asked again.
+    expect(listedAs(finished.id)).toEqual([item]);
+    await edgeJobsStore.refreshServerJobs();
+    expect(listedAs(finished.id)).toEqual([expect.objectContaining({ key: finished.id, local: null })]);
+    expect(await hiddenIds()).toEqual([]);
+    expect(edgeJobsStore.error).toBeNull();
+  });
+
+  it('Remove finished takes the finished jobs of both kinds and leaves running ones; undo brings back all it took', async () => {
+    await edgeJobsStore.init();
+    edgeJobsStore.online = true;
+    await edgeJobsStore.send(await observation(4747, 'Is it labelled?'));
+    await expect.poll(() => edgeJobsStore.jobFor(4747)?.hasReport, { timeout: 30_000 }).toBe(true);
+    const mine = edgeJobsStore.jobFor(4747)!.local!;
+    const finished = await submitElsewhere(elsewhere, 'Finished on a tablet');
+    const { job: running } = await elsewhere.submitJob(
+      await analysisRequest('Running on a tablet', 2_048),
+      `elsewhere-${crypto.randomUUID()}`
+    );
+    onTestFinished(() => stopJob(elsewhere, running.id));
+    await edgeJobsStore.refreshServerJobs();
+    expect(remoteIds()).toEqual(expect.arrayContaining([finished.id, running.id]));
+    await edgeJobsStore.remove(edgeJobsStore.items.find((item) => item.key === running.id)!);
+    expect(remoteIds()).toContain(running.id);
+    expect(edgeJobsStore.removed).toBeNull();
+
+    await edgeJobsStore.removeFinished();
+    const removed = edgeJobsStore.removed!;
+    expect(removed.jobs).toEqual([mine]);
+    expect(removed.remote.map((job) => job.id)).toContain(finished.id);
+    expect(removed.remote.map((job) => job.id)).not.toContain(running.id);
+    expect(edgeJobsStore.jobFor(4747)).toBeUndefined();
+    await edgeJobsStore.refreshServerJobs();
+    expect(remoteIds()).toContain(running.id);
+    expect(remoteIds()).not.toContain(finished.id);
+    expect(remoteIds()).not.toContain(mine.serverId);
+    expect(await hiddenIds()).toEqual(expect.arrayContaining([mine.serverId, finished.id]));
+
+    await edgeJobsStore.undoRemove();
+    expect(edgeJobsStore.jobFor(4747)?.local).toEqual(mine);
+    expect(remoteIds()).toContain(finished.id);
+    await edgeJobsStore.refreshServerJobs();
+    expect(remoteIds()).toEqual(expect.arrayContaining([finished.id, running.id]));
+    expect(remoteIds()).not.toContain(mine.serverId);
+    expect(await hiddenIds()).toEqual([]);
+    expect(edgeJobsStore.error).toBeNull();
   });
 });

@@ -28,6 +28,21 @@ async function serverJobsSince(request: APIRequestContext, since: number) {
   return data.filter((job) => job.created_at >= since);
 }
 
+/** A job sent straight to the server (the `local` tenant), as another device would; its id. */
+async function submitElsewhere(page: Page, request: APIRequestContext): Promise<string> {
+  const image = await page.evaluate(() => {
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 32;
+    return canvas.toDataURL('image/jpeg');
+  });
+  const response = await request.post('/v1/jobs', {
+    data: { type: 'medgemma.analyze', input: { images: [{ url: image }], prompt: 'From another device' } },
+    headers: { 'idempotency-key': `e2e-${crypto.randomUUID()}` }
+  });
+  expect(response.ok()).toBe(true);
+  return ((await response.json()) as { id: string }).id;
+}
+
 async function observe(page: Page): Promise<void> {
   await installTestModel(page, 'wasm-fp32');
   await page.goto('/');
@@ -64,18 +79,23 @@ test('an observation sent to the edge server shows live progress, then its findi
   const jobs = await serverJobsSince(request, started);
   expect(jobs.map((j) => j.state)).toEqual(['completed']);
 
-  // The Status page lists it with the same result.
+  // The Status page lists it with the same result, once the server's list is in.
+  const label = (await job.getAttribute('aria-label'))!.replace(/^Server job: /, '');
+  const listing = page.waitForResponse((response) => response.url().includes('/v1/jobs?'));
   await page.getByRole('link', { name: 'Status' }).click();
-  const listed = page.getByTestId('edge-jobs').getByTestId('edge-job');
-  await expect(listed.first()).toHaveAttribute('data-state', 'completed');
-  await expect(listed.first().getByTestId('edge-job-result')).toContainText('Summary (tiny-smolvlm)');
-
-  // Finished, it can be removed from this device and brought back, alone or with every finished job.
-  // Only this device's job has Remove: the server's list may hold jobs sent from elsewhere.
+  await listing;
   const section = page.getByRole('region', { name: 'Edge server' });
-  const mine = listed.filter({ has: page.getByRole('button', { name: /^Remove job: / }) });
-  await expect(mine).toHaveCount(1);
-  await mine.getByRole('button', { name: /^Remove job: / }).click();
+  const row = (name: string) => section.getByRole('article', { name: `Server job: ${name}`, exact: true });
+  const mine = row(label);
+  // The server's copy of it, as the list would show it if it came back "sent from elsewhere".
+  const serverCopy = row(`medgemma.analyze · ${jobs[0]!.id.slice(0, 8)}`);
+  await expect(mine).toHaveAttribute('data-state', 'completed');
+  await expect(mine.getByTestId('edge-job-result')).toContainText('Summary (tiny-smolvlm)');
+  await expect(serverCopy).toHaveCount(0);
+
+  // Finished, it can be removed from the list and brought back, alone or with every finished job
+  // (the server keeps jobs of earlier runs: those are listed as sent from elsewhere, and go too).
+  await mine.getByRole('button', { name: `Remove job: ${label}` }).click();
   const removed = section.getByRole('status').filter({ hasText: 'Job removed.' });
   await expect(removed).toBeVisible();
   await expect(mine).toHaveCount(0);
@@ -84,12 +104,24 @@ test('an observation sent to the edge server shows live progress, then its findi
   await expect(removed).toHaveCount(0);
   await expect(mine.getByTestId('edge-job-result')).toContainText('Summary (tiny-smolvlm)');
 
+  const anyRemoved = section.getByRole('status').filter({ hasText: /^\s*(Job|\d+ jobs) removed\./ });
   await section.getByRole('button', { name: 'Remove finished' }).click();
   await expect(mine).toHaveCount(0);
-  await removed.getByRole('button', { name: 'Undo' }).click();
+  await expect(section.getByRole('button', { name: /^Remove job: / })).toHaveCount(0);
+  await anyRemoved.getByRole('button', { name: 'Undo' }).click();
   await expect(mine).toHaveAttribute('data-state', 'completed');
   await page.reload();
   await expect(mine.getByTestId('edge-job-result')).toContainText('Summary (tiny-smolvlm)');
+
+  // Removed, it stays away after a reload: neither this device's record nor the server's copy comes back.
+  // A job another device sends meanwhile shows when the server's list is in.
+  const other = await submitElsewhere(page, request);
+  await mine.getByRole('button', { name: `Remove job: ${label}` }).click();
+  await expect(removed).toBeVisible();
+  await page.reload();
+  await expect(row(`medgemma.analyze · ${other.slice(0, 8)}`)).toBeVisible();
+  await expect(mine).toHaveCount(0);
+  await expect(serverCopy).toHaveCount(0);
 });
 
 test('sent while offline: queued, kept across a reload, sent exactly once when back online', async ({

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   CANCELLED_UNSENT,
+  HIDDEN_JOBS_KEPT,
+  hideJobIds,
   JOB_LOST,
   medgemmaResultOf,
   phaseOf,
+  unhideJobIds,
   withOutboxMark,
   workOf,
   type OutboxEntry
@@ -75,5 +78,26 @@ describe('outbox entries', () => {
     expect(medgemmaResultOf(jobView('completed', { result, type: 'sdxl.generate' }))).toBeNull();
     expect(medgemmaResultOf(jobView('completed', { result: { summary: 1 } }))).toBeNull();
     expect(medgemmaResultOf(null)).toBeNull();
+  });
+});
+
+describe('hidden job ids', () => {
+  it('adds ids as the newest, once each, and keeps only the newest', () => {
+    expect(hideJobIds([], ['a', 'b'])).toEqual(['a', 'b']);
+    // Hidden again (removed, undone, removed): it moves to the end instead of appearing twice.
+    expect(hideJobIds(['a', 'b', 'c'], ['a', 'd', 'd'])).toEqual(['b', 'c', 'a', 'd']);
+    expect(hideJobIds(['a', 'b', 'c'], ['d', 'e'], 3)).toEqual(['c', 'd', 'e']);
+    expect(hideJobIds(['a'], [], 0)).toEqual([]);
+    const many = Array.from({ length: HIDDEN_JOBS_KEPT + 20 }, (_, i) => `job-${i}`);
+    const kept = hideJobIds(many.slice(0, 10), many.slice(10));
+    expect(kept).toHaveLength(HIDDEN_JOBS_KEPT);
+    expect(kept).toEqual(many.slice(-HIDDEN_JOBS_KEPT));
+  });
+
+  it('takes ids out and leaves the order of the others', () => {
+    const hidden = ['a', 'b', 'c', 'd'];
+    expect(unhideJobIds(hidden, ['c', 'a', 'x'])).toEqual(['b', 'd']);
+    expect(unhideJobIds(hidden, [])).toEqual(hidden);
+    expect(hidden).toEqual(['a', 'b', 'c', 'd']);
   });
 });

@@ -61,6 +61,25 @@ export function withOutboxMark<T extends OutboxEntry & { outbox?: 1 }>(entry: T)
   return (workOf(entry) === 'send' ? { ...unmarked, outbox: 1 } : unmarked) as T;
 }
 
+/**
+ * How many removed jobs a device remembers as hidden. The server forgets a job when its retention
+ * ends, so an id older than this hides nothing any more; the cap keeps the list from growing.
+ */
+export const HIDDEN_JOBS_KEPT = 500;
+
+/** `hidden` with `ids` added as the newest (an id hidden again moves to the end), keeping the newest `kept`. */
+export function hideJobIds(hidden: readonly string[], ids: Iterable<string>, kept = HIDDEN_JOBS_KEPT): string[] {
+  const added = new Set(ids);
+  const next = [...hidden.filter((id) => !added.has(id)), ...added];
+  return next.slice(Math.max(0, next.length - kept));
+}
+
+/** `hidden` without `ids`, in the same order. */
+export function unhideJobIds(hidden: readonly string[], ids: Iterable<string>): string[] {
+  const shown = new Set(ids);
+  return hidden.filter((id) => !shown.has(id));
+}
+
 export const REPORT_ARTIFACT = 'report.md';
 
 /** Retries of the outbox itself, between app visits' worth of waiting: from seconds up to five minutes. */

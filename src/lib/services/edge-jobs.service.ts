@@ -1,18 +1,20 @@
-import type { MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
+import { isFinalJobState, type JobView, type MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
 import {
   CANCELLED_UNSENT,
+  hideJobIds,
   isFinalPhase,
   JOB_LOST,
   nextRetryAt,
   phaseOf,
   REPORT_ARTIFACT,
+  unhideJobIds,
   withOutboxMark,
   workOf
 } from '#lib/core/edge-outbox.ts';
 import { abortError, EdgeAuthError, EdgeRequestError, EdgeUnavailableError, isAbortError } from '#lib/core/errors.ts';
 import { db, type EdgeJob, type Observation } from '#lib/db/index.ts';
 import { EdgeClient, type EdgeClientOptions } from './edge-client.ts';
-import type { Settings } from './settings.service.ts';
+import { loadSetting, updateSetting, type Settings } from './settings.service.ts';
 
 /** Told every change to a stored job, as stored. */
 export type OnEdgeJob = (job: EdgeJob) => void;
@@ -156,24 +158,53 @@ export async function cancelEdgeJob(client: EdgeClient, job: EdgeJob): Promise<E
   return save(job.id, { job: await client.cancelJob(job.serverId) });
 }
 
+/** What one removal took off this device's list, for an undo. */
+export interface EdgeJobRemoval {
+  /** This device's own records, deleted. */
+  jobs: EdgeJob[];
+  /** Jobs sent from elsewhere, hidden. */
+  remote: JobView[];
+}
+
 /**
- * Removes finished jobs from this device (the server keeps its own copy until its retention ends)
- * and hands back the records removed, for an undo. Jobs still unsent or running stay.
+ * Removes finished jobs from this device's list: its own records (`ids`) are deleted, and their
+ * server ids and those of `remote` jobs hidden, since the server keeps listing them until its
+ * retention ends. Hands back what was removed, for an undo. Jobs still unsent or running stay.
  */
-export async function removeEdgeJobs(ids: string[]): Promise<EdgeJob[]> {
-  return db.transaction('rw', db.edgeJobs, async () => {
+export async function removeEdgeJobs(ids: string[], remote: JobView[] = []): Promise<EdgeJobRemoval> {
+  return db.transaction('rw', db.edgeJobs, db.settings, async () => {
     const jobs = (await db.edgeJobs.bulkGet(ids)).filter(
       (job): job is EdgeJob => job !== undefined && isFinalPhase(phaseOf(job))
     );
+    const removal = { jobs, remote: remote.filter((job) => isFinalJobState(job.state)) };
     await db.edgeJobs.bulkDelete(jobs.map((job) => job.id));
-    return jobs;
+    await updateSetting('hiddenEdgeJobs', (hidden) => hideJobIds(hidden, serverIdsOf(removal)));
+    return removal;
   });
 }
 
-/** Puts removed jobs back exactly as they were. */
-export async function restoreEdgeJobs(jobs: EdgeJob[]): Promise<void> {
-  await db.edgeJobs.bulkPut(jobs);
+/** Puts back what a removal took: the records exactly as they were, and the server's jobs shown again. */
+export async function restoreEdgeJobs(removal: EdgeJobRemoval): Promise<void> {
+  await db.transaction('rw', db.edgeJobs, db.settings, async () => {
+    await db.edgeJobs.bulkPut(removal.jobs);
+    await updateSetting('hiddenEdgeJobs', (hidden) => unhideJobIds(hidden, serverIdsOf(removal)));
+  });
 }
+
+/**
+ * The server's newest jobs (`limit` of them) less those removed from this device's list. The hidden
+ * ids are read once the list is in, so a removal made while it was on its way already counts.
+ */
+export async function listServerJobs(client: EdgeClient, limit: number): Promise<JobView[]> {
+  const { data } = await client.listJobs({ limit });
+  const hidden = new Set(await loadSetting('hiddenEdgeJobs'));
+  return data.filter((job) => !hidden.has(job.id));
+}
+
+const serverIdsOf = (removal: EdgeJobRemoval): string[] => [
+  ...removal.jobs.flatMap((job) => job.serverId ?? []),
+  ...removal.remote.map((job) => job.id)
+];
 
 /**
  * Stores why a try failed. A refused request (400, 404, 413, 422 …) will not work later either:

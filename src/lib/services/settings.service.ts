@@ -21,6 +21,11 @@ export interface Settings {
   edgeUrl: string | null;
   /** An API key (`vh_…`) or a JWT for the edge API; null asks anonymously. */
   edgeCredential: string | null;
+  /**
+   * Server ids of edge jobs removed from this device's list, oldest first, at most core's
+   * `HIDDEN_JOBS_KEPT`: the server lists them until its retention ends, and must not bring them back.
+   */
+  hiddenEdgeJobs: string[];
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -31,13 +36,30 @@ export const DEFAULT_SETTINGS: Settings = {
   continuousIntervalS: 5,
   minRelevance: DEFAULT_MIN_COSINE,
   edgeUrl: null,
-  edgeCredential: null
+  edgeCredential: null,
+  hiddenEdgeJobs: []
 };
 
 export async function loadSettings(): Promise<Settings> {
   const rows = await db.settings.toArray();
   const stored = Object.fromEntries(rows.map((r) => [r.key, r.value])) as Partial<Settings>;
   return { ...DEFAULT_SETTINGS, ...stored };
+}
+
+export async function loadSetting<K extends keyof Settings>(key: K): Promise<Settings[K]> {
+  const row = await db.settings.get(key);
+  return row ? (row.value as Settings[K]) : DEFAULT_SETTINGS[key];
+}
+
+/**
+ * Changes a setting from its stored value, read and written in one transaction so that a change
+ * made meanwhile (another tab) is not lost. Called inside a wider transaction, it is part of it.
+ */
+export async function updateSetting<K extends keyof Settings>(
+  key: K,
+  change: (value: Settings[K]) => Settings[K]
+): Promise<void> {
+  await db.transaction('rw', db.settings, async () => saveSetting(key, change(await loadSetting(key))));
 }
 
 export async function saveSetting<K extends keyof Settings>(key: K, value: Settings[K]): Promise<void> {

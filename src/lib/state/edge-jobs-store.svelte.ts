@@ -8,10 +8,12 @@ import {
   edgeClientFor,
   followEdgeJob,
   listEdgeJobs,
+  listServerJobs,
   queueEdgeJob,
   removeEdgeJobs,
   restoreEdgeJobs,
-  sendDue
+  sendDue,
+  type EdgeJobRemoval
 } from '#lib/services/edge-jobs.service.ts';
 import { attempt, handleError, type UserError } from '#lib/services/handle-error.ts';
 import { loadSettings, saveSetting } from '#lib/services/settings.service.ts';
@@ -74,8 +76,8 @@ class EdgeJobsStore {
   credential = $state<string | null>(null);
   test = $state.raw<ConnectionTest | null>(null);
   error = $state<UserError | null>(null);
-  /** The jobs last removed from this device, until the user undoes it or removes others. */
-  removed = $state.raw<EdgeJob[] | null>(null);
+  /** The jobs last removed from this device's list, until the user undoes it or removes others. */
+  removed = $state.raw<EdgeJobRemoval | null>(null);
 
   /** Enough of the credential to recognise it, never all of it. */
   credentialMask = $derived(maskOf(this.credential));
@@ -226,31 +228,41 @@ class EdgeJobsStore {
     });
   }
 
-  /** Removes a finished job from this device; the server's copy stays. */
+  /** Removes a finished job from this device's list, sent from here or elsewhere; the server's copy stays. */
   async remove(item: EdgeJobItem): Promise<void> {
     if (item.local) {
-      await this.#remove([item.local]);
+      await this.#remove([item.local], []);
+    } else if (item.job) {
+      await this.#remove([], [item.job]);
     }
   }
 
-  /** Removes every finished job from this device at once, undone as one. */
+  /** Removes every finished job from the list at once, undone as one. */
   async removeFinished(): Promise<void> {
-    await this.#remove(this.jobs.filter((job) => isFinalPhase(phaseOf(job))));
+    await this.#remove(
+      this.jobs.filter((job) => isFinalPhase(phaseOf(job))),
+      this.serverJobs.filter((job) => isFinalJobState(job.state))
+    );
   }
 
-  async #remove(jobs: EdgeJob[]): Promise<void> {
+  async #remove(jobs: EdgeJob[], remote: JobView[]): Promise<void> {
     await this.#try(async () => {
-      const removed = await removeEdgeJobs(jobs.map((job) => job.id));
-      if (removed.length === 0) {
+      const removed = await removeEdgeJobs(
+        jobs.map((job) => job.id),
+        remote
+      );
+      if (removed.jobs.length + removed.remote.length === 0) {
         return;
       }
-      const ids = new Set(removed.map((job) => job.id));
+      const ids = new Set(removed.jobs.map((job) => job.id));
       // A finished job may still be fetching its report: nothing is left to store it in.
       for (const id of ids) {
         this.#followers.get(id)?.abort();
         this.#followers.delete(id);
       }
+      const hidden = new Set(removed.remote.map((job) => job.id));
       this.jobs = this.jobs.filter((job) => !ids.has(job.id));
+      this.serverJobs = this.serverJobs.filter((job) => !hidden.has(job.id));
       this.removed = removed;
     });
   }
@@ -261,7 +273,12 @@ class EdgeJobsStore {
     if (removed) {
       await this.#try(async () => {
         await restoreEdgeJobs(removed);
-        removed.forEach((job) => this.#put(job));
+        // Shown again at once, as they were: final, they have not changed on the server.
+        const shown = new Set(this.serverJobs.map((job) => job.id));
+        this.serverJobs = [...this.serverJobs, ...removed.remote.filter((job) => !shown.has(job.id))].sort(
+          (a, b) => b.created_at - a.created_at
+        );
+        removed.jobs.forEach((job) => this.#put(job));
         // A report that was being fetched when the job was removed is fetched again.
         this.#schedule();
       });
@@ -286,9 +303,10 @@ class EdgeJobsStore {
       return;
     }
     await this.#try(async () => {
+      const listed = await listServerJobs(this.client, 20);
+      // Taken after the answer: a job sent meanwhile is this device's, not one from elsewhere.
       const sent = new Set(this.jobs.map((j) => j.serverId));
-      const { data } = await this.client.listJobs({ limit: 20 });
-      this.serverJobs = data.filter((job) => !sent.has(job.id));
+      this.serverJobs = listed.filter((job) => !sent.has(job.id));
       for (const job of this.serverJobs.filter((j) => !isFinalJobState(j.state))) {
         this.#watch(job.id, (signal) => this.client.followJob(job.id, (update) => this.#putRemote(update), signal));
       }
