@@ -3,7 +3,7 @@ import { UpstreamTimeoutError, type UpstreamHttp } from './upstream-http.ts';
 
 export interface NodeHttp {
   http: UpstreamHttp;
-  /** Closes the kept-alive connections (at shutdown). */
+  /** Closes the connections at shutdown, cutting any call still running (the server waited for them already). */
   close(): Promise<void>;
 }
 
@@ -45,5 +45,5 @@ export function undiciHttp(connectionsPerUpstream = 256): NodeHttp {
       throw error;
     }
   };
-  return { http, close: () => agent.close() };
+  return { http, close: () => agent.destroy() };
 }
