@@ -51,6 +51,8 @@ class UpstreamFault extends Error {
 interface Upstream {
   config: UpstreamConfig;
   id: string;
+  /** `config.url` without a trailing slash, for appending paths. */
+  base: string;
   policy: IPolicy;
   breaker: ReturnType<typeof circuitBreaker>;
   inFlight: number;
@@ -89,7 +91,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
     const id = `${config.url}#${config.model}`;
     options.onCircuit?.(id, 'closed');
     breaker.onStateChange((state) => options.onCircuit?.(id, CIRCUIT[state]));
-    return { config, id, breaker, policy: wrap(retries, breaker), inFlight: 0 };
+    return { config, id, base: config.url.replace(/\/$/, ''), breaker, policy: wrap(retries, breaker), inFlight: 0 };
   });
   let turn = 0;
 
@@ -144,7 +146,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
   async function post(upstream: Upstream, path: string, body: object, signal: AbortSignal): Promise<UpstreamReply> {
     let response: UpstreamReply;
     try {
-      response = await http(`${upstream.config.url.replace(/\/$/, '')}${path}`, {
+      response = await http(`${upstream.base}${path}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -310,7 +312,7 @@ async function probe(http: UpstreamHttp, upstream: Upstream, timeoutMs: number):
   const circuit = CIRCUIT[upstream.breaker.state];
   const base = { id: upstream.id, kind: 'openai-compatible' as const, models: [upstream.config.model], circuit };
   try {
-    const response = await http(`${upstream.config.url.replace(/\/$/, '')}/models`, {
+    const response = await http(`${upstream.base}/models`, {
       method: 'GET',
       headers: upstream.config.apiKey ? { authorization: `Bearer ${upstream.config.apiKey}` } : {},
       signal: new AbortController().signal,
