@@ -274,6 +274,22 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
     expect(await listedIds()).toEqual(expect.arrayContaining([sent.serverId, elsewhere.id]));
   });
 
+  it('fills the server list from further pages when its newest jobs are removed or were sent from here', async () => {
+    const submitted: string[] = [];
+    for (const prompt of ['First', 'Second', 'Third', 'Fourth']) {
+      const { job } = await online.submitJob(await analysisRequest(prompt), `elsewhere-${crypto.randomUUID()}`);
+      submitted.push(job.id);
+    }
+    onTestFinished(async () => void (await Promise.all(submitted.map((id) => stopJob(online, id)))));
+    const newestFirst = (await online.listJobs({ limit: 4 })).data.map((job) => job.id);
+    expect([...newestFirst].sort()).toEqual([...submitted].sort());
+    const [removed, sentHere, ...older] = newestFirst;
+
+    await saveSetting('hiddenEdgeJobs', [removed!]);
+    const listed = await listServerJobs(online, 2, () => new Set([sentHere!]));
+    expect(listed.map((job) => job.id)).toEqual(older);
+  });
+
   it('remembers only the newest removals, so the hidden list cannot grow without bound', async () => {
     const old = Array.from({ length: HIDDEN_JOBS_KEPT + 5 }, (_, i) => jobView('completed', { id: `gone-${i}` }));
     await removeEdgeJobs([], old);
@@ -533,6 +549,24 @@ describe('edge jobs store', () => {
     await edgeJobsStore.refreshServerJobs();
     expect(listedAs(finished.id)).toEqual([expect.objectContaining({ key: finished.id, local: null })]);
     expect(await hiddenIds()).toEqual([]);
+    expect(edgeJobsStore.error).toBeNull();
+  });
+
+  it('an undo after a change of credential does not put jobs from the old list into the new one', async () => {
+    await edgeJobsStore.init();
+    edgeJobsStore.online = true;
+    const finished = await submitElsewhere(elsewhere, 'Listed under the first key');
+    await edgeJobsStore.refreshServerJobs();
+    await edgeJobsStore.remove(edgeJobsStore.items.find((item) => item.key === finished.id)!);
+    expect(await hiddenIds()).toEqual([finished.id]);
+
+    await edgeJobsStore.saveConnection(inject('edgeUrl'), inject('edgeKeys').client);
+    await edgeJobsStore.undoRemove();
+    expect(remoteIds()).not.toContain(finished.id);
+    expect(await hiddenIds()).toEqual([]);
+
+    await edgeJobsStore.saveConnection(inject('edgeUrl'), inject('edgeKeys').store);
+    expect(remoteIds()).toContain(finished.id);
     expect(edgeJobsStore.error).toBeNull();
   });
 

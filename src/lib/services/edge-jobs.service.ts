@@ -191,14 +191,35 @@ export async function restoreEdgeJobs(removal: EdgeJobRemoval): Promise<void> {
   });
 }
 
+/** Pages read at most for one list, so a long run of removed jobs cannot make it read the whole history. */
+const SERVER_LIST_PAGES = 5;
+
 /**
- * The server's newest jobs (`limit` of them) less those removed from this device's list. The hidden
- * ids are read once the list is in, so a removal made while it was on its way already counts.
+ * The server's newest jobs, up to `limit`, less those removed from this device's list and those
+ * `sentHere` names (this device lists its own from IndexedDB); further pages are read until the
+ * list is full. Both are asked once each page is in, so a job removed or sent while it was on its
+ * way already counts.
  */
-export async function listServerJobs(client: EdgeClient, limit: number): Promise<JobView[]> {
-  const { data } = await client.listJobs({ limit });
-  const hidden = new Set(await loadSetting('hiddenEdgeJobs'));
-  return data.filter((job) => !hidden.has(job.id));
+export async function listServerJobs(
+  client: EdgeClient,
+  limit: number,
+  sentHere: () => ReadonlySet<string | null> = () => new Set()
+): Promise<JobView[]> {
+  const listed: JobView[] = [];
+  let shown: JobView[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < SERVER_LIST_PAGES && shown.length < limit; page++) {
+    const { data, next_cursor } = await client.listJobs({ limit, cursor });
+    listed.push(...data);
+    const hidden = new Set(await loadSetting('hiddenEdgeJobs'));
+    const sent = sentHere();
+    shown = listed.filter((job) => !hidden.has(job.id) && !sent.has(job.id));
+    if (next_cursor === null) {
+      break;
+    }
+    cursor = next_cursor;
+  }
+  return shown.slice(0, limit);
 }
 
 const serverIdsOf = (removal: EdgeJobRemoval): string[] => [

@@ -36,6 +36,9 @@ export type ConnectionTest =
   | { phase: 'ok'; health: EdgeHealth; models: EdgeModelList['data'] }
   | { phase: 'failed'; error: UserError };
 
+/** How many jobs sent from elsewhere the list shows, newest first. */
+const SERVER_JOBS_SHOWN = 20;
+
 const itemOf = (job: EdgeJob): EdgeJobItem => ({
   key: job.id,
   label: job.label,
@@ -91,6 +94,10 @@ class EdgeJobsStore {
   #again: { force: boolean } | null = null;
   #followers = new Map<string, AbortController>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Counts changes of server or credential: a list from before one is some other list. */
+  #connection = 0;
+  /** The connection under which the pending removal's jobs from elsewhere were listed. */
+  #removedUnder = 0;
 
   /** Once per app start (later calls wait for that one): loads the outbox and starts sending it. */
   init(): Promise<void> {
@@ -264,6 +271,7 @@ class EdgeJobsStore {
       this.jobs = this.jobs.filter((job) => !ids.has(job.id));
       this.serverJobs = this.serverJobs.filter((job) => !hidden.has(job.id));
       this.removed = removed;
+      this.#removedUnder = this.#connection;
     });
   }
 
@@ -273,11 +281,14 @@ class EdgeJobsStore {
     if (removed) {
       await this.#try(async () => {
         await restoreEdgeJobs(removed);
-        // Shown again at once, as they were: final, they have not changed on the server.
-        const shown = new Set(this.serverJobs.map((job) => job.id));
-        this.serverJobs = [...this.serverJobs, ...removed.remote.filter((job) => !shown.has(job.id))].sort(
-          (a, b) => b.created_at - a.created_at
-        );
+        // Shown again at once, as they were: final, they have not changed on the server. Not after a
+        // change of server or credential, though: they belong to the list from before.
+        if (this.#removedUnder === this.#connection) {
+          const shown = new Set(this.serverJobs.map((job) => job.id));
+          this.serverJobs = [...this.serverJobs, ...removed.remote.filter((job) => !shown.has(job.id))].sort(
+            (a, b) => b.created_at - a.created_at
+          );
+        }
         removed.jobs.forEach((job) => this.#put(job));
         // A report that was being fetched when the job was removed is fetched again.
         this.#schedule();
@@ -303,10 +314,11 @@ class EdgeJobsStore {
       return;
     }
     await this.#try(async () => {
-      const listed = await listServerJobs(this.client, 20);
-      // Taken after the answer: a job sent meanwhile is this device's, not one from elsewhere.
-      const sent = new Set(this.jobs.map((j) => j.serverId));
-      this.serverJobs = listed.filter((job) => !sent.has(job.id));
+      this.serverJobs = await listServerJobs(
+        this.client,
+        SERVER_JOBS_SHOWN,
+        () => new Set(this.jobs.map((j) => j.serverId))
+      );
       for (const job of this.serverJobs.filter((j) => !isFinalJobState(j.state))) {
         this.#watch(job.id, (signal) => this.client.followJob(job.id, (update) => this.#putRemote(update), signal));
       }
@@ -327,6 +339,7 @@ class EdgeJobsStore {
       this.credential = next;
       this.test = null;
       this.serverJobs = [];
+      this.#connection += 1;
       // Followers hold the old client and credentials: the sync below follows again with the new ones.
       this.#followers.forEach((follower) => follower.abort());
       this.#followers.clear();
