@@ -36,6 +36,12 @@ export interface ChatOptions {
   signal: AbortSignal;
   /** Streams the answer as it is generated; the result still carries the whole text. */
   onDelta?: (text: string) => void;
+  /**
+   * Called once, before any delta, when the request has been taken: the model server answered
+   * 2xx, or the local model and its inputs are ready. A failure before it is the request's own
+   * (a 400, 503, 504 …), which a streaming route can still answer with its status.
+   */
+  onStart?: () => void;
 }
 
 export interface EmbeddingResult {

@@ -129,10 +129,11 @@ export function localBackend(options: {
       }));
     },
 
-    async chat(request, { signal, onDelta }): Promise<ChatResult> {
+    async chat(request, { signal, onDelta, onStart }): Promise<ChatResult> {
       const model = entry(request.model, 'chat');
       const loaded = await loadChat(model);
       const inputs = await prepare(loaded, request.messages);
+      onStart?.();
       return serialized(model.id, () => generate(loaded, inputs, request, signal, onDelta));
     },
 

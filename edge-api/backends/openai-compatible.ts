@@ -192,7 +192,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
       }));
     },
 
-    async chat(request, { signal, onDelta }): Promise<ChatResult> {
+    async chat(request, { signal, onDelta, onStart }): Promise<ChatResult> {
       const streaming = !!onDelta;
       const { upstream, response, started } = await call(
         request.model,
@@ -209,6 +209,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
         }),
         signal
       );
+      onStart?.();
       let ok = false;
       try {
         const result = streaming

@@ -59,7 +59,17 @@ export function chatCompletions(deps: { backends: BackendRegistry; imageHosts: r
       );
     }
 
+    // The status line goes out once the backend has taken the request, so a refusal before that
+    // (a bad image, a server down or too slow) keeps its status instead of a 200 with an error event.
     const aborted = new AbortController();
+    const signal = AbortSignal.any([c.req.raw.signal, aborted.signal]);
+    const early: string[] = [];
+    let forward = (text: string) => void early.push(text);
+    let take = () => {};
+    const taken = new Promise<void>((resolve) => (take = resolve));
+    const generation = backend.chat(request, { signal, onStart: take, onDelta: (text) => forward(text) });
+    await Promise.race([taken, generation]);
+
     return streamSSE(c, async (stream) => {
       stream.onAbort(() => aborted.abort());
       // Deltas arrive synchronously from the backend; writes are queued so they stay in order.
@@ -67,17 +77,16 @@ export function chatCompletions(deps: { backends: BackendRegistry; imageHosts: r
         data: chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }])
       });
       const write = (data: string) => (writes = writes.then(() => stream.writeSSE({ data })));
+      forward = (text) => void write(chunk([{ index: 0, delta: { content: text }, finish_reason: null }]));
+      early.forEach(forward);
       try {
-        const result = await backend.chat(request, {
-          signal: aborted.signal,
-          onDelta: (text) => void write(chunk([{ index: 0, delta: { content: text }, finish_reason: null }]))
-        });
+        const result = await generation;
         void write(chunk([{ index: 0, delta: {}, finish_reason: result.finishReason }]));
         if (body.stream_options?.include_usage) {
           void write(chunk([], { usage: result.usage }));
         }
       } catch (error) {
-        if (aborted.signal.aborted) {
+        if (signal.aborted) {
           return;
         }
         // The status line is long gone: the error travels as the stream's last event.

@@ -153,6 +153,22 @@ describe('POST /v1/chat/completions', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_image' } });
   });
 
+  it('answers a streaming request refused before generation with its status, not a 200 with an error event', async () => {
+    const broken = await post(
+      '/v1/chat/completions',
+      visionRequest({
+        stream: true,
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }]
+      })
+    );
+    expect(broken.status).toBe(400);
+    expect(broken.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await broken.json()).toMatchObject({ error: { code: 'invalid_image' } });
+    const textOnly = await post('/v1/chat/completions', visionRequest({ model: 'tiny-llama', stream: true }));
+    expect(textOnly.status).toBe(400);
+    expect(await textOnly.json()).toMatchObject({ error: { code: 'model_not_multimodal' } });
+  });
+
   it('replays the first answer for a repeated Idempotency-Key and refuses the key for another body', async () => {
     const key = { 'idempotency-key': `chat-${Date.now()}` };
     const first = await post('/v1/chat/completions', visionRequest(), key);

@@ -175,6 +175,38 @@ describe('openai-compatible backend when upstreams fail', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'upstream_timeout', type: 'timeout_error' } });
   });
 
+  it('answers a streaming request with the status of a failure before the upstream answered (503, 504)', async () => {
+    const silent = await fake(() => undefined);
+    const slow = await gatewayFor([upstreamEntry(silent.url)], { UPSTREAM_TIMEOUT_MS: '300' });
+    const timedOut = await chat(slow.app, question(MEDGEMMA, { stream: true }));
+    expect(timedOut.status).toBe(504);
+    expect(await timedOut.json()).toMatchObject({ error: { code: 'upstream_timeout' } });
+
+    const down = await gatewayFor([upstreamEntry(`http://127.0.0.1:${await freePort()}/v1`)]);
+    const refused = await chat(down.app, question(MEDGEMMA, { stream: true }));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await refused.json()).toMatchObject({ error: { code: 'upstream_unavailable' } });
+  });
+
+  it('ends a stream that breaks off after it began with an error event, then [DONE]', async () => {
+    const breaking = await fake((_call, _req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'Half an' } }] })}\n\n`);
+      setTimeout(() => res.destroy(), 50);
+    });
+    const gateway = await gatewayFor([upstreamEntry(breaking.url)]);
+    const res = await chat(gateway.app, question(MEDGEMMA, { stream: true }));
+    expect(res.status).toBe(200);
+    const data: string[] = [];
+    for await (const { data: item } of readSse(res.body!)) {
+      data.push(item);
+    }
+    expect(data.at(-1)).toBe('[DONE]');
+    expect(JSON.parse(data[1]!)).toMatchObject({ choices: [{ delta: { content: 'Half an' } }] });
+    expect(JSON.parse(data.at(-2)!)).toMatchObject({ error: { type: expect.any(String), code: expect.any(String) } });
+  });
+
   it('fails over to a healthy upstream and opens the circuit of the dead one', async () => {
     const healthy = await fake((_call, _req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(completion('from the healthy one'));
