@@ -181,3 +181,30 @@ test('the Status page tests the connection, keeps a credential masked and clears
   await section.getByRole('button', { name: 'Test connection' }).click();
   await expect(section.getByTestId('edge-test')).toContainText('Connected');
 });
+
+test('the Status page keeps a server URL, says when it is not the edge API, and goes back to its own server', async ({
+  page
+}) => {
+  await page.goto('/status');
+  const section = page.getByRole('region', { name: 'Edge server' });
+  const field = section.getByLabel('Server URL');
+  await expect(field).toHaveValue('');
+  // A page of the app rather than the API: a wrong path is the likeliest wrong URL.
+  const wrong = `${new URL(page.url()).origin}/not-the-api`;
+  await field.fill(wrong);
+  await section.getByRole('button', { name: 'Test connection' }).click();
+  await expect(section.getByTestId('edge-test')).toContainText('did not answer like the edge API');
+  await section.getByRole('button', { name: 'Save' }).click();
+
+  await page.reload();
+  await expect(field).toHaveValue(wrong);
+  await expect(section.getByRole('alert').filter({ hasText: 'Check the server URL' }).first()).toBeVisible();
+
+  await field.fill('');
+  await section.getByRole('button', { name: 'Save' }).click();
+  await expect(section.getByRole('alert')).toHaveCount(0);
+  await section.getByRole('button', { name: 'Test connection' }).click();
+  await expect(section.getByTestId('edge-test')).toContainText('Connected: ok');
+  await page.reload();
+  await expect(field).toHaveValue('');
+});
