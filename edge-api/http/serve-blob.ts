@@ -4,7 +4,8 @@ import type { BlobStore } from '../storage/file-store.ts';
 
 /**
  * Answers GET/HEAD for one stored blob with what resumable downloads need: ETag (304 when it
- * still matches), `Accept-Ranges` and single byte ranges (206, 416). `null` when it is missing.
+ * still matches), `Accept-Ranges`, single byte ranges (206, 416) and `If-Range`. `null` when it
+ * is missing.
  */
 export async function serveBlob(
   c: Context,
@@ -27,7 +28,10 @@ export async function serveBlob(
   if (c.req.header('if-none-match') === etag) {
     return c.body(null, 304, headers);
   }
-  const range = parseRange(c.req.header('range'), info.size);
+  // A resumed download of a file that changed since its first part must start over rather than
+  // splice new bytes onto old ones (If-Range, RFC 9110 §13.1.5): a range only for the same ETag.
+  const ifRange = c.req.header('if-range');
+  const range = parseRange(ifRange === undefined || ifRange === etag ? c.req.header('range') : undefined, info.size);
   if (range === 'invalid') {
     return c.body(null, 416, { ...headers, 'content-range': `bytes */${info.size}` });
   }

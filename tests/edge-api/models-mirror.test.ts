@@ -40,6 +40,17 @@ describe('model mirror', () => {
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes.slice(100, 200));
   });
 
+  it('resumes with If-Range only while the ETag matches; a changed file comes whole', async () => {
+    const etag = (await app.request(url)).headers.get('etag')!;
+    const same = await app.request(url, { headers: { range: 'bytes=100-199', 'if-range': etag } });
+    expect(same.status).toBe(206);
+    expect(new Uint8Array(await same.arrayBuffer())).toEqual(bytes.slice(100, 200));
+    const changed = await app.request(url, { headers: { range: 'bytes=100-199', 'if-range': '"0-0"' } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('content-range')).toBeNull();
+    expect(new Uint8Array(await changed.arrayBuffer())).toEqual(bytes);
+  });
+
   it('answers an open-ended range to the end of the file', async () => {
     const res = await app.request(url, { headers: { range: 'bytes=900-' } });
     expect(res.status).toBe(206);
