@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../../edge-api/config.ts';
-import { jsonLogger } from '../../../edge-api/http/logger.ts';
+import { jsonLogger, type Logger } from '../../../edge-api/http/logger.ts';
 import { createNodeApp, startServer, type NodeApp } from '../../../edge-api/server.ts';
 import { createApiKey } from '../../../edge-api/security/api-keys.ts';
 
@@ -53,10 +53,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
-/** The real app on Node as `npm start` builds it (no HTTP server, no job workers: tests start those). */
-export async function testApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * The real app on Node as `npm start` builds it (no HTTP server, no job workers: tests start those);
+ * `logger` for tests that read the logs.
+ */
+export async function testApp(
+  env: Record<string, string> = {},
+  logger: Logger = jsonLogger('silent')
+): Promise<TestApp> {
   const config = testConfig(env);
-  const built = await createNodeApp(config, jsonLogger('silent'));
+  const built = await createNodeApp(config, logger);
   return {
     ...built,
     dataDir: config.DATA_DIR,
