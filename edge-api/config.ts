@@ -96,13 +96,32 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info')
 });
 
+/**
+ * With a JWT key source, both claims must be pinned: otherwise a token the identity provider
+ * signed for any other app (or that another issuer sharing the keys signed) would be accepted.
+ */
+const checkedSchema = schema.superRefine((config, context) => {
+  if (config.JWT_SECRET === undefined && config.JWT_PUBLIC_KEY === undefined && config.JWT_JWKS_URL === undefined) {
+    return;
+  }
+  for (const name of ['JWT_ISSUER', 'JWT_AUDIENCE'] as const) {
+    if (!config[name]) {
+      context.addIssue({
+        code: 'custom',
+        path: [name],
+        message: 'required with JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL, so tokens meant for other apps are refused'
+      });
+    }
+  }
+});
+
 export type Config = z.output<typeof schema> & { ALLOW_ANONYMOUS: boolean };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** Reads and checks the environment; a bad value stops startup with a message naming it. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const result = schema.safeParse(env);
+  const result = checkedSchema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);

@@ -71,7 +71,8 @@ async function fromApiKey(key: string, lookup: ApiKeyLookup | undefined): Promis
 
 /**
  * Builds {@link authenticate}'s options from the environment once at startup. JWTs are
- * accepted when a key source (`JWT_SECRET`, `JWT_PUBLIC_KEY` or `JWT_JWKS_URL`) is set.
+ * accepted when a key source (`JWT_SECRET`, `JWT_PUBLIC_KEY` or `JWT_JWKS_URL`) is set, and only
+ * those for `JWT_AUDIENCE` from `JWT_ISSUER`.
  * @throws ConfigError naming the variable to fix (a bad API key entry, inconsistent JWT settings)
  */
 export async function authenticateOptionsFromConfig(config: Config): Promise<AuthenticateOptions> {
@@ -96,8 +97,9 @@ export async function authenticateOptionsFromConfig(config: Config): Promise<Aut
           publicKey: config.JWT_PUBLIC_KEY,
           jwksUrl: config.JWT_JWKS_URL,
           algorithms: config.JWT_ALGORITHMS,
-          issuer: config.JWT_ISSUER,
-          audience: config.JWT_AUDIENCE,
+          // loadConfig refuses a key source without both; an empty one is refused by the verifier too.
+          issuer: config.JWT_ISSUER ?? '',
+          audience: config.JWT_AUDIENCE ?? '',
           tenantClaim: config.JWT_TENANT_CLAIM
         });
   return { allowAnonymous: config.ALLOW_ANONYMOUS, apiKeys, jwt };

@@ -33,8 +33,10 @@ export interface JwtVerifierOptions {
    * type implies (RS256, ES256/384/512 by curve, EdDSA/Ed25519), or every asymmetric one for a JWKS.
    */
   algorithms?: readonly string[];
-  issuer?: string;
-  audience?: string;
+  /** The only `iss` accepted (`JWT_ISSUER`). */
+  issuer: string;
+  /** The `aud` a token must name (`JWT_AUDIENCE`): this server, not another app of the same provider. */
+  audience: string;
   /** The claim naming the tenant (`JWT_TENANT_CLAIM`). */
   tenantClaim?: string;
   /** Allowed clock skew for `exp`/`nbf`, in seconds. */
@@ -70,6 +72,10 @@ export async function createJwtVerifier(options: JwtVerifierOptions): Promise<Jw
   const tenantClaim = options.tenantClaim ?? 'tenant';
   if (!tenantClaim) {
     throw new ConfigError('JWT_TENANT_CLAIM must not be empty');
+  }
+  // jose checks `iss`/`aud` only when given one, so an empty value would accept every token.
+  if (!options.issuer || !options.audience) {
+    throw new ConfigError('JWT verification needs JWT_ISSUER and JWT_AUDIENCE');
   }
   const { algorithms, getKey } = await keySource(options);
   const verifyOptions = {

@@ -23,6 +23,18 @@ describe('configuration from the environment', () => {
     }
   });
 
+  it('refuses a JWT key source without both an issuer and an audience, naming what is missing', () => {
+    const secret = { JWT_SECRET: 'a-secret-of-at-least-32-characters!!' };
+    expect(() => loadConfig(secret)).toThrow(/JWT_ISSUER: required[^]*JWT_AUDIENCE: required/);
+    expect(() => loadConfig({ JWT_JWKS_URL: 'https://idp.example/jwks', JWT_ISSUER: 'https://idp.example' })).toThrow(
+      /JWT_AUDIENCE: required/
+    );
+    expect(() => loadConfig({ ...secret, JWT_ISSUER: 'https://idp.example', JWT_AUDIENCE: '' })).toThrow(ConfigError);
+    expect(loadConfig({ ...secret, JWT_ISSUER: 'https://idp.example', JWT_AUDIENCE: 'vision-hub' })).toMatchObject({
+      JWT_AUDIENCE: 'vision-hub'
+    });
+  });
+
   it('parses upstreams as JSON and says so when they are not', () => {
     const upstreams = [{ model: 'google/medgemma-4b-it', url: 'http://gpu:8000/v1' }];
     expect(loadConfig({ UPSTREAMS: JSON.stringify(upstreams) }).UPSTREAMS).toEqual(upstreams);

@@ -17,6 +17,12 @@ import { freePort } from '../support/redis.ts';
 const SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 const secretKey = new TextEncoder().encode(SECRET);
 const now = () => Math.floor(Date.now() / 1000);
+const ISSUER = 'https://idp.example';
+const AUDIENCE = 'vision-hub';
+
+/** A verifier pinned to {@link ISSUER} and {@link AUDIENCE}, as every configured one is. */
+const verifier = (options: Omit<JwtVerifierOptions, 'issuer' | 'audience'>) =>
+  createJwtVerifier({ issuer: ISSUER, audience: AUDIENCE, ...options });
 
 /** Errors that reached onError without being an ApiError: each would have been a 500. */
 const unexpected: unknown[] = [];
@@ -37,7 +43,15 @@ async function sign(
   claims: JWTPayload = {},
   header: Record<string, unknown> = {}
 ): Promise<string> {
-  return new SignJWT({ tenant: 'acme', sub: 'user-1', iat: now(), exp: now() + 300, ...claims })
+  return new SignJWT({
+    tenant: 'acme',
+    sub: 'user-1',
+    iss: ISSUER,
+    aud: AUDIENCE,
+    iat: now(),
+    exp: now() + 300,
+    ...claims
+  })
     .setProtectedHeader({ ...header, alg })
     .sign(key);
 }
@@ -82,7 +96,7 @@ afterAll(() => {
 describe('JWT with a shared secret (HS256)', () => {
   let app: ReturnType<typeof appWith>;
   beforeAll(async () => {
-    app = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ secret: SECRET }) });
+    app = appWith({ allowAnonymous: false, jwt: await verifier({ secret: SECRET }) });
   });
 
   it('accepts a valid token: tenant from the claim, subject from sub', async () => {
@@ -108,7 +122,7 @@ describe('JWT with a shared secret (HS256)', () => {
   });
 
   it('refuses a token without exp (it would be valid forever)', async () => {
-    const forever = await new SignJWT({ tenant: 'acme', sub: 'user-1' })
+    const forever = await new SignJWT({ tenant: 'acme', sub: 'user-1', iss: ISSUER, aud: AUDIENCE })
       .setProtectedHeader({ alg: 'HS256' })
       .sign(secretKey);
     await expectUnauthorized(await get(app, `Bearer ${forever}`), 'invalid_token', forever);
@@ -155,35 +169,35 @@ describe('JWT with a shared secret (HS256)', () => {
   it('reads the tenant from the configured claim', async () => {
     const orgApp = appWith({
       allowAnonymous: false,
-      jwt: await createJwtVerifier({ secret: SECRET, tenantClaim: 'org_id' })
+      jwt: await verifier({ secret: SECRET, tenantClaim: 'org_id' })
     });
     const token = await sign(secretKey, 'HS256', { tenant: 'wrong', org_id: 'clinic-7' });
     expect(await principal(await get(orgApp, `Bearer ${token}`))).toMatchObject({ tenant: 'clinic-7' });
   });
 });
 
-describe('JWT with issuer and audience', () => {
+describe('JWT issuer and audience, always pinned', () => {
   let app: ReturnType<typeof appWith>;
   beforeAll(async () => {
-    const jwt = await createJwtVerifier({ secret: SECRET, issuer: 'https://idp.example', audience: 'vision-hub' });
+    const jwt = await verifier({ secret: SECRET });
     app = appWith({ allowAnonymous: false, jwt });
   });
 
   it('accepts the configured issuer and audience', async () => {
-    const token = await sign(secretKey, 'HS256', { iss: 'https://idp.example', aud: ['other', 'vision-hub'] });
+    const token = await sign(secretKey, 'HS256', { aud: ['other', AUDIENCE] });
     expect((await get(app, `Bearer ${token}`)).status).toBe(200);
   });
 
   it('refuses another issuer, or none', async () => {
     for (const iss of ['https://evil.example', undefined]) {
-      const token = await sign(secretKey, 'HS256', { iss, aud: 'vision-hub' });
+      const token = await sign(secretKey, 'HS256', { iss });
       await expectUnauthorized(await get(app, `Bearer ${token}`), 'invalid_issuer', token);
     }
   });
 
   it('refuses another audience, or none', async () => {
     for (const aud of ['other-api', undefined]) {
-      const token = await sign(secretKey, 'HS256', { iss: 'https://idp.example', aud });
+      const token = await sign(secretKey, 'HS256', { aud });
       await expectUnauthorized(await get(app, `Bearer ${token}`), 'invalid_audience', token);
     }
   });
@@ -191,14 +205,14 @@ describe('JWT with issuer and audience', () => {
 
 describe('JWT with a public key', () => {
   it('accepts RS256 with an RSA public key (algorithm inferred from the key)', async () => {
-    const app = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ publicKey: rsa.pem }) });
+    const app = appWith({ allowAnonymous: false, jwt: await verifier({ publicKey: rsa.pem }) });
     const res = await get(app, `Bearer ${await sign(rsa.privateKey, 'RS256')}`);
     expect(await principal(res)).toEqual({ tenant: 'acme', subject: 'user-1', via: 'jwt' });
   });
 
   it('accepts ES256 with an EC public key, also with the PEM on one line', async () => {
     const oneLine = ec.pem.trim().replaceAll('\n', '\\n');
-    const app = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ publicKey: oneLine }) });
+    const app = appWith({ allowAnonymous: false, jwt: await verifier({ publicKey: oneLine }) });
     expect((await get(app, `Bearer ${await sign(ec.privateKey, 'ES256')}`)).status).toBe(200);
   });
 
@@ -206,7 +220,7 @@ describe('JWT with a public key', () => {
     const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true });
     const app = appWith({
       allowAnonymous: false,
-      jwt: await createJwtVerifier({ publicKey: await exportSPKI(publicKey) })
+      jwt: await verifier({ publicKey: await exportSPKI(publicKey) })
     });
     expect((await get(app, `Bearer ${await sign(privateKey, 'EdDSA')}`)).status).toBe(200);
     expect((await get(app, `Bearer ${await sign(privateKey, 'Ed25519')}`)).status).toBe(200);
@@ -215,7 +229,7 @@ describe('JWT with a public key', () => {
   });
 
   it('refuses an HS256 token signed with the public key as the secret (algorithm confusion)', async () => {
-    const app = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ publicKey: rsa.pem }) });
+    const app = appWith({ allowAnonymous: false, jwt: await verifier({ publicKey: rsa.pem }) });
     for (const secret of [rsa.pem, rsa.pem.trim()]) {
       const forged = await sign(new TextEncoder().encode(secret), 'HS256', { tenant: 'victim' });
       await expectUnauthorized(await get(app, `Bearer ${forged}`), 'algorithm_not_allowed', forged);
@@ -225,14 +239,14 @@ describe('JWT with a public key', () => {
   it('refuses an algorithm outside the pinned list even if the key could verify it', async () => {
     const app = appWith({
       allowAnonymous: false,
-      jwt: await createJwtVerifier({ publicKey: rsa.pem, algorithms: ['PS256'] })
+      jwt: await verifier({ publicKey: rsa.pem, algorithms: ['PS256'] })
     });
     const rs256 = await sign(rsa.privateKey, 'RS256');
     await expectUnauthorized(await get(app, `Bearer ${rs256}`), 'algorithm_not_allowed', rs256);
   });
 
   it('refuses a token signed by another key', async () => {
-    const app = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ publicKey: ec.pem }) });
+    const app = appWith({ allowAnonymous: false, jwt: await verifier({ publicKey: ec.pem }) });
     const { privateKey } = await generateKeyPair('ES256');
     const token = await sign(privateKey, 'ES256');
     await expectUnauthorized(await get(app, `Bearer ${token}`), 'invalid_signature', token);
@@ -259,7 +273,7 @@ describe('JWT with a JWKS URL', () => {
   afterAll(() => new Promise<void>((done) => server.close(() => done())));
 
   it('fetches the key set and accepts a token signed by one of its keys', async () => {
-    const app = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ jwksUrl: url }) });
+    const app = appWith({ allowAnonymous: false, jwt: await verifier({ jwksUrl: url }) });
     const before = fetches;
     const res = await get(app, `Bearer ${await sign(rsa.privateKey, 'RS256', {}, { kid: 'key-1' })}`);
     expect(await principal(res)).toEqual({ tenant: 'acme', subject: 'user-1', via: 'jwt' });
@@ -270,14 +284,14 @@ describe('JWT with a JWKS URL', () => {
   });
 
   it('refuses a token whose key id is not in the set', async () => {
-    const app = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ jwksUrl: url }) });
+    const app = appWith({ allowAnonymous: false, jwt: await verifier({ jwksUrl: url }) });
     const { privateKey } = await generateKeyPair('RS256');
     const token = await sign(privateKey, 'RS256', {}, { kid: 'key-2' });
     await expectUnauthorized(await get(app, `Bearer ${token}`), 'unknown_signing_key', token);
   });
 
   it('refuses HS256 tokens whatever their key id', async () => {
-    const app = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ jwksUrl: url }) });
+    const app = appWith({ allowAnonymous: false, jwt: await verifier({ jwksUrl: url }) });
     const forged = await sign(new TextEncoder().encode(rsa.pem), 'HS256', {}, { kid: 'key-1' });
     await expectUnauthorized(await get(app, `Bearer ${forged}`), 'algorithm_not_allowed', forged);
   });
@@ -286,7 +300,7 @@ describe('JWT with a JWKS URL', () => {
     const token = await sign(rsa.privateKey, 'RS256', {}, { kid: 'key-1' });
     status = 500;
     try {
-      const failing = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ jwksUrl: url }) });
+      const failing = appWith({ allowAnonymous: false, jwt: await verifier({ jwksUrl: url }) });
       const res = await get(failing, `Bearer ${token}`);
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({
@@ -296,7 +310,7 @@ describe('JWT with a JWKS URL', () => {
       status = 200;
     }
     const nobody = `http://127.0.0.1:${await freePort()}/jwks.json`;
-    const unreachable = appWith({ allowAnonymous: false, jwt: await createJwtVerifier({ jwksUrl: nobody }) });
+    const unreachable = appWith({ allowAnonymous: false, jwt: await verifier({ jwksUrl: nobody }) });
     expect((await get(unreachable, `Bearer ${token}`)).status).toBe(503);
   });
 });
@@ -310,7 +324,7 @@ describe('API keys', () => {
     app = appWith({
       allowAnonymous: true,
       apiKeys: apiKeyLookup([{ tenant: 'lab', name: 'scanner', hash: created.hash }]),
-      jwt: await createJwtVerifier({ secret: SECRET })
+      jwt: await verifier({ secret: SECRET })
     });
   });
 
@@ -352,7 +366,7 @@ describe('no credentials', () => {
   });
 
   it('never downgrades a malformed Authorization header to anonymous', async () => {
-    const app = appWith({ allowAnonymous: true, jwt: await createJwtVerifier({ secret: SECRET }) });
+    const app = appWith({ allowAnonymous: true, jwt: await verifier({ secret: SECRET }) });
     for (const header of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Bearer a b', 'Token abc', '']) {
       await expectUnauthorized(await get(app, header), 'invalid_authorization_header');
     }
@@ -369,8 +383,8 @@ describe('no credentials', () => {
 });
 
 describe('verifier configuration is checked at startup', () => {
-  const refuses = async (options: JwtVerifierOptions, message: RegExp) => {
-    const attempt = createJwtVerifier(options);
+  const refuses = async (options: Partial<JwtVerifierOptions>, message: RegExp) => {
+    const attempt = createJwtVerifier({ issuer: ISSUER, audience: AUDIENCE, ...options });
     await expect(attempt).rejects.toBeInstanceOf(ConfigError);
     await expect(attempt).rejects.toThrow(message);
   };
@@ -406,23 +420,36 @@ describe('verifier configuration is checked at startup', () => {
     await refuses({ jwksUrl: 'not a url' }, /absolute http\(s\) URL/);
   });
 
+  it('refuses to verify without an issuer or an audience: tokens for other apps would pass', async () => {
+    await refuses({ secret: SECRET, issuer: '' }, /needs JWT_ISSUER and JWT_AUDIENCE/);
+    await refuses({ jwksUrl: 'https://idp.example/jwks', audience: '' }, /needs JWT_ISSUER and JWT_AUDIENCE/);
+  });
+
   it('names the problem without quoting the secret', async () => {
-    const attempt = createJwtVerifier({ secret: SECRET, algorithms: ['HS512'] });
+    const attempt = verifier({ secret: SECRET, algorithms: ['HS512'] });
     await expect(attempt).rejects.not.toThrow(SECRET);
   });
 });
 
 describe('options from the environment', () => {
   const env = { HOST: '0.0.0.0' };
+  const jwtEnv = { JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE };
 
   it('accepts JWTs and API keys as configured, and refuses anonymous calls off loopback', async () => {
     const { key, hash } = await createApiKey();
-    const config = loadConfig({ ...env, JWT_SECRET: SECRET, JWT_AUDIENCE: 'vision-hub', API_KEYS: `lab:ci:${hash}` });
+    const config = loadConfig({ ...env, ...jwtEnv, API_KEYS: `lab:ci:${hash}` });
     const app = appWith(await authenticateOptionsFromConfig(config));
-    expect((await get(app, `Bearer ${await sign(secretKey, 'HS256', { aud: 'vision-hub' })}`)).status).toBe(200);
-    expect((await get(app, `Bearer ${await sign(secretKey, 'HS256')}`)).status).toBe(401);
+    expect((await get(app, `Bearer ${await sign(secretKey, 'HS256')}`)).status).toBe(200);
     expect(await principal(await get(app, `Bearer ${key}`))).toMatchObject({ tenant: 'lab', subject: 'ci' });
     expect((await get(app)).status).toBe(401);
+  });
+
+  it('refuses a token the same identity provider signed for another app, or another issuer signed', async () => {
+    const app = appWith(await authenticateOptionsFromConfig(loadConfig({ ...env, ...jwtEnv })));
+    const otherApp = await sign(secretKey, 'HS256', { aud: 'another-app' });
+    await expectUnauthorized(await get(app, `Bearer ${otherApp}`), 'invalid_audience', otherApp);
+    const otherIssuer = await sign(secretKey, 'HS256', { iss: 'https://other-idp.example' });
+    await expectUnauthorized(await get(app, `Bearer ${otherIssuer}`), 'invalid_issuer', otherIssuer);
   });
 
   it('stops startup on a bad API_KEYS entry', async () => {
@@ -436,7 +463,13 @@ describe('options from the environment', () => {
   });
 
   it('stops startup when JWT_ALGORITHMS names HMAC but only a public key is set', async () => {
-    const config = loadConfig({ ...env, JWT_PUBLIC_KEY: rsa.pem, JWT_ALGORITHMS: 'RS256,HS256' });
+    const config = loadConfig({
+      ...env,
+      ...jwtEnv,
+      JWT_SECRET: undefined,
+      JWT_PUBLIC_KEY: rsa.pem,
+      JWT_ALGORITHMS: 'RS256,HS256'
+    });
     await expect(authenticateOptionsFromConfig(config)).rejects.toThrow(/HS256, an HMAC algorithm/);
   });
 });

@@ -47,6 +47,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     ALLOW_ANONYMOUS: 'false',
     API_KEYS: `alpha:tests:${alpha.hash},beta:tests:${beta.hash}`,
     JWT_SECRET,
+    JWT_ISSUER: 'https://idp.example',
+    JWT_AUDIENCE: 'vision-hub',
     MEDGEMMA_MODEL: VISION_MODEL,
     LOCAL_MODELS: [VISION_MODEL, TEXT_MODEL, EMBEDDING_MODEL].join(','),
     ...env
