@@ -80,6 +80,8 @@ const schema = z.object({
   BODY_LIMIT_MB: z.coerce.number().positive().max(512).default(20),
   /** Hosts whose http(s) images chat requests may reference (data: URLs are always accepted). */
   IMAGE_URL_HOSTS: csv,
+  /** How long one of those images may take to download, whole; a slower one is refused (400). */
+  IMAGE_FETCH_TIMEOUT_MS: positiveInt.default(10_000),
 
   UPSTREAMS: upstreams,
   UPSTREAM_TIMEOUT_MS: positiveInt.default(120_000),
@@ -118,6 +120,9 @@ const checkedSchema = schema.superRefine((config, context) => {
 export type Config = z.output<typeof schema> & { ALLOW_ANONYMOUS: boolean };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** `BODY_LIMIT_MB` in bytes: the most a request may carry, inline images included. */
+export const bodyLimitBytes = (config: Config): number => Math.round(config.BODY_LIMIT_MB * 1024 * 1024);
 
 /** Reads and checks the environment; a bad value stops startup with a message naming it. */
 export function loadConfig(env: Record<string, string | undefined>): Config {

@@ -8,7 +8,7 @@ import { localBackend, localDevice } from './backends/local.ts';
 import { undiciHttp } from './backends/undici-http.ts';
 import { openAiCompatibleBackend } from './backends/openai-compatible.ts';
 import { backendRegistry, type BackendRegistry } from './backends/registry.ts';
-import type { Config } from './config.ts';
+import { bodyLimitBytes, type Config } from './config.ts';
 import { memoryIdempotencyStore, redisIdempotencyStore, type IdempotencyStore } from './http/idempotency.ts';
 import { describeError, type Logger } from './http/logger.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
@@ -78,7 +78,9 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
       modelsDir: config.MODELS_DIR,
       manifest: parseManifest(JSON.parse(readFileSync(MANIFEST, 'utf8'))),
       only: config.LOCAL_MODELS,
-      device: localDevice()
+      device: localDevice(),
+      // An image fetched by URL may weigh what the client could have sent inline, no more.
+      imageLimits: { timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS, maxBytes: bodyLimitBytes(config) }
     })
   );
   const registry = backendRegistry(backends);

@@ -4,7 +4,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { MiddlewareHandler } from 'hono';
 import { API_PATHS, createApp } from './app.ts';
-import { configOrExit, type Config } from './config.ts';
+import { bodyLimitBytes, configOrExit, type Config } from './config.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
 import { createNodeRuntime, type NodeRuntime } from './node-runtime.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
@@ -30,7 +30,7 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
     rateLimit: rateLimit.middleware,
     logger,
     corsOrigins: config.CORS_ORIGINS,
-    bodyLimitBytes: Math.round(config.BODY_LIMIT_MB * 1024 * 1024),
+    bodyLimitBytes: bodyLimitBytes(config),
     imageHosts: config.IMAGE_URL_HOSTS
   });
   if (config.STATIC_DIR) {

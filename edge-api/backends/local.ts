@@ -9,7 +9,6 @@ import {
   env,
   InterruptableStoppingCriteria,
   pipeline,
-  RawImage,
   StoppingCriteriaList,
   TextStreamer,
   type FeatureExtractionPipeline,
@@ -22,6 +21,7 @@ import {
 import type { ModelEntry, ModelManifest } from '../../src/lib/core/manifest.ts';
 import { badRequest, notFound } from '../http/errors.ts';
 import type { Backend, BackendStatus, ChatMessage, ChatRequest, ChatResult, ModelInfo } from './backend.ts';
+import { loadImage, type ImageLimits } from './load-image.ts';
 
 interface LoadedChat {
   kind: 'vision' | 'text';
@@ -60,6 +60,8 @@ export function localBackend(options: {
   only?: string[];
   /** Where onnxruntime-node runs the models; see `localDevice()`. */
   device?: LocalDevice;
+  /** Bounds on each image fetched from an http(s) URL. */
+  imageLimits: ImageLimits;
 }): Backend {
   const device = options.device ?? 'cpu';
   const root = resolve(options.modelsDir);
@@ -132,7 +134,7 @@ export function localBackend(options: {
     async chat(request, { signal, onDelta, onStart }): Promise<ChatResult> {
       const model = entry(request.model, 'chat');
       const loaded = await loadChat(model);
-      const inputs = await prepare(loaded, request.messages);
+      const inputs = await prepare(loaded, request.messages, options.imageLimits, signal);
       onStart?.();
       return serialized(model.id, () => generate(loaded, inputs, request, signal, onDelta));
     },
@@ -190,10 +192,10 @@ function cpuDtype(model: ModelEntry): ModelEntry['variants'][number]['dtype'] {
   return (model.variants.find((variant) => variant.device === 'wasm') ?? model.variants[0]!).dtype;
 }
 
-async function prepare(loaded: LoadedChat, messages: ChatMessage[]) {
+async function prepare(loaded: LoadedChat, messages: ChatMessage[], imageLimits: ImageLimits, signal: AbortSignal) {
   const images = await Promise.all(
     messages.flatMap((message) =>
-      message.content.flatMap((part) => (part.type === 'image' ? [loadImage(part.url)] : []))
+      message.content.flatMap((part) => (part.type === 'image' ? [loadImage(part.url, imageLimits, signal)] : []))
     )
   );
   if (loaded.kind === 'text') {
@@ -216,19 +218,6 @@ async function prepare(loaded: LoadedChat, messages: ChatMessage[]) {
   const text = loaded.processor!.apply_chat_template(chat, { add_generation_prompt: true }) as string;
   // Vision processors expect images; a text-only turn (a summary over earlier findings) is just tokens.
   return (images.length > 0 ? await loaded.processor!(text, images) : loaded.tokenizer(text)) as Record<string, Tensor>;
-}
-
-/** A data: URL (checked by the route) or an allowlisted http(s) URL as an image. */
-async function loadImage(url: string): Promise<RawImage> {
-  try {
-    const response = await fetch(url);
-    if (!response.ok) {
-      throw new Error(`HTTP ${response.status}`);
-    }
-    return await RawImage.fromBlob(await response.blob());
-  } catch (error) {
-    throw badRequest('invalid_image', `An image could not be read (${(error as Error).message})`, 'messages');
-  }
 }
 
 async function generate(
