@@ -7,7 +7,7 @@ import { limitBody } from './http/body-limit.ts';
 import { handleError, notFoundHandler } from './http/errors.ts';
 import { idempotentResponses, type IdempotencyStore } from './http/idempotency.ts';
 import { describeError, requestLogger, type Logger } from './http/logger.ts';
-import type { Metrics } from './http/metrics.ts';
+import { metricsHandler, type Metrics } from './http/metrics.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { apiRouter } from './http/validation.ts';
 import type { JobType } from './job-types/job-type.ts';
@@ -121,9 +121,7 @@ export function createApp(deps: AppDeps) {
         .route('/', stateQuery())
     );
 
-  app.get('/metrics', ...protect, async (c) =>
-    c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType })
-  );
+  app.get('/metrics', ...protect, metricsHandler(deps.metrics));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -92,6 +92,11 @@ const schema = z.object({
 
   /** Jobs run at once by this process; 0 leaves them to `npm run worker` processes. */
   JOB_CONCURRENCY: nonNegativeInt.default(1),
+  /**
+   * Where `npm run worker` serves its own /metrics and /health/live (0: a free port, logged);
+   * unset: nowhere. The API's /metrics only counts the jobs its own process runs.
+   */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   JOB_MAX_ACTIVE_PER_TENANT: positiveInt.default(2),
   JOB_RETENTION_HOURS: z.coerce.number().positive().default(24),
 

@@ -1,11 +1,12 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { MiddlewareHandler } from 'hono';
 import { API_PATHS, createApp } from './app.ts';
 import { bodyLimitBytes, configOrExit, type Config } from './config.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
+import { listen } from './listen.ts';
 import { createNodeRuntime, type NodeRuntime } from './node-runtime.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 import { authenticate, authenticateOptionsFromConfig } from './security/authenticate.ts';
@@ -72,11 +73,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { app, runtime, close } = await createNodeApp(config, logger);
   const worker = config.JOB_CONCURRENCY > 0 ? runtime.work(config.JOB_CONCURRENCY) : null;
-  const { server, port } = await new Promise<{ server: ServerType; port: number }>((done) => {
-    const started = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
-      done({ server: started, port: info.port })
-    );
-  });
+  const { server, port } = await listen(app.fetch, config.PORT, config.HOST);
   return {
     server,
     port,

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Handler, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobQueue, JobState } from '../jobs/job-queue.ts';
@@ -97,4 +97,9 @@ export function createMetrics(queue: JobQueue) {
       jobDuration.observe({ type, state }, seconds);
     }
   };
+}
+
+/** `GET /metrics`: the registry in Prometheus' text format, for the API and for worker processes. */
+export function metricsHandler(metrics: Metrics): Handler {
+  return async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
 }

@@ -48,7 +48,7 @@ describe('edge API processes', () => {
   });
 
   it(
-    'runs jobs in a separate `npm run worker` process and both stop cleanly on SIGTERM',
+    'runs jobs in a separate `npm run worker` process that serves its own metrics, and both stop cleanly on SIGTERM',
     { timeout: 60_000 },
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'edge-processes-'));
@@ -63,8 +63,8 @@ describe('edge API processes', () => {
       try {
         const server = run('edge-api/server.ts', { ...env, JOB_CONCURRENCY: '0' });
         const { url } = (await server.logged('listening')) as { url: string };
-        const worker = run('edge-api/worker.ts', env);
-        await worker.logged('worker started');
+        const worker = run('edge-api/worker.ts', { ...env, WORKER_METRICS_PORT: '0' });
+        const { metrics_url: workerMetrics } = (await worker.logged('worker started')) as { metrics_url: string };
 
         const submitted = await fetch(`${url}/v1/jobs`, {
           method: 'POST',
@@ -78,6 +78,11 @@ describe('edge API processes', () => {
         expect(finished).toMatchObject({ job_id: id, state: 'completed' });
         const job = (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as JobView;
         expect(job.state).toBe('completed');
+        // Only the worker saw the job run, so only its own endpoint can count it.
+        const scraped = await fetch(workerMetrics);
+        expect(scraped.status).toBe(200);
+        expect(await scraped.text()).toMatch(/^jobs_finished_total\{type="medgemma\.analyze",state="completed"\} 1$/m);
+        expect((await fetch(new URL('/health/live', workerMetrics))).status).toBe(200);
 
         server.child.kill('SIGTERM');
         worker.child.kill('SIGTERM');
