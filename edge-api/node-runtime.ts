@@ -64,6 +64,7 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
         http: upstreamHttp.http,
         timeoutMs: config.UPSTREAM_TIMEOUT_MS,
         onCall: (call) => metrics.backendCall(call),
+        logger,
         onCircuit: (upstream, state) => {
           metrics.circuitState(upstream, state);
           if (state !== 'closed') {

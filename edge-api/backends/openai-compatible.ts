@@ -10,6 +10,7 @@ import {
   type IPolicy
 } from 'cockatiel';
 import { ApiError, gatewayTimeout, serviceUnavailable } from '../http/errors.ts';
+import type { Logger } from '../http/logger.ts';
 import type { Backend, BackendStatus, CallObserver, ChatMessage, ChatResult, ModelInfo, Usage } from './backend.ts';
 import { readSse } from '../../src/lib/core/sse.ts';
 import { fetchHttp, UpstreamTimeoutError, type UpstreamHttp, type UpstreamReply } from './upstream-http.ts';
@@ -36,6 +37,11 @@ export interface OpenAiCompatibleOptions {
   http?: UpstreamHttp;
   /** Told every circuit change (and each upstream's initial `closed`), for the circuit-state metric. */
   onCircuit?: (upstream: string, state: BackendStatus['circuit']) => void;
+  /**
+   * Where upstream failures are told in full (network errors name hosts and ports); clients only
+   * learn which model failed.
+   */
+  logger?: Logger;
 }
 
 /** A failure of the upstream itself (not of the request): worth a retry, and counted by the breaker. */
@@ -50,6 +56,7 @@ class UpstreamFault extends Error {
 
 interface Upstream {
   config: UpstreamConfig;
+  /** `upstream-<n>#<model>`, n its place in UPSTREAMS: health and metrics show it, not the URL. */
   id: string;
   /** `config.url` without a trailing slash, for appending paths. */
   base: string;
@@ -68,6 +75,12 @@ const CIRCUIT = {
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /**
+ * How long one round of upstream probes answers `status()`. The health routes that ask are public:
+ * without it, anyone could make every GPU server answer a request per call.
+ */
+const PROBE_TTL_MS = 5_000;
+
+/**
  * GPU inference servers that speak the OpenAI API (vLLM, TGI, SGLang serving MedGemma). Each
  * upstream has its own circuit breaker and retry policy (cockatiel: exponential backoff with
  * decorrelated jitter); several upstreams for one model are load-balanced by fewest calls in
@@ -76,7 +89,7 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backend {
   const http = options.http ?? fetchHttp;
   const halfOpenAfter = options.halfOpenAfterMs ?? 10_000;
-  const upstreams: Upstream[] = options.upstreams.map((config) => {
+  const upstreams: Upstream[] = options.upstreams.map((config, index) => {
     const breaker = circuitBreaker(
       handleWhen((error) => error instanceof UpstreamFault),
       { halfOpenAfter, breaker: new ConsecutiveBreaker(options.breakAfter ?? 5) }
@@ -88,12 +101,13 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
         backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 })
       }
     );
-    const id = `${config.url}#${config.model}`;
+    const id = `upstream-${index + 1}#${config.model}`;
     options.onCircuit?.(id, 'closed');
     breaker.onStateChange((state) => options.onCircuit?.(id, CIRCUIT[state]));
     return { config, id, base: config.url.replace(/\/$/, ''), breaker, policy: wrap(retries, breaker), inFlight: 0 };
   });
   let turn = 0;
+  let probes: { startedAt: number; reports: Promise<Probe[]> } | null = null;
 
   /** Upstreams for `model` worth trying now, least busy first (ties rotate). */
   function candidates(model: string): Upstream[] {
@@ -132,15 +146,15 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
         const response = await upstream.policy.execute(() => post(upstream, path, body(upstream), signal));
         return { upstream, response, started };
       } catch (error) {
-        upstream.inFlight -= 1;
-        options.onCall?.({ backend: upstream.id, model, ms: performance.now() - started, ok: false });
+        done(upstream, model, started, false);
         if (!(error instanceof UpstreamFault || error instanceof BrokenCircuitError)) {
           throw error;
         }
+        logFailure(upstream, error);
         lastError = error;
       }
     }
-    throw toApiError(lastError, signal);
+    throw toApiError(lastError, model, signal);
   }
 
   async function post(upstream: Upstream, path: string, body: object, signal: AbortSignal): Promise<UpstreamReply> {
@@ -162,14 +176,14 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
       }
       const timedOut = error instanceof UpstreamTimeoutError;
       const reason = timedOut ? `timed out after ${options.timeoutMs} ms` : (error as Error).message;
-      throw new UpstreamFault(`${upstream.config.url}: ${reason}`, timedOut ? 504 : null, { cause: error });
+      throw new UpstreamFault(reason, timedOut ? 504 : null, { cause: error });
     }
     if (response.status >= 200 && response.status < 300) {
       return response;
     }
     const detail = await errorMessage(response);
     if (RETRYABLE_STATUS.has(response.status)) {
-      throw new UpstreamFault(`${upstream.config.url}: HTTP ${response.status} ${detail}`, response.status);
+      throw new UpstreamFault(`HTTP ${response.status} ${detail}`, response.status);
     }
     // The request itself was refused (bad input, unknown model there): the client must fix it.
     const status = response.status === 404 ? 404 : response.status === 413 ? 413 : 400;
@@ -179,6 +193,29 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
   function done(upstream: Upstream, model: string, started: number, ok: boolean): void {
     upstream.inFlight -= 1;
     options.onCall?.({ backend: upstream.id, model, ms: performance.now() - started, ok });
+  }
+
+  function logFailure(upstream: Upstream, error: unknown): void {
+    options.logger?.warn('upstream call failed', {
+      upstream: upstream.id,
+      detail: error instanceof Error ? error.message : String(error)
+    });
+  }
+
+  /** One round of probes serves every health check for {@link PROBE_TTL_MS}, and callers meanwhile share it. */
+  function probeAll(): Promise<Probe[]> {
+    if (!probes || performance.now() - probes.startedAt >= PROBE_TTL_MS) {
+      const reports = Promise.all(upstreams.map((upstream) => probe(http, upstream, options.timeoutMs)));
+      probes = { startedAt: performance.now(), reports };
+      void reports.then((results) => {
+        for (const [i, { failure }] of results.entries()) {
+          if (failure !== undefined) {
+            logFailure(upstreams[i]!, failure);
+          }
+        }
+      });
+    }
+    return probes.reports;
   }
 
   return {
@@ -218,7 +255,11 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
         ok = true;
         return result;
       } catch (error) {
-        throw signal.aborted ? error : toApiError(error, signal);
+        if (signal.aborted) {
+          throw error;
+        }
+        logFailure(upstream, error);
+        throw toApiError(error, request.model, signal);
       } finally {
         done(upstream, request.model, started, ok);
       }
@@ -243,12 +284,17 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
         };
       } catch (error) {
         done(upstream, model, started, false);
-        throw toApiError(error, signal);
+        if (!signal.aborted) {
+          logFailure(upstream, error);
+        }
+        throw toApiError(error, model, signal);
       }
     },
 
-    status(): Promise<BackendStatus[]> {
-      return Promise.all(upstreams.map((upstream) => probe(http, upstream, options.timeoutMs)));
+    async status(): Promise<BackendStatus[]> {
+      const reports = await probeAll();
+      // The circuit is read now: a cached probe must not hide a circuit that opened since.
+      return reports.map(({ status }, i) => ({ ...status, circuit: CIRCUIT[upstreams[i]!.breaker.state] }));
     },
 
     close: () => Promise.resolve()
@@ -308,10 +354,15 @@ async function readStream(response: UpstreamReply, onDelta: (text: string) => vo
   return { text, finishReason, usage: usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } };
 }
 
-async function probe(http: UpstreamHttp, upstream: Upstream, timeoutMs: number): Promise<BackendStatus> {
+/** A probe's public report (no circuit: that is read when asked), and what went wrong, for the log only. */
+interface Probe {
+  status: Omit<BackendStatus, 'circuit'>;
+  failure?: unknown;
+}
+
+async function probe(http: UpstreamHttp, upstream: Upstream, timeoutMs: number): Promise<Probe> {
   const started = performance.now();
-  const circuit = CIRCUIT[upstream.breaker.state];
-  const base = { id: upstream.id, kind: 'openai-compatible' as const, models: [upstream.config.model], circuit };
+  const base = { id: upstream.id, kind: 'openai-compatible' as const, models: [upstream.config.model] };
   try {
     const response = await http(`${upstream.base}/models`, {
       method: 'GET',
@@ -322,10 +373,11 @@ async function probe(http: UpstreamHttp, upstream: Upstream, timeoutMs: number):
     response.discard();
     const latencyMs = performance.now() - started;
     return response.status >= 200 && response.status < 300
-      ? { ...base, healthy: true, latencyMs }
-      : { ...base, healthy: false, latencyMs, error: `HTTP ${response.status}` };
+      ? { status: { ...base, healthy: true, latencyMs } }
+      : { status: { ...base, healthy: false, latencyMs, error: `HTTP ${response.status}` } };
   } catch (error) {
-    return { ...base, healthy: false, latencyMs: null, error: (error as Error).message };
+    const summary = error instanceof UpstreamTimeoutError ? 'timed out' : 'unreachable';
+    return { status: { ...base, healthy: false, latencyMs: null, error: summary }, failure: error };
   }
 }
 
@@ -340,18 +392,23 @@ async function errorMessage(response: UpstreamReply): Promise<string> {
   }
 }
 
-function toApiError(error: unknown, signal: AbortSignal): unknown {
+/**
+ * What the client is told: which model failed and how, never the upstream's address or the
+ * network error: those are for the server log.
+ */
+function toApiError(error: unknown, model: string, signal: AbortSignal): unknown {
   if (error instanceof ApiError || signal.aborted) {
     return error;
   }
   if (error instanceof UpstreamFault && error.status === 504) {
-    return gatewayTimeout(`The model server did not answer in time (${error.message})`);
+    return gatewayTimeout(`The model server for "${model}" did not answer in time`);
   }
   if (error instanceof UpstreamFault || error instanceof BrokenCircuitError) {
-    return serviceUnavailable(`The model server is unavailable (${error.message})`, 'upstream_unavailable', 5);
+    return serviceUnavailable(
+      `The model server for "${model}" is unavailable; try again shortly`,
+      'upstream_unavailable',
+      5
+    );
   }
-  return serviceUnavailable(
-    `The model server sent an unreadable answer (${(error as Error).message})`,
-    'upstream_invalid'
-  );
+  return serviceUnavailable(`The model server for "${model}" sent an unreadable answer`, 'upstream_invalid');
 }

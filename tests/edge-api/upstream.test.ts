@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSse } from '../../src/lib/core/sse.ts';
 import type { JobView, MedgemmaAnalyzeResult } from '../../src/lib/core/edge-wire.ts';
+import { jsonLogger, type Logger } from '../../edge-api/http/logger.ts';
 import { completion, fakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 import { pngDataUrl } from './support/png.ts';
 import { freePort } from './support/redis.ts';
@@ -45,6 +46,34 @@ const chat = (target: { request: TestApp['app']['request'] } | string, body: unk
 const text = async (res: Response) =>
   ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
 
+/** Runs a MedGemma job on one image to its end; returns its last view. */
+async function runJob(gateway: TestApp): Promise<JobView> {
+  const worker = gateway.runtime.work(1);
+  try {
+    const submitted = await gateway.app.request('/v1/jobs', {
+      method: 'POST',
+      headers: jsonHeaders(),
+      body: JSON.stringify({ type: 'medgemma.analyze', input: { images: [{ url: pngDataUrl() }], max_tokens: 4 } })
+    });
+    let view = (await submitted.json()) as JobView;
+    for await (const { data } of readSse(
+      (await gateway.app.request(`/v1/jobs/${view.id}/events`, { headers: auth() })).body!
+    )) {
+      view = JSON.parse(data) as JobView;
+    }
+    return view;
+  } finally {
+    await worker.close();
+  }
+}
+
+/** What clients and the public health report see of an upstream: neither its address nor the network error. */
+function expectNoAddress(shown: string, upstreamUrl: string): void {
+  expect(shown).not.toContain(new URL(upstreamUrl).host);
+  expect(shown).not.toContain('127.0.0.1');
+  expect(shown).not.toMatch(/ECONNREFUSED|fetch failed|socket/i);
+}
+
 describe('openai-compatible backend against a second edge API running the local backend', () => {
   let upstream: TestServer;
   let gateway: TestApp;
@@ -88,25 +117,9 @@ describe('openai-compatible backend against a second edge API running the local 
   });
 
   it('runs a MedGemma job on the upstream', async () => {
-    const worker = gateway.runtime.work(1);
-    try {
-      const submitted = await gateway.app.request('/v1/jobs', {
-        method: 'POST',
-        headers: jsonHeaders(),
-        body: JSON.stringify({ type: 'medgemma.analyze', input: { images: [{ url: pngDataUrl() }], max_tokens: 4 } })
-      });
-      const job = (await submitted.json()) as JobView;
-      let view = job;
-      for await (const { data: data } of readSse(
-        (await gateway.app.request(`/v1/jobs/${job.id}/events`, { headers: auth() })).body!
-      )) {
-        view = JSON.parse(data) as JobView;
-      }
-      expect(view.state).toBe('completed');
-      expect((view.result as MedgemmaAnalyzeResult).model).toBe(MEDGEMMA);
-    } finally {
-      await worker.close();
-    }
+    const view = await runJob(gateway);
+    expect(view.state).toBe('completed');
+    expect((view.result as MedgemmaAnalyzeResult).model).toBe(MEDGEMMA);
   });
 
   it('reports the upstream healthy with its latency', async () => {
@@ -124,8 +137,8 @@ describe('openai-compatible backend against a second edge API running the local 
 describe('openai-compatible backend when upstreams fail', () => {
   const servers: FakeUpstream[] = [];
   const apps: TestApp[] = [];
-  const gatewayFor = async (upstreams: object[], env: Record<string, string> = {}) => {
-    const app = await testApp(gatewayEnv(upstreams, env));
+  const gatewayFor = async (upstreams: object[], env: Record<string, string> = {}, logger?: Logger) => {
+    const app = await testApp(gatewayEnv(upstreams, env), logger);
     apps.push(app);
     return app;
   };
@@ -172,7 +185,15 @@ describe('openai-compatible backend when upstreams fail', () => {
     const gateway = await gatewayFor([upstreamEntry(silent.url)], { UPSTREAM_TIMEOUT_MS: '300' });
     const res = await chat(gateway.app, question(MEDGEMMA));
     expect(res.status).toBe(504);
-    expect(await res.json()).toMatchObject({ error: { code: 'upstream_timeout', type: 'timeout_error' } });
+    const body = await res.text();
+    expect(JSON.parse(body)).toMatchObject({
+      error: {
+        code: 'upstream_timeout',
+        type: 'timeout_error',
+        message: `The model server for "${MEDGEMMA}" did not answer in time`
+      }
+    });
+    expectNoAddress(body, silent.url);
   });
 
   it('answers a streaming request with the status of a failure before the upstream answered (503, 504)', async () => {
@@ -218,33 +239,92 @@ describe('openai-compatible backend when upstreams fail', () => {
       expect(res.status).toBe(200);
       expect(await text(res)).toBe('from the healthy one');
     }
-    const report = (await (await gateway.app.request('/health/detailed')).json()) as {
-      status: string;
-      backends: { id: string; healthy: boolean; circuit: string }[];
-    };
+    const shown = await (await gateway.app.request('/health/detailed')).text();
+    const report = JSON.parse(shown) as { status: string; backends: { id: string }[] };
     expect(report.status).toBe('degraded');
-    expect(report.backends.find((backend) => backend.id.startsWith(dead))).toMatchObject({
-      healthy: false,
-      circuit: 'open'
-    });
+    // Upstreams are named by their place in UPSTREAMS, the same in health and metrics.
+    expect(report.backends.filter((backend) => backend.id !== 'local')).toEqual([
+      expect.objectContaining({ id: `upstream-1#${MEDGEMMA}`, healthy: false, circuit: 'open', error: 'unreachable' }),
+      expect.objectContaining({ id: `upstream-2#${MEDGEMMA}`, healthy: true, circuit: 'closed' })
+    ]);
+    expectNoAddress(shown, dead);
+    expectNoAddress(shown, healthy.url);
     const metrics = await (await gateway.app.request('/metrics', { headers: auth() })).text();
-    expect(metrics).toMatch(
-      /backend_circuit_state\{backend="http:\/\/127\.0\.0\.1:\d+\/v1#google\/medgemma-4b-it"\} 2/
-    );
+    expect(metrics).toContain(`backend_circuit_state{backend="upstream-1#${MEDGEMMA}"} 2`);
+    expect(metrics).toContain(`backend_circuit_state{backend="upstream-2#${MEDGEMMA}"} 0`);
+    expect(metrics).not.toContain(new URL(dead).host);
     // Readiness holds: the model still has a healthy server.
     expect((await gateway.app.request('/health/ready')).status).toBe(200);
   });
 
   it('answers 503 with Retry-After when every upstream is down, and readiness fails', async () => {
-    const gateway = await gatewayFor([upstreamEntry(`http://127.0.0.1:${await freePort()}/v1`)]);
+    const lines: string[] = [];
+    const dead = `http://127.0.0.1:${await freePort()}/v1`;
+    const gateway = await gatewayFor(
+      [upstreamEntry(dead)],
+      {},
+      jsonLogger('warn', (line) => lines.push(line))
+    );
     const res = await chat(gateway.app, question(MEDGEMMA));
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(await res.json()).toMatchObject({
-      error: { code: 'upstream_unavailable', type: 'service_unavailable_error' }
+    const body = await res.text();
+    expect(JSON.parse(body)).toMatchObject({
+      error: {
+        code: 'upstream_unavailable',
+        type: 'service_unavailable_error',
+        message: `The model server for "${MEDGEMMA}" is unavailable; try again shortly`
+      }
     });
+    expectNoAddress(body, dead);
+    // The server log has what the client does not.
+    const failures = lines.map((line) => JSON.parse(line) as Record<string, string>);
+    expect(failures).toContainEqual(
+      expect.objectContaining({
+        message: 'upstream call failed',
+        upstream: `upstream-1#${MEDGEMMA}`,
+        detail: expect.stringContaining(new URL(dead).port)
+      })
+    );
     const ready = await gateway.app.request('/health/ready');
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ unserved_models: [MEDGEMMA] });
+  });
+
+  it('fails a job with a message naming the model, not what its server said', async () => {
+    // Not a fault the circuit counts, so every attempt reaches the server and fails the same way.
+    const garbled = await fake((_call, _req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('GPU 10.1.2.3 crashed');
+    });
+    const view = await runJob(await gatewayFor([upstreamEntry(garbled.url)]));
+    expect(view).toMatchObject({
+      state: 'failed',
+      error: { code: 'upstream_invalid', message: `The model server for "${MEDGEMMA}" sent an unreadable answer` }
+    });
+    expectNoAddress(JSON.stringify(view.error), garbled.url);
+  });
+
+  it('probes upstreams once for health checks close together, yet shows each circuit as it is now', async () => {
+    const busy = await fake((_call, _req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"message":"busy"}}');
+    });
+    const gateway = await gatewayFor([upstreamEntry(busy.url)]);
+    const circuit = async (path: string) => {
+      const report = (await (await gateway.app.request(path)).json()) as {
+        backends?: { id: string; circuit: string }[];
+      };
+      return report.backends?.find((backend) => backend.id === `upstream-1#${MEDGEMMA}`)?.circuit;
+    };
+    const reports = await Promise.all([circuit('/health/detailed'), circuit('/health/detailed')]);
+    expect(reports).toEqual(['closed', 'closed']);
+    await gateway.app.request('/health/ready');
+    expect(busy.probes).toBe(1);
+
+    // Two calls of three tries each open the circuit (five failures in a row).
+    for (let i = 0; i < 2; i++) {
+      expect((await chat(gateway.app, question(MEDGEMMA))).status).toBe(503);
+    }
+    expect(await circuit('/health/detailed')).toBe('open');
+    expect(busy.probes).toBe(1);
   });
 });

@@ -6,6 +6,8 @@ export interface FakeUpstream {
   url: string;
   /** Chat requests received so far. */
   calls: number;
+  /** Health probes (`GET /v1/models`) received so far. */
+  probes: number;
   close(): Promise<void>;
 }
 
@@ -17,9 +19,10 @@ export interface FakeUpstream {
 export async function fakeUpstream(
   respond: (call: number, req: IncomingMessage, res: ServerResponse) => void | Promise<void>
 ): Promise<FakeUpstream> {
-  const state = { calls: 0 };
+  const state = { calls: 0, probes: 0 };
   const server = createServer((req, res) => {
     if (req.url === '/v1/models') {
+      state.probes += 1;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
       return;
     }
@@ -35,6 +38,9 @@ export async function fakeUpstream(
     url: `http://127.0.0.1:${port}/v1`,
     get calls() {
       return state.calls;
+    },
+    get probes() {
+      return state.probes;
     },
     close: () =>
       new Promise<void>((closed) => {
