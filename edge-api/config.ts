@@ -140,10 +140,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return { ...config, ALLOW_ANONYMOUS: config.ALLOW_ANONYMOUS ?? LOOPBACK.has(config.HOST) };
 }
 
-/** For entry points: the configuration, or the problems on stderr and exit code 2 (no stack trace). */
-export function configOrExit(env: Record<string, string | undefined>): Config {
+/**
+ * For entry points: starts from the configuration. A bad setting, whether in the environment or
+ * found later (an API key entry, a JWT key), goes to stderr with exit code 2 and no stack trace.
+ */
+export async function startOrExit<T>(
+  env: Record<string, string | undefined>,
+  start: (config: Config) => Promise<T>
+): Promise<T> {
   try {
-    return loadConfig(env);
+    return await start(loadConfig(env));
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);

@@ -4,7 +4,7 @@ import type { ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { MiddlewareHandler } from 'hono';
 import { API_PATHS, createApp } from './app.ts';
-import { bodyLimitBytes, configOrExit, type Config } from './config.ts';
+import { bodyLimitBytes, startOrExit, type Config } from './config.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
 import { listen } from './listen.ts';
 import { createNodeRuntime, type NodeRuntime } from './node-runtime.ts';
@@ -21,13 +21,15 @@ export interface NodeApp {
 
 /** The app with everything it needs on Node, from the configuration; `startServer` serves it. */
 export async function createNodeApp(config: Config, logger: Logger): Promise<NodeApp> {
+  // Checked before anything is opened: a bad key entry must not leave a queue half started.
+  const authOptions = await authenticateOptionsFromConfig(config);
   const runtime = await createNodeRuntime(config, logger);
   const rateLimit = rateLimitFromConfig(config, logger);
   const app = createApp({
     ...runtime,
     startedAt: Date.now(),
     models: fileStore(config.MODELS_DIR),
-    authenticate: authenticate(await authenticateOptionsFromConfig(config)),
+    authenticate: authenticate(authOptions),
     rateLimit: rateLimit.middleware,
     logger,
     corsOrigins: config.CORS_ORIGINS,
@@ -91,9 +93,10 @@ export async function startServer(
 }
 
 if (import.meta.main) {
-  const config = configOrExit(process.env);
-  const logger = jsonLogger(config.LOG_LEVEL);
-  const running = await startServer(config, logger);
-  logger.info('listening', { url: `http://${config.HOST}:${running.port}`, anonymous: config.ALLOW_ANONYMOUS });
-  stopOnSignals(logger, () => running.close());
+  await startOrExit(process.env, async (config) => {
+    const logger = jsonLogger(config.LOG_LEVEL);
+    const running = await startServer(config, logger);
+    logger.info('listening', { url: `http://${config.HOST}:${running.port}`, anonymous: config.ALLOW_ANONYMOUS });
+    stopOnSignals(logger, () => running.close());
+  });
 }
