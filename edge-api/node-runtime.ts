@@ -81,7 +81,8 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
       only: config.LOCAL_MODELS,
       device: localDevice(),
       // An image fetched by URL may weigh what the client could have sent inline, no more.
-      imageLimits: { timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS, maxBytes: bodyLimitBytes(config) }
+      imageLimits: { timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS, maxBytes: bodyLimitBytes(config) },
+      onCall: (call) => metrics.backendCall(call)
     })
   );
   const registry = backendRegistry(backends);

@@ -20,7 +20,15 @@ import {
 } from '@huggingface/transformers';
 import type { ModelEntry, ModelManifest } from '../../src/lib/core/manifest.ts';
 import { badRequest, notFound } from '../http/errors.ts';
-import type { Backend, BackendStatus, ChatMessage, ChatRequest, ChatResult, ModelInfo } from './backend.ts';
+import type {
+  Backend,
+  BackendStatus,
+  CallObserver,
+  ChatMessage,
+  ChatRequest,
+  ChatResult,
+  ModelInfo
+} from './backend.ts';
 import { loadImage, type ImageLimits } from './load-image.ts';
 
 interface LoadedChat {
@@ -62,6 +70,8 @@ export function localBackend(options: {
   device?: LocalDevice;
   /** Bounds on each image fetched from an http(s) URL. */
   imageLimits: ImageLimits;
+  /** Told each call's time and outcome, as upstream calls are (the backend latency metric). */
+  onCall?: CallObserver;
 }): Backend {
   const device = options.device ?? 'cpu';
   const root = resolve(options.modelsDir);
@@ -86,6 +96,19 @@ export function localBackend(options: {
       throw notFound(`The model "${id}" does not exist or cannot do ${task}`, 'model_not_found');
     }
     return model;
+  }
+
+  /** Times a call to a known model (never a name a client made up: it becomes a metric label). */
+  async function timed<T>(model: ModelEntry, call: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    let ok = false;
+    try {
+      const result = await call();
+      ok = true;
+      return result;
+    } finally {
+      options.onCall?.({ backend: 'local', model: model.id, ms: performance.now() - started, ok });
+    }
   }
 
   /** Runs `work` after every earlier call for the same model. */
@@ -133,31 +156,35 @@ export function localBackend(options: {
 
     async chat(request, { signal, onDelta, onStart }): Promise<ChatResult> {
       const model = entry(request.model, 'chat');
-      const loaded = await loadChat(model);
-      const inputs = await prepare(loaded, request.messages, options.imageLimits, signal);
-      onStart?.();
-      return serialized(model.id, () => generate(loaded, inputs, request, signal, onDelta));
+      return timed(model, async () => {
+        const loaded = await loadChat(model);
+        const inputs = await prepare(loaded, request.messages, options.imageLimits, signal);
+        onStart?.();
+        return serialized(model.id, () => generate(loaded, inputs, request, signal, onDelta));
+      });
     },
 
     async embed(modelId, input, signal) {
       const model = entry(modelId, 'embeddings');
-      let extractor = embedders.get(model.id);
-      if (!extractor) {
-        extractor = pipeline('feature-extraction', model.source.repo, {
-          device,
-          dtype: cpuDtype(model) as never
-        }) as Promise<FeatureExtractionPipeline>;
-        extractor.catch(() => embedders.delete(model.id));
-        embedders.set(model.id, extractor);
-      }
-      const run = await extractor;
-      return serialized(model.id, async () => {
-        signal.throwIfAborted();
-        const output = await run(input, { pooling: 'mean', normalize: true });
-        const vectors = output.tolist() as number[][];
-        output.dispose();
-        const promptTokens = input.reduce((sum, text) => sum + run.tokenizer.encode(text).length, 0);
-        return { vectors, promptTokens };
+      return timed(model, async () => {
+        let extractor = embedders.get(model.id);
+        if (!extractor) {
+          extractor = pipeline('feature-extraction', model.source.repo, {
+            device,
+            dtype: cpuDtype(model) as never
+          }) as Promise<FeatureExtractionPipeline>;
+          extractor.catch(() => embedders.delete(model.id));
+          embedders.set(model.id, extractor);
+        }
+        const run = await extractor;
+        return serialized(model.id, async () => {
+          signal.throwIfAborted();
+          const output = await run(input, { pooling: 'mean', normalize: true });
+          const vectors = output.tolist() as number[][];
+          output.dispose();
+          const promptTokens = input.reduce((sum, text) => sum + run.tokenizer.encode(text).length, 0);
+          return { vectors, promptTokens };
+        });
       });
     },
 

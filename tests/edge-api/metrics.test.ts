@@ -3,7 +3,7 @@ import type { RunningWorker } from '../../edge-api/jobs/job-queue.ts';
 import type { JobView } from '../../src/lib/core/edge-wire.ts';
 import { completion, fakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 import { pngDataUrl } from './support/png.ts';
-import { auth, jsonHeaders, testApp, type TestApp } from './support/test-app.ts';
+import { auth, EMBEDDING_MODEL, jsonHeaders, testApp, VISION_MODEL, type TestApp } from './support/test-app.ts';
 
 let upstream: FakeUpstream;
 let t: TestApp;
@@ -67,5 +67,33 @@ describe('/metrics', () => {
     expect(text).toMatch(
       /^backend_request_duration_seconds_sum\{backend="[^"]+",model="gpu-model",outcome="ok"\} 0\.\d+/m
     );
+  });
+
+  it('times calls to the local backend too, a refused one as an error, never under a made-up model name', async () => {
+    expect((await post('/v1/embeddings', { model: EMBEDDING_MODEL, input: ['a cup'] })).status).toBe(200);
+    const broken = await post('/v1/chat/completions', {
+      model: VISION_MODEL,
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }]
+    });
+    expect(broken.status).toBe(400);
+    const madeUp = await post('/v1/chat/completions', {
+      model: 'made-up',
+      messages: [{ role: 'user', content: 'hi' }]
+    });
+    expect(madeUp.status).toBe(404);
+    const text = await scrape();
+    expect(text).toMatch(
+      new RegExp(
+        `^backend_request_duration_seconds_count\\{backend="local",model="${EMBEDDING_MODEL}",outcome="ok"\\} 1$`,
+        'm'
+      )
+    );
+    expect(text).toMatch(
+      new RegExp(
+        `^backend_request_duration_seconds_count\\{backend="local",model="${VISION_MODEL}",outcome="error"\\} 1$`,
+        'm'
+      )
+    );
+    expect(text).not.toContain('made-up');
   });
 });
