@@ -16,9 +16,10 @@ import { chatCompletions } from './routes/chat-completions.ts';
 import { embeddings } from './routes/embeddings.ts';
 import { health, type StorageCheck } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
-import { modelMirror } from './routes/models.ts';
+import { MODEL_MIRROR_DOC, modelMirror } from './routes/models.ts';
 import { openAiModels } from './routes/openai-models.ts';
 import { stateQuery } from './routes/state-query.ts';
+import { errorResponses } from './schemas/common.ts';
 import type { AuthEnv } from './security/principal.ts';
 import type { BlobStore, WritableBlobStore } from './storage/file-store.ts';
 
@@ -122,6 +123,20 @@ export function createApp(deps: AppDeps) {
     );
 
   app.get('/metrics', ...protect, metricsHandler(deps.metrics));
+  // Neither takes a body or a query to validate: documented here, routed as they are.
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics: requests, jobs, backends and their circuits',
+    responses: {
+      200: {
+        description: 'Prometheus text exposition format',
+        content: { 'text/plain': { schema: { type: 'string' } } }
+      },
+      ...errorResponses(401, 429)
+    }
+  });
+  app.openAPIRegistry.registerPath(MODEL_MIRROR_DOC);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

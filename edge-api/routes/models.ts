@@ -1,7 +1,28 @@
+import { z, type RouteConfig } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import { errorResponse, notFound } from '../http/errors.ts';
 import { serveBlob } from '../http/serve-blob.ts';
+import { errorResponses } from '../schemas/common.ts';
 import type { BlobStore } from '../storage/file-store.ts';
+
+/**
+ * The mirror in the API document. Routed by plain Hono: a file path spans several segments,
+ * which an OpenAPI path parameter cannot express.
+ */
+export const MODEL_MIRROR_DOC: RouteConfig = {
+  method: 'get',
+  path: '/models/{owner}/{name}/resolve/{revision}/{file}',
+  summary: 'Model file (Hugging Face layout), public: Range, If-Range and ETag for resumable downloads',
+  security: [],
+  request: { params: z.object({ owner: z.string(), name: z.string(), revision: z.string(), file: z.string() }) },
+  responses: {
+    200: { description: 'The whole file' },
+    206: { description: 'The requested byte range' },
+    304: { description: 'Unchanged since the ETag in If-None-Match' },
+    416: { description: 'The range lies outside the file' },
+    ...errorResponses(404)
+  }
+};
 
 /**
  * Model mirror in the Hugging Face layout, `/{owner}/{name}/resolve/{revision}/{file}`, so the

@@ -65,7 +65,9 @@ describe('documentation (public)', () => {
         '/api/v1/state/query',
         '/health',
         '/health/ready',
-        '/health/detailed'
+        '/health/detailed',
+        '/metrics',
+        '/models/{owner}/{name}/resolve/{revision}/{file}'
       ])
     );
     expect(spec.paths['/v1/jobs']).toHaveProperty('post.responses.422');
