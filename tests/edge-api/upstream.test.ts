@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerResponse } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readSse } from '../../src/lib/core/sse.ts';
 import type { JobView, MedgemmaAnalyzeResult } from '../../src/lib/core/edge-wire.ts';
 import { jsonLogger, type Logger } from '../../edge-api/http/logger.ts';
@@ -226,6 +227,43 @@ describe('openai-compatible backend when upstreams fail', () => {
     expect(data.at(-1)).toBe('[DONE]');
     expect(JSON.parse(data[1]!)).toMatchObject({ choices: [{ delta: { content: 'Half an' } }] });
     expect(JSON.parse(data.at(-2)!)).toMatchObject({ error: { type: expect.any(String), code: expect.any(String) } });
+  });
+
+  it('spreads calls over healthy upstreams: in turn when idle, to the least busy one under load', async () => {
+    const answer = (text: string) => (res: ServerResponse) =>
+      void res.writeHead(200, { 'content-type': 'application/json' }).end(completion(text));
+    const first = await fake((_call, _req, res) => answer('first')(res));
+    const second = await fake((_call, _req, res) => answer('second')(res));
+    const gateway = await gatewayFor([upstreamEntry(first.url), upstreamEntry(second.url)]);
+    for (let i = 0; i < 6; i++) {
+      expect((await chat(gateway.app, question(MEDGEMMA))).status).toBe(200);
+    }
+    expect([first.calls, second.calls]).toEqual([3, 3]);
+
+    // The first call to reach either server waits there until released; every other is answered at once.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let arrivals = 0;
+    const holdingFirst = (res: ServerResponse) => {
+      arrivals += 1;
+      if (arrivals === 1) {
+        void held.then(() => answer('held')(res));
+      } else {
+        answer('at once')(res);
+      }
+    };
+    const a = await fake((_call, _req, res) => holdingFirst(res));
+    const b = await fake((_call, _req, res) => holdingFirst(res));
+    const loaded = await gatewayFor([upstreamEntry(a.url), upstreamEntry(b.url)]);
+    const waiting = chat(loaded.app, question(MEDGEMMA));
+    await vi.waitFor(() => expect(arrivals).toBe(1));
+    const [busy, idle] = a.calls === 1 ? [a, b] : [b, a];
+    for (let i = 0; i < 3; i++) {
+      expect((await chat(loaded.app, question(MEDGEMMA))).status).toBe(200);
+    }
+    expect([busy.calls, idle.calls]).toEqual([1, 3]);
+    release();
+    expect((await waiting).status).toBe(200);
   });
 
   it('fails over to a healthy upstream and opens the circuit of the dead one', async () => {
