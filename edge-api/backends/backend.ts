@@ -32,8 +32,13 @@ export interface ChatResult {
   usage: Usage;
 }
 
-export interface ChatOptions {
+export interface CallOptions {
   signal: AbortSignal;
+  /** The API request that asked (its `x-request-id`), so that log lines about the call name it. */
+  requestId?: string;
+}
+
+export interface ChatOptions extends CallOptions {
   /** Streams the answer as it is generated; the result still carries the whole text. */
   onDelta?: (text: string) => void;
   /**
@@ -72,7 +77,7 @@ export interface Backend {
   readonly id: string;
   models(): ModelInfo[];
   chat(request: ChatRequest, options: ChatOptions): Promise<ChatResult>;
-  embed(model: string, input: string[], signal: AbortSignal): Promise<EmbeddingResult>;
+  embed(model: string, input: string[], options: CallOptions): Promise<EmbeddingResult>;
   /** Checks reachability now (a cheap call per server), for readiness and `/health/detailed`. */
   status(): Promise<BackendStatus[]>;
   close(): Promise<void>;

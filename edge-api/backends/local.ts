@@ -164,7 +164,7 @@ export function localBackend(options: {
       });
     },
 
-    async embed(modelId, input, signal) {
+    async embed(modelId, input, { signal }) {
       const model = entry(modelId, 'embeddings');
       return timed(model, async () => {
         let extractor = embedders.get(model.id);

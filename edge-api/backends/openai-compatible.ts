@@ -11,7 +11,16 @@ import {
 } from 'cockatiel';
 import { ApiError, gatewayTimeout, serviceUnavailable } from '../http/errors.ts';
 import type { Logger } from '../http/logger.ts';
-import type { Backend, BackendStatus, CallObserver, ChatMessage, ChatResult, ModelInfo, Usage } from './backend.ts';
+import type {
+  Backend,
+  BackendStatus,
+  CallObserver,
+  CallOptions,
+  ChatMessage,
+  ChatResult,
+  ModelInfo,
+  Usage
+} from './backend.ts';
 import { readSse } from '../../src/lib/core/sse.ts';
 import { fetchHttp, UpstreamTimeoutError, type UpstreamHttp, type UpstreamReply } from './upstream-http.ts';
 
@@ -136,7 +145,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
     model: string,
     path: string,
     body: (upstream: Upstream) => object,
-    signal: AbortSignal
+    { signal, requestId }: CallOptions
   ): Promise<{ upstream: Upstream; response: UpstreamReply; started: number }> {
     let lastError: unknown;
     for (const upstream of candidates(model)) {
@@ -150,7 +159,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
         if (!(error instanceof UpstreamFault || error instanceof BrokenCircuitError)) {
           throw error;
         }
-        logFailure(upstream, error);
+        logFailure(upstream, error, requestId);
         lastError = error;
       }
     }
@@ -195,8 +204,9 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
     options.onCall?.({ backend: upstream.id, model, ms: performance.now() - started, ok });
   }
 
-  function logFailure(upstream: Upstream, error: unknown): void {
+  function logFailure(upstream: Upstream, error: unknown, requestId?: string): void {
     options.logger?.warn('upstream call failed', {
+      request_id: requestId,
       upstream: upstream.id,
       detail: error instanceof Error ? error.message : String(error)
     });
@@ -229,7 +239,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
       }));
     },
 
-    async chat(request, { signal, onDelta, onStart }): Promise<ChatResult> {
+    async chat(request, { signal, requestId, onDelta, onStart }): Promise<ChatResult> {
       const streaming = !!onDelta;
       const { upstream, response, started } = await call(
         request.model,
@@ -244,7 +254,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
           stream: streaming,
           ...(streaming && { stream_options: { include_usage: true } })
         }),
-        signal
+        { signal, requestId }
       );
       onStart?.();
       let ok = false;
@@ -258,19 +268,19 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
         if (signal.aborted) {
           throw error;
         }
-        logFailure(upstream, error);
+        logFailure(upstream, error, requestId);
         throw toApiError(error, request.model, signal);
       } finally {
         done(upstream, request.model, started, ok);
       }
     },
 
-    async embed(model, input, signal) {
+    async embed(model, input, { signal, requestId }) {
       const { upstream, response, started } = await call(
         model,
         '/embeddings',
         (target) => ({ model: target.config.upstreamModel ?? model, input }),
-        signal
+        { signal, requestId }
       );
       try {
         const body = JSON.parse(await response.text()) as {
@@ -285,7 +295,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
       } catch (error) {
         done(upstream, model, started, false);
         if (!signal.aborted) {
-          logFailure(upstream, error);
+          logFailure(upstream, error, requestId);
         }
         throw toApiError(error, model, signal);
       }

@@ -39,7 +39,7 @@ export function chatCompletions(deps: { backends: BackendRegistry; imageHosts: r
       JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices, ...extra });
 
     if (!body.stream) {
-      const result = await backend.chat(request, { signal: c.req.raw.signal });
+      const result = await backend.chat(request, { signal: c.req.raw.signal, requestId: c.get('requestId') });
       return c.json(
         {
           id,
@@ -67,7 +67,12 @@ export function chatCompletions(deps: { backends: BackendRegistry; imageHosts: r
     let forward = (text: string) => void early.push(text);
     let take = () => {};
     const taken = new Promise<void>((resolve) => (take = resolve));
-    const generation = backend.chat(request, { signal, onStart: take, onDelta: (text) => forward(text) });
+    const generation = backend.chat(request, {
+      signal,
+      requestId: c.get('requestId'),
+      onStart: take,
+      onDelta: (text) => forward(text)
+    });
     await Promise.race([taken, generation]);
 
     return streamSSE(c, async (stream) => {

@@ -20,7 +20,9 @@ export function embeddings(deps: { backends: BackendRegistry }) {
   return apiRouter().openapi(route, async (c) => {
     const { model, input } = c.req.valid('json');
     const texts = typeof input === 'string' ? [input] : input;
-    const result = await deps.backends.forModel(model, 'embeddings').embed(model, texts, c.req.raw.signal);
+    const result = await deps.backends
+      .forModel(model, 'embeddings')
+      .embed(model, texts, { signal: c.req.raw.signal, requestId: c.get('requestId') });
     return c.json(
       {
         object: 'list' as const,

@@ -320,6 +320,7 @@ describe('openai-compatible backend when upstreams fail', () => {
     expect(failures).toContainEqual(
       expect.objectContaining({
         message: 'upstream call failed',
+        request_id: res.headers.get('x-request-id'),
         upstream: `upstream-1#${MEDGEMMA}`,
         detail: expect.stringContaining(new URL(dead).port)
       })
