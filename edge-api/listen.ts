@@ -4,6 +4,8 @@ export interface Listening {
   server: ServerType;
   /** The port it got: the OS picks one for port 0. */
   port: number;
+  /** Where it listens, for logs: an IPv6 host (`::`) in brackets. */
+  url: string;
 }
 
 /** Serves `fetch` on Node and resolves once it is listening. */
@@ -13,6 +15,9 @@ export function listen(
   hostname: string
 ): Promise<Listening> {
   return new Promise((done) => {
-    const server = serve({ fetch, port, hostname }, (info) => done({ server, port: info.port }));
+    const host = hostname.includes(':') ? `[${hostname}]` : hostname;
+    const server = serve({ fetch, port, hostname }, (info) =>
+      done({ server, port: info.port, url: `http://${host}:${info.port}` })
+    );
   });
 }

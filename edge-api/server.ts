@@ -1,12 +1,11 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
-import type { ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { MiddlewareHandler } from 'hono';
 import { API_PATHS, createApp } from './app.ts';
 import { bodyLimitBytes, startOrExit, type Config } from './config.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
-import { listen } from './listen.ts';
+import { listen, type Listening } from './listen.ts';
 import { createNodeRuntime, type NodeRuntime } from './node-runtime.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 import { authenticate, authenticateOptionsFromConfig } from './security/authenticate.ts';
@@ -58,9 +57,7 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
   };
 }
 
-export interface RunningServer {
-  server: ServerType;
-  port: number;
+export interface RunningServer extends Listening {
   /** Stops taking requests, lets running jobs finish (up to `graceMs`), then closes the queue. */
   close(graceMs?: number): Promise<void>;
 }
@@ -75,10 +72,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { app, runtime, close } = await createNodeApp(config, logger);
   const worker = config.JOB_CONCURRENCY > 0 ? runtime.work(config.JOB_CONCURRENCY) : null;
-  const { server, port } = await listen(app.fetch, config.PORT, config.HOST);
+  const listening = await listen(app.fetch, config.PORT, config.HOST);
+  const { server } = listening;
   return {
-    server,
-    port,
+    ...listening,
     async close(graceMs = 10_000) {
       const http = server as Server;
       const closed = new Promise<void>((done) => http.close(() => done()));
@@ -96,7 +93,7 @@ if (import.meta.main) {
   await startOrExit(process.env, async (config) => {
     const logger = jsonLogger(config.LOG_LEVEL);
     const running = await startServer(config, logger);
-    logger.info('listening', { url: `http://${config.HOST}:${running.port}`, anonymous: config.ALLOW_ANONYMOUS });
+    logger.info('listening', { url: running.url, anonymous: config.ALLOW_ANONYMOUS });
     stopOnSignals(logger, () => running.close());
   });
 }

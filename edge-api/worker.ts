@@ -33,7 +33,7 @@ await startOrExit(process.env, async (config) => {
   logger.info('worker started', {
     concurrency,
     queue: runtime.queueAdapter,
-    metrics_url: endpoint ? `http://${config.HOST}:${endpoint.port}/metrics` : undefined
+    metrics_url: endpoint ? `${endpoint.url}/metrics` : undefined
   });
 
   stopOnSignals(logger, async () => {
