@@ -97,7 +97,10 @@ const schema = z.object({
    * unset: nowhere. The API's /metrics only counts the jobs its own process runs.
    */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
-  JOB_MAX_ACTIVE_PER_TENANT: positiveInt.default(2),
+  /** Jobs of one tenant run at once by all workers together; its other jobs wait while other tenants' run. */
+  JOB_MAX_RUNNING_PER_TENANT: positiveInt.default(2),
+  /** Jobs one tenant may have queued or running (its backlog); more are refused with 429. */
+  JOB_MAX_QUEUED_PER_TENANT: positiveInt.default(100),
   JOB_RETENTION_HOURS: z.coerce.number().positive().default(24),
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info')

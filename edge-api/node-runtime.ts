@@ -46,7 +46,8 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
   const retentionMs = config.JOB_RETENTION_HOURS * 3_600_000;
   const queueOptions = {
     retentionMs,
-    maxActivePerTenant: config.JOB_MAX_ACTIVE_PER_TENANT,
+    maxQueuedPerTenant: config.JOB_MAX_QUEUED_PER_TENANT,
+    maxRunningPerTenant: config.JOB_MAX_RUNNING_PER_TENANT,
     onError: (error: unknown) => logger.error('job queue', describeError(error))
   };
   const queue = config.REDIS_URL

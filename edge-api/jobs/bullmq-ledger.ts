@@ -4,6 +4,9 @@ import type { JobRecord } from './job-queue.ts';
 /** What admitting a job found. */
 export type Admission = { kind: 'created' } | { kind: 'existing'; id: string } | { kind: 'refused' };
 
+/** Whether a job a worker took may run: `wait` while its tenant is at its cap, `cancelled` when a cancel came first. */
+export type Start = 'run' | 'wait' | 'cancelled';
+
 // How long an admitted job may take to appear in BullMQ (admission and `add` are two steps).
 const PENDING_MS = 30_000;
 
@@ -24,6 +27,14 @@ local function ended(id)
     return redis.call('HEXISTS', job, 'finishedOn') == 1
   end
   return not adding(id)
+end
+local function running(set)
+  for _, id in ipairs(redis.call('SMEMBERS', set)) do
+    if redis.call('EXISTS', ARGV[1] .. id .. ':lock') == 0 then
+      redis.call('SREM', set, id)
+    end
+  end
+  return redis.call('SCARD', set)
 end`;
 
 // KEYS: active set, idempotency key, tenant's list, sequence, tenants.
@@ -57,6 +68,25 @@ if ARGV[7] == '1' then
 end
 return {'created', id}`;
 
+// KEYS: active set, running set, cancel flag. ARGV: (common), id, cap.
+// A job held back gives back the start BullMQ counted when it handed the job over (attempts count
+// runs), so that waiting for a slot never uses up its attempts.
+const START = `${COMMON}
+local id = ARGV[4]
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  return 'cancelled'
+end
+local count = running(KEYS[2])
+if redis.call('SISMEMBER', KEYS[2], id) == 1 or count < tonumber(ARGV[5]) then
+  redis.call('SADD', KEYS[2], id)
+  return 'run'
+end
+local job = ARGV[1] .. id
+if redis.call('HINCRBY', job, 'ats', -1) == 0 then
+  redis.call('HDEL', job, 'processedOn')
+end
+return 'wait'`;
+
 // KEYS: active set, idempotency key, cancelled set. ARGV: id, retention ms, has key, cancelled at.
 // The idempotency key lives while the job is active, then for the retention period.
 const SETTLE = `redis.call('ZREM', KEYS[1], ARGV[1])
@@ -74,8 +104,9 @@ if ARGV[2] == '1' and redis.call('GET', KEYS[3]) == ARGV[1] then
   redis.call('DEL', KEYS[3])
 end`;
 
-// KEYS: active set, tenant's list, tenants. ARGV: (common), tenant, start, count.
+// KEYS: active set, tenant's list, tenants, running set. ARGV: (common), tenant, start, count.
 const SWEEP = `${COMMON}
+running(KEYS[4])
 local ids = redis.call('ZRANGE', KEYS[2], ARGV[5], ARGV[5] + ARGV[6] - 1)
 local removed = 0
 for _, id in ipairs(ids) do
@@ -94,9 +125,10 @@ type Script = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 /** The scripts as commands of the client: ioredis runs them by hash, sending them again after a Redis restart. */
 const COMMANDS = {
   ledgerAdmit: { numberOfKeys: 5, lua: ADMIT },
+  ledgerStart: { numberOfKeys: 3, lua: START },
   ledgerSettle: { numberOfKeys: 3, lua: SETTLE },
   ledgerRollback: { numberOfKeys: 3, lua: ROLLBACK },
-  ledgerSweep: { numberOfKeys: 3, lua: SWEEP }
+  ledgerSweep: { numberOfKeys: 4, lua: SWEEP }
 };
 
 type LedgerClient = Redis & Record<keyof typeof COMMANDS, Script>;
@@ -105,8 +137,9 @@ const SWEEP_BATCH = 500;
 
 /**
  * The adapter's own small Redis keys beside BullMQ's (which has no notion of tenants): each
- * tenant's job list (for `list`), active set (for the cap), idempotency keys, cancel flags and
- * the records of cancelled jobs. Every multi-key change is one Lua script, so atomic.
+ * tenant's job list (for `list`), active set (for the backlog cap), running set (for the cap on
+ * running jobs), idempotency keys, cancel flags and the records of cancelled jobs. Every
+ * multi-key change is one Lua script, so atomic.
  */
 export class BullmqLedger {
   readonly #client: LedgerClient;
@@ -142,6 +175,27 @@ export class BullmqLedger {
       idempotencyKey === undefined ? 0 : 1
     )) as [Admission['kind'], string];
     return kind === 'existing' ? { kind, id: existing } : { kind };
+  }
+
+  /**
+   * Takes one of the tenant's `cap` running slots for a job a worker was just handed (holding
+   * BullMQ's lock on it). A slot is held for as long as that lock lives, so it is freed when the
+   * job leaves the active state, and when its worker dies: the lock expires with the lease.
+   */
+  async startRun(id: string, tenant: string, cap: number): Promise<Start> {
+    return (await this.#client.ledgerStart(
+      this.#active(tenant),
+      this.#running(tenant),
+      this.#cancelFlag(id),
+      ...this.#common(),
+      id,
+      cap
+    )) as Start;
+  }
+
+  /** Whether the job holds one of its tenant's running slots. */
+  async isRunning(tenant: string, id: string): Promise<boolean> {
+    return (await this.#client.sismember(this.#running(tenant), id)) === 1;
   }
 
   /** Undoes an admission whose job BullMQ could not add. */
@@ -220,7 +274,7 @@ export class BullmqLedger {
     return page;
   }
 
-  /** Drops from the tenants' lists the jobs that no longer exist (purged by retention). */
+  /** Drops from the tenants' lists the jobs that no longer exist (purged by retention), and ended runs from their running sets. */
   async sweep(): Promise<void> {
     const tenants = `${this.#base}:tenants`;
     for (const tenant of await this.#client.smembers(tenants)) {
@@ -229,6 +283,7 @@ export class BullmqLedger {
           this.#active(tenant),
           this.#list(tenant),
           tenants,
+          this.#running(tenant),
           ...this.#common(),
           tenant,
           start,
@@ -254,6 +309,10 @@ export class BullmqLedger {
 
   #active(tenant: string): string {
     return `${this.#base}:active:${tenant}`;
+  }
+
+  #running(tenant: string): string {
+    return `${this.#base}:running:${tenant}`;
   }
 
   #list(tenant: string): string {

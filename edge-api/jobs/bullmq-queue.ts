@@ -3,7 +3,14 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BullmqFeed } from './bullmq-feed.ts';
 import { BullmqLedger } from './bullmq-ledger.ts';
-import { toBullPriority, toJobRecord, toJobState, type BullJob, type JobData } from './bullmq-records.ts';
+import {
+  toBullPriority,
+  toJobRecord,
+  toJobState,
+  toWaitingRecord,
+  type BullJob,
+  type JobData
+} from './bullmq-records.ts';
 import { BullmqWorker } from './bullmq-worker.ts';
 import { TenantJobLimitError, type JobQueue, type JobQueueOptions, type JobRecord } from './job-queue.ts';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
@@ -47,6 +54,14 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
   const workers = new QueueWorkers<BullmqWorker>();
   const retentionS = settings.retentionMs / 1000;
 
+  /**
+   * Whether an active job runs: under a cap on running jobs, BullMQ hands jobs to workers that
+   * may give them back at once (their tenant is at its cap), so only one holding a slot has started.
+   */
+  async function holdsSlot(tenant: string, id: string): Promise<boolean> {
+    return settings.maxRunningPerTenant === null || ledger.isRunning(tenant, id);
+  }
+
   /** The tenant's job as it is now, or null. */
   async function read(tenant: string, id: string): Promise<JobRecord | null> {
     if (!JOB_ID.test(id)) {
@@ -67,7 +82,9 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
       }
       const mapped = toJobState(state, job.failedReason);
       if (mapped && isFinalJobState(mapped) === (job.finishedOn !== undefined)) {
-        return toJobRecord(job, mapped, cancelRequested);
+        return mapped === 'running' && !(await holdsSlot(tenant, id))
+          ? toWaitingRecord(job, cancelRequested)
+          : toJobRecord(job, mapped, cancelRequested);
       }
     }
     const cancelled = await ledger.cancelledRecord(id);
@@ -135,9 +152,9 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
       const valid = validRequest(request);
       const { tenant, idempotencyKey } = valid;
       const id = randomUUID();
-      const admission = await ledger.admit(id, tenant, idempotencyKey, settings.maxActivePerTenant);
+      const admission = await ledger.admit(id, tenant, idempotencyKey, settings.maxQueuedPerTenant);
       if (admission.kind === 'refused') {
-        throw new TenantJobLimitError(tenant, settings.maxActivePerTenant);
+        throw new TenantJobLimitError(tenant, settings.maxQueuedPerTenant);
       }
       if (admission.kind === 'existing') {
         return { job: await readAdmitted(tenant, admission.id), created: false };
@@ -195,25 +212,26 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
     },
 
     async cancel(tenant, id) {
-      const job = await read(tenant, id);
-      if (job?.state === 'running' && !job.cancelRequested) {
-        await ledger.requestCancel(id);
-        return { ...job, cancelRequested: true };
+      let job = await read(tenant, id);
+      if (job?.state === 'queued') {
+        const cancelled: JobRecord = { ...job, state: 'cancelled', finishedAt: Date.now() };
+        // Kept before BullMQ forgets the job, so that no reader finds neither.
+        await ledger.keepCancelled(cancelled);
+        if ((await queue.remove(id)) === 1) {
+          await ledger.settle(cancelled);
+          feed.hint(id);
+          return cancelled;
+        }
+        // A worker holds it: it started meanwhile, or its tenant is at its cap and the worker is
+        // giving it back (then its next start ends it). Cancelled as a running job either way.
+        await ledger.forgetCancelled(id);
+        job = await read(tenant, id);
       }
-      if (job?.state !== 'queued') {
+      if (!job || isFinalJobState(job.state) || job.cancelRequested) {
         return job;
       }
-      const cancelled: JobRecord = { ...job, state: 'cancelled', finishedAt: Date.now() };
-      // Kept before BullMQ forgets the job, so that no reader finds neither.
-      await ledger.keepCancelled(cancelled);
-      if ((await queue.remove(id)) === 1) {
-        await ledger.settle(cancelled);
-        feed.hint(id);
-        return cancelled;
-      }
-      // A worker took it meanwhile: cancel it as a running job.
-      await ledger.forgetCancelled(id);
-      return jobQueue.cancel(tenant, id);
+      await ledger.requestCancel(id);
+      return { ...job, cancelRequested: true };
     },
 
     subscribe: (tenant, id, listener) => feed.follow(tenant, id, listener),

@@ -85,3 +85,17 @@ export function toJobRecord(job: BullJob, state: JobState, cancelRequested: bool
     ...(job.finishedOn !== undefined && { finishedAt: job.finishedOn })
   };
 }
+
+/**
+ * A job BullMQ handed to a worker that holds no slot under its tenant's cap on running jobs (the
+ * worker is checking the cap, or giving the job back): shown queued, as before the hand-off.
+ * BullMQ counted the hand-off as a start, which the worker takes back as it gives the job back;
+ * the larger of that count less one and the runs that ended with an outcome is right on either
+ * side of the take-back (one short just after it only if an earlier run was interrupted).
+ */
+export function toWaitingRecord(job: BullJob, cancelRequested: boolean): JobRecord {
+  return {
+    ...toJobRecord(job, 'queued', cancelRequested),
+    attempts: Math.max(job.attemptsStarted - 1, job.attemptsMade)
+  };
+}

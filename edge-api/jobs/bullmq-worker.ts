@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import {
   CANCELLED_REASON,
   encodeFailure,
@@ -29,6 +29,10 @@ const UNLIMITED_STALLS = 1_000_000;
 // How often some worker looks for jobs whose lock expired (one check per queue, whoever runs it):
 // a crashed worker's job is re-run within its lease plus twice this.
 const STALL_CHECK_MS = 2000;
+// How long a job whose tenant is at its cap of running jobs waits before a worker looks at it
+// again: BullMQ has no per-tenant concurrency that would hand it over as soon as a slot frees.
+// Shorter starts it sooner; longer spends less Redis work on a tenant's waiting backlog.
+const CAP_RECHECK_MS = 250;
 
 /** What the BullMQ processor must return or throw for a run's outcome. */
 function processorResult(outcome: RunOutcome): unknown {
@@ -113,6 +117,7 @@ export class BullmqWorker implements RunningWorker {
     if (job.attemptsStarted > job.data.maxAttempts) {
       throw new UnrecoverableError(encodeFailure(STALLED));
     }
+    await this.#takeSlot(job, token);
     let outcome: RunOutcome = { kind: 'lost' };
     await this.runs.track(toJobRecord(job, 'running', false), token, async (run) => {
       // The run is registered first, so a cancel announced after this read still reaches it.
@@ -127,6 +132,25 @@ export class BullmqWorker implements RunningWorker {
       }
     });
     return processorResult(outcome);
+  }
+
+  /**
+   * Takes a running slot of the job's tenant when there is a cap; else moves the job back to
+   * waiting and throws, for BullMQ to leave it there (or throws to end it cancelled).
+   */
+  async #takeSlot(job: BullJob, token: string): Promise<void> {
+    const cap = this.#context.settings.maxRunningPerTenant;
+    if (cap === null) {
+      return;
+    }
+    const start = await this.#context.ledger.startRun(job.id!, job.data.tenant, cap);
+    if (start === 'cancelled') {
+      throw new UnrecoverableError(CANCELLED_REASON);
+    }
+    if (start === 'wait') {
+      await job.moveToDelayed(Date.now() + CAP_RECHECK_MS, token);
+      throw new DelayedError();
+    }
   }
 
   /** Files a job that reached a final state: out of its tenant's cap, cancelled ones kept as records. */

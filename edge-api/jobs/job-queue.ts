@@ -83,8 +83,8 @@ export class PermanentJobError extends Error {
 }
 
 /**
- * Thrown by `enqueue` when the tenant already has `maxActivePerTenant` queued + running jobs
- * (open-source queues have no per-tenant fairness, so the cap is applied at submission).
+ * Thrown by `enqueue` when the tenant already has `maxQueuedPerTenant` queued + running jobs: a
+ * bound on one tenant's backlog (how many of them run at once is `maxRunningPerTenant`).
  * The route answers 429.
  */
 export class TenantJobLimitError extends Error {
@@ -111,7 +111,13 @@ export interface JobQueueOptions {
   /** How long finished jobs, and the idempotency keys that point at them, are kept. Default 24 h. */
   retentionMs?: number;
   /** Queued + running jobs one tenant may have; `enqueue` beyond it throws `TenantJobLimitError`. Default 100. */
-  maxActivePerTenant?: number;
+  maxQueuedPerTenant?: number;
+  /**
+   * Jobs of one tenant that run at once, counted across every worker and process: workers pass
+   * over that tenant's other jobs (they stay queued) and run other tenants' meanwhile, so one
+   * tenant cannot take every slot. A run whose lease expired no longer counts. Default: no cap.
+   */
+  maxRunningPerTenant?: number;
   /**
    * A claimed job's lease (visibility timeout), renewed while its handler runs. A worker that
    * stays silent longer loses the job: another worker re-runs it and the first one's outcome is

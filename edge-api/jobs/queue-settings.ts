@@ -4,7 +4,9 @@ import { MAX_JOB_PRIORITY, type EnqueueRequest, type JobQueueOptions } from './j
 /** `JobQueueOptions` with every default applied, plus the intervals derived from them. */
 export interface QueueSettings {
   retentionMs: number;
-  maxActivePerTenant: number;
+  maxQueuedPerTenant: number;
+  /** Null: no cap. */
+  maxRunningPerTenant: number | null;
   leaseMs: number;
   /** Waits between a job's runs: doubling up to 5 min, never straight back (equal jitter). */
   retryBackoff: BackoffOptions;
@@ -23,7 +25,8 @@ export function queueSettings(options: JobQueueOptions): QueueSettings {
   const retentionMs = options.retentionMs ?? DAY_MS;
   return {
     retentionMs,
-    maxActivePerTenant: options.maxActivePerTenant ?? 100,
+    maxQueuedPerTenant: options.maxQueuedPerTenant ?? 100,
+    maxRunningPerTenant: options.maxRunningPerTenant ?? null,
     leaseMs: options.leaseMs ?? 30_000,
     retryBackoff: { baseMs: options.retryDelayMs ?? 1000, maxMs: 300_000, jitter: 'equal' },
     onError: options.onError ?? ((error) => console.error('job queue:', error)),

@@ -48,7 +48,7 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
     async enqueue(request) {
       const { row, created } = store.enqueue(
         { ...validRequest(request), id: randomUUID() },
-        { maxActive: settings.maxActivePerTenant, retentionMs: settings.retentionMs },
+        { maxQueued: settings.maxQueuedPerTenant, retentionMs: settings.retentionMs },
         Date.now()
       );
       if (created) {

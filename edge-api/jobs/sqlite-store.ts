@@ -37,22 +37,27 @@ const RELEASE = `state = CASE WHEN cancel_requested THEN 'cancelled' WHEN attemp
 
 const READY = `state = 'queued' AND run_at <= :now AND type IN (SELECT value FROM json_each(:types))`;
 
+// The next job to run: the best ready one whose tenant is below its cap of running jobs. A run
+// whose lease expired is over for the cap, even before recovery re-queues its job.
+const NEXT = `SELECT seq FROM jobs AS candidate WHERE ${READY} AND (:cap IS NULL OR (
+    SELECT count(*) FROM jobs WHERE tenant = candidate.tenant AND state = 'running' AND lease_until >= :now) < :cap)
+  ORDER BY priority DESC, seq LIMIT 1`;
+
 const SQL = {
   byId: 'SELECT * FROM jobs WHERE id = :id',
   byTenantAndId: 'SELECT * FROM jobs WHERE id = :id AND tenant = :tenant',
   byKey: 'SELECT * FROM jobs WHERE tenant = :tenant AND idempotency_key = :key',
   dropExpiredKey: 'DELETE FROM jobs WHERE tenant = :tenant AND idempotency_key = :key AND finished_at < :before',
-  countActive: `SELECT count(*) AS n FROM
+  countQueued: `SELECT count(*) AS n FROM
     (SELECT 1 FROM jobs WHERE tenant = :tenant AND state IN ('queued', 'running') LIMIT :limit)`,
   insert: `INSERT INTO jobs (id, tenant, type, state, priority, input, max_attempts, idempotency_key, created_at, run_at)
     VALUES (:id, :tenant, :type, 'queued', :priority, :input, :max_attempts, :key, :now, :now) RETURNING *`,
   page: `SELECT * FROM jobs WHERE tenant = :tenant AND seq < :before AND (:state IS NULL OR state = :state)
     ORDER BY seq DESC LIMIT :limit`,
-  anyReady: `SELECT 1 FROM jobs WHERE ${READY} LIMIT 1`,
+  next: NEXT,
   claim: `UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = :now,
       lease_token = :token, lease_until = :until, version = version + 1
-    WHERE seq IN (SELECT seq FROM jobs WHERE ${READY} ORDER BY priority DESC, seq LIMIT :limit)
-    RETURNING *`,
+    WHERE seq = (${NEXT}) RETURNING *`,
   renew: `UPDATE jobs SET lease_until = :until
     WHERE id = :id AND lease_token = :token AND state = 'running' AND lease_until >= :now
     RETURNING cancel_requested`,
@@ -93,7 +98,7 @@ export class SqliteJobStore {
    */
   enqueue(
     request: ValidRequest & { id: string },
-    limits: { maxActive: number; retentionMs: number },
+    limits: { maxQueued: number; retentionMs: number },
     now: number
   ): { row: JobRow; created: boolean } {
     const { tenant, idempotencyKey: key } = request;
@@ -105,9 +110,9 @@ export class SqliteJobStore {
           return { row: existing, created: false };
         }
       }
-      const { n: active } = this.#statements.countActive.get({ tenant, limit: limits.maxActive }) as { n: number };
-      if (active >= limits.maxActive) {
-        throw new TenantJobLimitError(tenant, limits.maxActive);
+      const { n: queued } = this.#statements.countQueued.get({ tenant, limit: limits.maxQueued }) as { n: number };
+      if (queued >= limits.maxQueued) {
+        throw new TenantJobLimitError(tenant, limits.maxQueued);
       }
       const row = this.#row('insert', {
         id: request.id,
@@ -138,15 +143,35 @@ export class SqliteJobStore {
     return this.#statements.page.all({ tenant, before, limit, state }) as unknown as JobRow[];
   }
 
-  /** Claims up to `limit` ready jobs of the given types for `leaseMs`, best priority first, then oldest. */
-  claim(types: string[], limit: number, token: string, leaseMs: number, now: number): JobRow[] {
-    const typesJson = JSON.stringify(types);
+  /**
+   * Claims up to `limit` ready jobs of the given types for `leaseMs`, best priority first, then
+   * oldest, passing over those of tenants with `maxRunning` jobs running (null: no cap).
+   */
+  claim(
+    types: string[],
+    limit: number,
+    token: string,
+    leaseMs: number,
+    now: number,
+    maxRunning: number | null
+  ): JobRow[] {
+    const next = { now, types: JSON.stringify(types), cap: maxRunning };
     // A read first: an idle poll then never takes the write lock that other processes wait for.
-    if (!this.#statements.anyReady.get({ now, types: typesJson })) {
+    if (!this.#statements.next.get(next)) {
       return [];
     }
-    const rows = this.#statements.claim.all({ now, types: typesJson, token, until: now + leaseMs, limit });
-    return (rows as unknown as JobRow[]).sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    // One at a time, so that each claim counts the runs the previous ones started.
+    return inTransaction(this.#db, () => {
+      const rows: JobRow[] = [];
+      while (rows.length < limit) {
+        const row = this.#row('claim', { ...next, token, until: now + leaseMs });
+        if (!row) {
+          break;
+        }
+        rows.push(row);
+      }
+      return rows;
+    });
   }
 
   /** Extends a lease that has not expired yet: one that has may already be another worker's. */

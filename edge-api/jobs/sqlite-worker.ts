@@ -117,7 +117,8 @@ export class SqliteWorker implements RunningWorker {
         }
         const free = this.#options.concurrency - this.runs.size;
         if (free > 0) {
-          for (const row of store.claim(types, free, randomUUID(), settings.leaseMs, now)) {
+          const claimed = store.claim(types, free, randomUUID(), settings.leaseMs, now, settings.maxRunningPerTenant);
+          for (const row of claimed) {
             this.#context.publish(row);
             void this.runs
               .track(toJobRecord(row), row.lease_token!, (run) => this.#run(run))

@@ -35,6 +35,16 @@ describe('configuration from the environment', () => {
     });
   });
 
+  it('caps the jobs a tenant runs at once apart from those it may have queued', () => {
+    expect(loadConfig({})).toMatchObject({ JOB_MAX_RUNNING_PER_TENANT: 2, JOB_MAX_QUEUED_PER_TENANT: 100 });
+    expect(loadConfig({ JOB_MAX_RUNNING_PER_TENANT: '4', JOB_MAX_QUEUED_PER_TENANT: '10' })).toMatchObject({
+      JOB_MAX_RUNNING_PER_TENANT: 4,
+      JOB_MAX_QUEUED_PER_TENANT: 10
+    });
+    expect(() => loadConfig({ JOB_MAX_RUNNING_PER_TENANT: '0' })).toThrow(/JOB_MAX_RUNNING_PER_TENANT/);
+    expect(() => loadConfig({ JOB_MAX_QUEUED_PER_TENANT: '1.5' })).toThrow(/JOB_MAX_QUEUED_PER_TENANT/);
+  });
+
   it('parses upstreams as JSON and says so when they are not', () => {
     const upstreams = [{ model: 'google/medgemma-4b-it', url: 'http://gpu:8000/v1' }];
     expect(loadConfig({ UPSTREAMS: JSON.stringify(upstreams) }).UPSTREAMS).toEqual(upstreams);

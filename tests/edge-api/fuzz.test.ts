@@ -183,7 +183,7 @@ beforeAll(async () => {
   t = await testApp({
     RATE_LIMIT_BURST: '100000',
     RATE_LIMIT_PER_SECOND: '100000',
-    JOB_MAX_ACTIVE_PER_TENANT: '100000'
+    JOB_MAX_QUEUED_PER_TENANT: '100000'
   });
 });
 afterAll(() => t.close());

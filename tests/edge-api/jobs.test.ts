@@ -8,7 +8,7 @@ import { auth, jsonHeaders, testApp, type TestApp } from './support/test-app.ts'
 let t: TestApp;
 let worker: RunningWorker | null = null;
 beforeAll(async () => {
-  t = await testApp({ JOB_MAX_ACTIVE_PER_TENANT: '3' });
+  t = await testApp({ JOB_MAX_QUEUED_PER_TENANT: '3' });
 });
 afterAll(async () => {
   await worker?.close();

@@ -24,7 +24,7 @@ const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 4);
 const WORKER_CONCURRENCY = 16;
 const TARGETS: Record<string, string> = { sqlite: '≥ 2,000/s', bullmq: '≥ 5,000/s' };
 // Many tenants, as on a real server, and caps out of the way: the cap check itself is measured.
-const OPTIONS: JobQueueOptions = { maxActivePerTenant: 1_000_000, onError: (error) => console.error(error) };
+const OPTIONS: JobQueueOptions = { maxQueuedPerTenant: 1_000_000, onError: (error) => console.error(error) };
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

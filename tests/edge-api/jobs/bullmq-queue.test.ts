@@ -52,7 +52,7 @@ describe('bullmq ledger', { timeout: 30_000 }, () => {
   });
 
   it('heals a cap whose active set kept jobs that ended unrecorded (a worker died in between)', async () => {
-    queue = bullmqJobQueue({ url: redis.url, queueName, maxActivePerTenant: 2 });
+    queue = bullmqJobQueue({ url: redis.url, queueName, maxQueuedPerTenant: 2 });
     const { job: finished } = await queue.enqueue({ tenant, type: 'echo', input: null });
     const worker = queue.work({ echo: async () => 'ok' }, { concurrency: 1 });
     await waitFor('the job to complete', async () => (await queue.get(tenant, finished.id))?.state === 'completed');
@@ -63,6 +63,41 @@ describe('bullmq ledger', { timeout: 30_000 }, () => {
     await queue.enqueue({ tenant, type: 'echo', input: 1 });
     await queue.enqueue({ tenant, type: 'echo', input: 2 });
     await expect(queue.enqueue({ tenant, type: 'echo', input: 3 })).rejects.toBeInstanceOf(TenantJobLimitError);
+  });
+
+  it("ends cancelled a job held back by its tenant's cap whose cancel came while a worker held it", async () => {
+    queue = bullmqJobQueue({ url: redis.url, queueName, maxRunningPerTenant: 1 });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const ran: unknown[] = [];
+    const worker = queue.work(
+      {
+        hold: async (job) => {
+          ran.push(job.input);
+          await released;
+        }
+      },
+      { concurrency: 2 }
+    );
+    const { job: first } = await queue.enqueue({ tenant, type: 'hold', input: 'first' });
+    const { job: held } = await queue.enqueue({ tenant, type: 'hold', input: 'held' });
+    await waitFor('the first job to run', async () => (await queue.get(tenant, first.id))?.state === 'running');
+    // What `cancel` leaves when it finds the job in a worker's hands: only the cancel flag.
+    await admin.set(ledgerKey(`cancel:${held.id}`), '1');
+    await waitFor('it to end cancelled', async () => (await queue.get(tenant, held.id))?.state === 'cancelled');
+    expect(await queue.get(tenant, first.id)).toMatchObject({ state: 'running' });
+    release();
+    await worker.close();
+    expect(ran).toEqual(['first']);
+  });
+
+  it('sweeps ended runs out of the running sets', async () => {
+    queue = bullmqJobQueue({ url: redis.url, queueName, maxRunningPerTenant: 1, retentionMs: 2000 });
+    const worker = queue.work({ echo: async () => 'ok' }, { concurrency: 1 });
+    const { job } = await queue.enqueue({ tenant, type: 'echo', input: null });
+    await waitFor('the job to complete', async () => (await queue.get(tenant, job.id))?.state === 'completed');
+    await worker.close();
+    await waitFor('its run to be swept', async () => (await admin.exists(ledgerKey(`running:${tenant}`))) === 0);
   });
 
   it('sweeps purged jobs out of the tenant lists', async () => {

@@ -26,6 +26,9 @@ const T2 = 'tenant-2';
 const TIMEOUT_MS = 20_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// Long enough for a free worker slot to take a job it may run (BullMQ looks again at a job held
+// back by its tenant's cap every 250 ms): a job still waiting after it is held back.
+const HELD_BACK_MS = 600;
 
 /** Polls `probe` until it gives something truthy. */
 export async function waitFor<T>(what: string, probe: () => T | Promise<T>): Promise<NonNullable<T>> {
@@ -265,6 +268,32 @@ export function describeJobQueueConformance(name: string, createHarness: () => P
       expect(done).toMatchObject({ attempts: 2, result: 'ok' });
     });
 
+    it('waits before each retry, at least half the retry delay, doubling per attempt (backoff, equal jitter)', async () => {
+      const retryDelayMs = 300;
+      const queue = open({ retryDelayMs });
+      const started: number[] = [];
+      const failed: number[] = [];
+      const worker = queue.work(
+        {
+          flaky: async (_job, { attempt }) => {
+            started.push(Date.now());
+            if (attempt < 3) {
+              failed.push(Date.now());
+              throw new Error('glitch');
+            }
+            return 'ok';
+          }
+        },
+        { concurrency: 1 }
+      );
+      const { job } = await queue.enqueue({ tenant: T1, type: 'flaky', input: null });
+      await waitForState(queue, job, 'completed');
+      await worker.close();
+      expect(started).toHaveLength(3);
+      expect(started[1]! - failed[0]!).toBeGreaterThanOrEqual(retryDelayMs / 2);
+      expect(started[2]! - failed[1]!).toBeGreaterThanOrEqual(retryDelayMs);
+    });
+
     it('fails a job at once on PermanentJobError', async () => {
       const queue = open();
       let calls = 0;
@@ -362,8 +391,8 @@ export function describeJobQueueConformance(name: string, createHarness: () => P
       expect((await queue.list(T1, { limit: 10 })).jobs).toHaveLength(2);
     });
 
-    it('refuses a job from a tenant at its cap of active jobs', async () => {
-      const queue = open({ maxActivePerTenant: 2 });
+    it('refuses a job from a tenant at its cap of queued and running jobs', async () => {
+      const queue = open({ maxQueuedPerTenant: 2 });
       const first = await queue.enqueue({ tenant: T1, type: 'echo', input: 1, idempotencyKey: 'first' });
       await queue.enqueue({ tenant: T1, type: 'echo', input: 2 });
       const refused = queue.enqueue({ tenant: T1, type: 'echo', input: 3 });
@@ -388,6 +417,106 @@ export function describeJobQueueConformance(name: string, createHarness: () => P
       await queue.enqueue({ tenant: T1, type: 'echo', input: 5 });
       await queue.enqueue({ tenant: T1, type: 'echo', input: 6 });
       await expect(queue.enqueue({ tenant: T1, type: 'echo', input: 7 })).rejects.toBeInstanceOf(TenantJobLimitError);
+    });
+
+    it("runs at most maxRunningPerTenant of a tenant's jobs at once, in every process, and other tenants' meanwhile", async () => {
+      const options = { maxRunningPerTenant: 1 };
+      const api = open(options);
+      const gates = { a1: gate(), a2: gate(), b1: gate() };
+      const started: string[] = [];
+      const hold = async (job: JobRecord) => {
+        const name = job.input as keyof typeof gates;
+        started.push(name);
+        await gates[name].opened;
+        return name;
+      };
+      const enqueue = async (tenant: string, input: string) => (await api.enqueue({ tenant, type: 'hold', input })).job;
+      const jobs = { a1: await enqueue(T1, 'a1'), a2: await enqueue(T1, 'a2'), b1: await enqueue(T2, 'b1') };
+      const heard = new Map<string, JobEvent[]>();
+      for (const { id } of [jobs.a1, jobs.a2]) {
+        heard.set(id, []);
+        api.subscribe(T1, id, (event) => heard.get(id)!.push(event));
+      }
+      // Two processes with two slots each: room for all three jobs, but for the cap.
+      const workers = [open(options), open(options)].map((queue) => queue.work({ hold }, { concurrency: 2 }));
+      await waitFor('a job of each tenant to start', () => started.includes('b1') && started.length >= 2);
+      await sleep(HELD_BACK_MS);
+      // Which of the tenant's jobs runs first is not asserted: two workers take them at once.
+      const [first, ...more] = started.filter((name) => name !== 'b1') as ('a1' | 'a2')[];
+      expect(more).toEqual([]);
+      const second = first === 'a1' ? 'a2' : 'a1';
+      const held = jobs[second];
+      expect(await api.get(T1, held.id)).toMatchObject({ state: 'queued', attempts: 0 });
+      gates[first!].open();
+      await waitFor('the held-back job to start once the first ended', () => started.includes(second));
+      gates[second].open();
+      gates.b1.open();
+      for (const job of Object.values(jobs)) {
+        await waitForState(api, job, 'completed');
+      }
+      const events = heard.get(held.id)!;
+      await waitFor('its follower to hear it complete', () => events.some((e) => e.job.state === 'completed'));
+      await Promise.all(workers.map((worker) => worker.close()));
+      expect((await api.get(T1, held.id))?.attempts).toBe(1);
+      // While held back it looked queued and unstarted throughout, however often a worker looked at it.
+      const states = events.map((e) => e.job.state).filter((state, i, all) => state !== all[i - 1]);
+      expect(states).toEqual(['queued', 'running', 'completed']);
+      expect(events.filter((e) => e.job.state === 'queued').every((e) => e.job.attempts === 0)).toBe(true);
+    });
+
+    it("frees a tenant's running slot once its run's lease expires (its worker stalled or died)", async () => {
+      expectWorkerErrors = true;
+      const options = { maxRunningPerTenant: 1, leaseMs: 1000 };
+      const staleQueue = open(options);
+      const freshQueue = open(options);
+      const ran: unknown[] = [];
+      const report = async (job: JobRecord, { signal }: JobContext) => {
+        if (job.input === 'stalls') {
+          await aborted(signal);
+          throw signal.reason;
+        }
+        ran.push(job.input);
+      };
+      const stale = staleQueue.work({ report }, { concurrency: 1 });
+      const { job: stalls } = await freshQueue.enqueue({ tenant: T1, type: 'report', input: 'stalls', maxAttempts: 1 });
+      await waitForState(freshQueue, stalls, 'running');
+      const { job: next } = await freshQueue.enqueue({ tenant: T1, type: 'report', input: 'next' });
+      const fresh = freshQueue.work({ report }, { concurrency: 1 });
+      await sleep(HELD_BACK_MS);
+      expect(ran).toEqual([]);
+      await harness.expireLease(stalls.id);
+      await waitForState(freshQueue, next, 'completed');
+      await waitForState(freshQueue, stalls, 'failed');
+      await stale.close();
+      await fresh.close();
+      expect(ran).toEqual(['next']);
+    });
+
+    it("cancels a job held back by its tenant's cap, and it never runs", async () => {
+      const options = { maxRunningPerTenant: 1 };
+      const queue = open(options);
+      const release = gate();
+      const ran: unknown[] = [];
+      const worker = open(options).work(
+        {
+          hold: async (job) => {
+            ran.push(job.input);
+            await release.opened;
+          }
+        },
+        { concurrency: 2 }
+      );
+      const { job: first } = await queue.enqueue({ tenant: T1, type: 'hold', input: 'first' });
+      const { job: held } = await queue.enqueue({ tenant: T1, type: 'hold', input: 'held' });
+      await waitForState(queue, first, 'running');
+      await sleep(HELD_BACK_MS);
+      await queue.cancel(T1, held.id);
+      // At once, or at the next look of a worker that was holding it back just then.
+      await waitForState(queue, held, 'cancelled');
+      release.open();
+      await waitForState(queue, first, 'completed');
+      await worker.close();
+      expect(ran).toEqual(['first']);
     });
 
     it("pages through a tenant's jobs newest first without duplicates or omissions", async () => {
