@@ -132,11 +132,22 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 /** `BODY_LIMIT_MB` in bytes: the most a request may carry, inline images included. */
 export const bodyLimitBytes = (config: Config): number => Math.round(config.BODY_LIMIT_MB * 1024 * 1024);
 
+/** Settings an earlier version read: refused with what replaced them, never silently ignored. */
+const REPLACED: Record<string, string> = {
+  JOB_MAX_ACTIVE_PER_TENANT:
+    'replaced by JOB_MAX_QUEUED_PER_TENANT (jobs a tenant may have queued or running) and JOB_MAX_RUNNING_PER_TENANT (run at once)'
+};
+
 /** Reads and checks the environment; a bad value stops startup with a message naming it. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const result = checkedSchema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  const problems = [
+    ...Object.entries(REPLACED)
+      .filter(([name]) => env[name] !== undefined)
+      .map(([name, replacement]) => `  ${name}: ${replacement}`),
+    ...(result.error?.issues ?? []).map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`)
+  ];
+  if (!result.success || problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const config = result.data;

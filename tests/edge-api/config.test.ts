@@ -43,6 +43,10 @@ describe('configuration from the environment', () => {
     });
     expect(() => loadConfig({ JOB_MAX_RUNNING_PER_TENANT: '0' })).toThrow(/JOB_MAX_RUNNING_PER_TENANT/);
     expect(() => loadConfig({ JOB_MAX_QUEUED_PER_TENANT: '1.5' })).toThrow(/JOB_MAX_QUEUED_PER_TENANT/);
+    // The setting this pair replaced is refused, not quietly ignored.
+    expect(() => loadConfig({ JOB_MAX_ACTIVE_PER_TENANT: '5' })).toThrow(
+      /JOB_MAX_ACTIVE_PER_TENANT: replaced by JOB_MAX_QUEUED_PER_TENANT .* JOB_MAX_RUNNING_PER_TENANT/
+    );
   });
 
   it('parses upstreams as JSON and says so when they are not', () => {
