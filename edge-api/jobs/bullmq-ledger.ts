@@ -7,6 +7,9 @@ export type Admission = { kind: 'created' } | { kind: 'existing'; id: string } |
 /** Whether a job a worker took may run: `wait` while its tenant is at its cap, `cancelled` when a cancel came first. */
 export type Start = 'run' | 'wait' | 'cancelled';
 
+// Digits of a held job's place in its tenant's list, in front of its id in the held set.
+const PLACE_DIGITS = 15;
+
 // How long an admitted job may take to appear in BullMQ (admission and `add` are two steps).
 const PENDING_MS = 30_000;
 
@@ -35,6 +38,23 @@ local function running(set)
     end
   end
   return redis.call('SCARD', set)
+end`;
+
+// A tenant's held set: its jobs parked in BullMQ's delayed set until one of its running slots
+// frees. Scored by BullMQ's priority (lower first); members of one score sort as text, so each
+// starts with the job's place in its tenant's list, zero-padded: the oldest first.
+const HELD = `local function heldMember(list, id)
+  return string.format('%0${PLACE_DIGITS}d:', tonumber(redis.call('ZSCORE', list, id)) or 0) .. id
+end`;
+
+// Takes the tenant's best held job out of its held set, for the caller to promote, if the tenant
+// has a free slot. After COMMON (for its `running`).
+const NEXT_HELD = `local function nextHeld(runningSet, held, cap)
+  if running(runningSet) >= tonumber(cap) then
+    return false
+  end
+  local member = redis.call('ZPOPMIN', held)[1]
+  return member and string.sub(member, ${PLACE_DIGITS + 2})
 end`;
 
 // KEYS: active set, idempotency key, tenant's list, sequence, tenants.
@@ -68,17 +88,24 @@ if ARGV[7] == '1' then
 end
 return {'created', id}`;
 
-// KEYS: active set, running set, cancel flag. ARGV: (common), id, cap.
+// KEYS: active set, running set, cancel flag, held set, tenant's list.
+// ARGV: (common), id, cap, starts channel.
 // A job held back gives back the start BullMQ counted when it handed the job over (attempts count
-// runs), so that waiting for a slot never uses up its attempts.
+// runs), so that waiting for a slot never uses up its attempts. A job a worker holds is never
+// held (its recheck delay may have brought it back): a later end must not promote it, out of
+// a retry's backoff perhaps. A start is announced: BullMQ has no event for it, and whoever read
+// the job since BullMQ's `active` event saw it queued.
 const START = `${COMMON}
+${HELD}
 local id = ARGV[4]
+redis.call('ZREM', KEYS[4], heldMember(KEYS[5], id))
 if redis.call('EXISTS', KEYS[3]) == 1 then
   return 'cancelled'
 end
 local count = running(KEYS[2])
 if redis.call('SISMEMBER', KEYS[2], id) == 1 or count < tonumber(ARGV[5]) then
   redis.call('SADD', KEYS[2], id)
+  redis.call('PUBLISH', ARGV[6], id)
   return 'run'
 end
 local job = ARGV[1] .. id
@@ -87,9 +114,44 @@ if redis.call('HINCRBY', job, 'ats', -1) == 0 then
 end
 return 'wait'`;
 
-// KEYS: active set, idempotency key, cancelled set. ARGV: id, retention ms, has key, cancelled at.
-// The idempotency key lives while the job is active, then for the retention period.
-const SETTLE = `redis.call('ZREM', KEYS[1], ARGV[1])
+// KEYS: active set, running set, held set, tenant's list, cancel flag, BullMQ's delayed set.
+// ARGV: (common), id, cap, BullMQ priority.
+// Records a job as held once its worker parked it (delayed), not as its start answers `wait`: a
+// promotion before then would be refused, the job still being active. A slot that freed in
+// between is found here instead: this returns the job to promote then (the tenant's best held
+// one). It returns the job itself when a cancel came first, for its next start to end it (a
+// cancel after this finds it held).
+const HOLD = `${COMMON}
+${HELD}
+${NEXT_HELD}
+local id = ARGV[4]
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  return id
+end
+-- Not delayed any more: removed by a cancel meanwhile.
+if redis.call('ZSCORE', KEYS[6], id) then
+  redis.call('ZADD', KEYS[3], ARGV[6], heldMember(KEYS[4], id))
+end
+return nextHeld(KEYS[2], KEYS[3], ARGV[5])`;
+
+// KEYS: active set, running set, held set. ARGV: (common), cap.
+const PROMOTABLE = `${COMMON}
+${NEXT_HELD}
+return nextHeld(KEYS[2], KEYS[3], ARGV[4])`;
+
+// KEYS: cancel flag, held set, tenant's list. ARGV: id, retention ms.
+// Returns 1 when the job was held, for the caller to promote it: its next start ends it.
+const CANCEL = `${HELD}
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+return redis.call('ZREM', KEYS[2], heldMember(KEYS[3], ARGV[1]))`;
+
+// KEYS: active set, idempotency key, cancelled set, held set, tenant's list.
+// ARGV: id, retention ms, has key, cancelled at.
+// The idempotency key lives while the job is active, then for the retention period. A job
+// cancelled while it was held leaves its held set.
+const SETTLE = `${HELD}
+redis.call('ZREM', KEYS[4], heldMember(KEYS[5], ARGV[1]))
+redis.call('ZREM', KEYS[1], ARGV[1])
 if ARGV[3] == '1' and redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
@@ -125,8 +187,11 @@ type Script = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 /** The scripts as commands of the client: ioredis runs them by hash, sending them again after a Redis restart. */
 const COMMANDS = {
   ledgerAdmit: { numberOfKeys: 5, lua: ADMIT },
-  ledgerStart: { numberOfKeys: 3, lua: START },
-  ledgerSettle: { numberOfKeys: 3, lua: SETTLE },
+  ledgerStart: { numberOfKeys: 5, lua: START },
+  ledgerHold: { numberOfKeys: 6, lua: HOLD },
+  ledgerPromotable: { numberOfKeys: 3, lua: PROMOTABLE },
+  ledgerCancel: { numberOfKeys: 3, lua: CANCEL },
+  ledgerSettle: { numberOfKeys: 5, lua: SETTLE },
   ledgerRollback: { numberOfKeys: 3, lua: ROLLBACK },
   ledgerSweep: { numberOfKeys: 4, lua: SWEEP }
 };
@@ -137,17 +202,20 @@ const SWEEP_BATCH = 500;
 
 /**
  * The adapter's own small Redis keys beside BullMQ's (which has no notion of tenants): each
- * tenant's job list (for `list`), active set (for the backlog cap), running set (for the cap on
- * running jobs), idempotency keys, cancel flags and the records of cancelled jobs. Every
- * multi-key change is one Lua script, so atomic.
+ * tenant's job list (for `list`), active set (for the backlog cap), running and held sets (for
+ * the cap on running jobs), idempotency keys, cancel flags and the records of cancelled jobs.
+ * Every multi-key change is one Lua script, so atomic.
  */
 export class BullmqLedger {
   readonly #client: LedgerClient;
   readonly #base: string;
   readonly #jobPrefix: string;
+  readonly #delayed: string;
   readonly #retentionMs: number;
   /** The pub/sub channel on which cancels of running jobs are announced (payload: the job id). */
   readonly cancelChannel: string;
+  /** The pub/sub channel on which jobs that took a running slot are announced (payload: the job id). */
+  readonly startChannel: string;
 
   constructor(client: Redis, bullPrefix: string, queueName: string, retentionMs: number) {
     for (const [name, definition] of Object.entries(COMMANDS)) {
@@ -155,9 +223,11 @@ export class BullmqLedger {
     }
     this.#client = client as LedgerClient;
     this.#jobPrefix = `${bullPrefix}:${queueName}:`;
+    this.#delayed = `${this.#jobPrefix}delayed`;
     this.#base = `${bullPrefix}:${queueName}:vision-hub`;
     this.#retentionMs = retentionMs;
     this.cancelChannel = `${this.#base}:cancels`;
+    this.startChannel = `${this.#base}:starts`;
   }
 
   /** Checks the idempotency key and the cap, then records the new job `id` as the tenant's. */
@@ -187,10 +257,44 @@ export class BullmqLedger {
       this.#active(tenant),
       this.#running(tenant),
       this.#cancelFlag(id),
+      this.#held(tenant),
+      this.#list(tenant),
       ...this.#common(),
       id,
-      cap
+      cap,
+      this.startChannel
     )) as Start;
+  }
+
+  /**
+   * Records as held a job whose start answered `wait`, once its worker parked it in BullMQ's
+   * delayed set. Returns a job to promote, if any: the tenant's best held one when one of its
+   * slots is free (a run ended meanwhile), or this one when a cancel came first.
+   */
+  async hold(id: string, tenant: string, cap: number, bullPriority: number): Promise<string | null> {
+    return (await this.#client.ledgerHold(
+      this.#active(tenant),
+      this.#running(tenant),
+      this.#held(tenant),
+      this.#list(tenant),
+      this.#cancelFlag(id),
+      this.#delayed,
+      ...this.#common(),
+      id,
+      cap,
+      bullPriority
+    )) as string | null;
+  }
+
+  /** Takes the tenant's best held job off the held set, for the caller to promote, when one of its slots is free. */
+  async nextHeld(tenant: string, cap: number): Promise<string | null> {
+    return (await this.#client.ledgerPromotable(
+      this.#active(tenant),
+      this.#running(tenant),
+      this.#held(tenant),
+      ...this.#common(),
+      cap
+    )) as string | null;
   }
 
   /** Whether the job holds one of its tenant's running slots. */
@@ -215,6 +319,8 @@ export class BullmqLedger {
       this.#active(job.tenant),
       this.#keyOf(job.tenant, job.idempotencyKey),
       `${this.#base}:cancelled`,
+      this.#held(job.tenant),
+      this.#list(job.tenant),
       job.id,
       this.#retentionMs,
       job.idempotencyKey === undefined ? 0 : 1,
@@ -222,10 +328,20 @@ export class BullmqLedger {
     );
   }
 
-  /** Flags a running job for cancel and tells the process running it. */
-  async requestCancel(id: string): Promise<void> {
-    await this.#client.set(this.#cancelFlag(id), '1', 'PX', this.#retentionMs);
+  /**
+   * Flags a job a worker has for cancel and tells the process running it. True when the job was
+   * held instead (parked since): then it is no longer, and the caller must promote it.
+   */
+  async requestCancel(id: string, tenant: string): Promise<boolean> {
+    const held = await this.#client.ledgerCancel(
+      this.#cancelFlag(id),
+      this.#held(tenant),
+      this.#list(tenant),
+      id,
+      this.#retentionMs
+    );
     await this.#client.publish(this.cancelChannel, id);
+    return held === 1;
   }
 
   /** Whether a cancel was requested while the job ran. */
@@ -313,6 +429,10 @@ export class BullmqLedger {
 
   #running(tenant: string): string {
     return `${this.#base}:running:${tenant}`;
+  }
+
+  #held(tenant: string): string {
+    return `${this.#base}:held:${tenant}`;
   }
 
   #list(tenant: string): string {

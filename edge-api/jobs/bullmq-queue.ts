@@ -11,6 +11,7 @@ import {
   type BullJob,
   type JobData
 } from './bullmq-records.ts';
+import { TenantSlots } from './bullmq-slots.ts';
 import { BullmqWorker } from './bullmq-worker.ts';
 import { TenantJobLimitError, type JobQueue, type JobQueueOptions, type JobRecord } from './job-queue.ts';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
@@ -26,6 +27,12 @@ export interface BullmqJobQueueOptions extends JobQueueOptions {
   queueName?: string;
   /** BullMQ's key prefix. Default `bull`. */
   prefix?: string;
+  /**
+   * How long a job held back by its tenant's cap on running jobs waits at most before a worker
+   * looks at it again. It is promoted as soon as a run of its tenant ends, so this only matters
+   * when that promotion is lost (a worker died in between). Default 30 s.
+   */
+  heldRecheckMs?: number;
 }
 
 // Job ids are UUIDs; anything else could name one of the queue's other Redis keys.
@@ -33,6 +40,10 @@ const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CLEAN_BATCH = 1000;
 // BullMQ's states of a job that has yet to run (again).
 const QUEUED = ['waiting', 'prioritized', 'delayed', 'waiting-children'] as const;
+// A held job waits this long only when its promotion was lost (a worker died between two steps):
+// about as long as that worker's own jobs take to come back (the default lease). Each recheck
+// costs a job held for longer one more hand-over to a worker.
+const HELD_RECHECK_MS = 30_000;
 
 /**
  * The job queue on Redis with BullMQ, for several API and worker nodes. BullMQ brings leases
@@ -51,6 +62,16 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
   const queue = new Queue<JobData, unknown>(queueName, { connection: client, prefix });
   queue.on('error', settings.onError);
   const ledger = new BullmqLedger(client, prefix, queueName, settings.retentionMs);
+  const slots =
+    settings.maxRunningPerTenant === null
+      ? undefined
+      : new TenantSlots(
+          ledger,
+          queue,
+          settings.maxRunningPerTenant,
+          options.heldRecheckMs ?? HELD_RECHECK_MS,
+          settings.onError
+        );
   const workers = new QueueWorkers<BullmqWorker>();
   const retentionS = settings.retentionMs / 1000;
 
@@ -105,19 +126,23 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
 
   const feed = new BullmqFeed(read, openEvents, settings.onError);
 
-  // One subscriber per process: cancels for its handlers, change hints for its followers. It waits
-  // for Redis however long it takes (a process may start before Redis does): workers start once it
-  // listens, so giving up after a few retries, as enqueues do, would leave them idle for good.
+  // One subscriber per process: cancels for its handlers, cancels and starts as change hints for
+  // its followers. It waits for Redis however long it takes (a process may start before Redis
+  // does): workers start once it listens, so giving up after a few retries, as enqueues do, would
+  // leave them idle for good.
   let subscriber: { connection: Redis; listening: Promise<void> } | undefined;
   const listen = () => {
     if (!subscriber) {
       const connection = client.duplicate({ maxRetriesPerRequest: null });
       connection.on('error', settings.onError);
-      connection.on('message', (_channel: string, id: string) => {
-        workers.abort(id, 'cancelled');
+      connection.on('message', (channel: string, id: string) => {
+        if (channel === ledger.cancelChannel) {
+          workers.abort(id, 'cancelled');
+        }
         feed.hint(id);
       });
-      subscriber = { connection, listening: connection.subscribe(ledger.cancelChannel).then(() => undefined) };
+      const channels = connection.subscribe(ledger.cancelChannel, ledger.startChannel);
+      subscriber = { connection, listening: channels.then(() => undefined) };
     }
     return subscriber.listening;
   };
@@ -219,18 +244,23 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
         await ledger.keepCancelled(cancelled);
         if ((await queue.remove(id)) === 1) {
           await ledger.settle(cancelled);
+          // It may have been promoted to take a free slot, which a held job may take now.
+          await slots?.freed(tenant);
           feed.hint(id);
           return cancelled;
         }
         // A worker holds it: it started meanwhile, or its tenant is at its cap and the worker is
-        // giving it back (then its next start ends it). Cancelled as a running job either way.
+        // parking it (then its next start ends it). Cancelled as a running job either way.
         await ledger.forgetCancelled(id);
         job = await read(tenant, id);
       }
       if (!job || isFinalJobState(job.state) || job.cancelRequested) {
         return job;
       }
-      await ledger.requestCancel(id);
+      if (await ledger.requestCancel(id, tenant)) {
+        // Parked since: it would wait for a free slot before its next start ends it.
+        await slots?.promoteCancelled(tenant, id);
+      }
       return { ...job, cancelRequested: true };
     },
 
@@ -238,7 +268,7 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
 
     work(handlers, workerOptions) {
       const worker = new BullmqWorker(
-        { url: options.url, queueName, prefix, settings, ledger, listening: listen() },
+        { url: options.url, queueName, prefix, settings, ledger, slots, listening: listen() },
         handlers,
         workerOptions
       );

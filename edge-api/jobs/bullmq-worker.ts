@@ -8,6 +8,7 @@ import {
   type JobData
 } from './bullmq-records.ts';
 import type { BullmqLedger } from './bullmq-ledger.ts';
+import type { TenantSlots } from './bullmq-slots.ts';
 import { HandlerRuns, STALLED, type RunOutcome } from './handler-runs.ts';
 import type { JobHandler, JobState, RunningWorker, WorkerOptions } from './job-queue.ts';
 import type { QueueSettings } from './queue-settings.ts';
@@ -20,6 +21,8 @@ export interface BullmqWorkerContext {
   prefix: string;
   settings: QueueSettings;
   ledger: BullmqLedger;
+  /** Undefined: no cap on each tenant's running jobs. */
+  slots: TenantSlots | undefined;
   /** Resolves once cancels announced by other processes reach this one. */
   listening: Promise<unknown>;
 }
@@ -29,10 +32,6 @@ const UNLIMITED_STALLS = 1_000_000;
 // How often some worker looks for jobs whose lock expired (one check per queue, whoever runs it):
 // a crashed worker's job is re-run within its lease plus twice this.
 const STALL_CHECK_MS = 2000;
-// How long a job whose tenant is at its cap of running jobs waits before a worker looks at it
-// again: BullMQ has no per-tenant concurrency that would hand it over as soon as a slot frees.
-// Shorter starts it sooner; longer spends less Redis work on a tenant's waiting backlog.
-const CAP_RECHECK_MS = 250;
 
 /** What the BullMQ processor must return or throw for a run's outcome. */
 function processorResult(outcome: RunOutcome): unknown {
@@ -68,8 +67,9 @@ export class BullmqWorker implements RunningWorker {
   readonly #handlers: Record<string, JobHandler>;
   readonly #options: WorkerOptions;
   readonly #worker: Worker<JobData, unknown>;
-  readonly #filing = new Set<Promise<void>>();
+  readonly #pending = new Set<Promise<void>>();
   #closing = false;
+  #graceOver = false;
 
   constructor(context: BullmqWorkerContext, handlers: Record<string, JobHandler>, options: WorkerOptions) {
     this.#context = context;
@@ -88,12 +88,19 @@ export class BullmqWorker implements RunningWorker {
     });
     this.#worker.on('error', settings.onError);
     this.#worker.on('lockRenewalFailed', (ids) => ids.forEach((id) => this.runs.get(id)?.abort('lease_lost')));
-    this.#worker.on('completed', (job) => this.#file(job, 'completed'));
+    this.#worker.on('completed', (job) => {
+      this.#file(job, 'completed');
+      this.#freed(job);
+    });
     this.#worker.on('failed', (job) => {
+      if (!job) {
+        return;
+      }
       // Without `finishedOn` the job is only waiting for a retry.
-      if (job?.finishedOn !== undefined) {
+      if (job.finishedOn !== undefined) {
         this.#file(job, toJobState('failed', job.failedReason) ?? 'failed');
       }
+      this.#freed(job);
     });
     // Running before cancels can reach this process could miss one aimed at a job it just took.
     void context.listening.then(() => (this.#closing ? undefined : this.#worker.run())).catch(settings.onError);
@@ -101,10 +108,21 @@ export class BullmqWorker implements RunningWorker {
 
   async close(graceMs = 10_000): Promise<void> {
     this.#closing = true;
-    const closing = this.#worker.close();
-    await this.runs.drain(graceMs);
-    await closing;
-    await Promise.all(this.#filing);
+    // Not `runs.drain`, which only sees the runs under way when it looks: BullMQ still runs a job
+    // it fetched as closing began, whose run may start later and would never be aborted. BullMQ's
+    // close waits for every run; once the grace is over, each is aborted, however late it started.
+    const graceOver = setTimeout(() => {
+      this.#graceOver = true;
+      for (const run of this.runs.values()) {
+        run.abort('shutdown');
+      }
+    }, graceMs);
+    try {
+      await this.#worker.close();
+    } finally {
+      clearTimeout(graceOver);
+    }
+    await Promise.all(this.#pending);
   }
 
   async #process(job: BullJob, token: string): Promise<unknown> {
@@ -120,6 +138,9 @@ export class BullmqWorker implements RunningWorker {
     await this.#takeSlot(job, token);
     let outcome: RunOutcome = { kind: 'lost' };
     await this.runs.track(toJobRecord(job, 'running', false), token, async (run) => {
+      if (this.#graceOver) {
+        run.abort('shutdown');
+      }
       // The run is registered first, so a cancel announced after this read still reaches it.
       if (await this.#context.ledger.cancelRequested(run.job.id)) {
         run.abort('cancelled');
@@ -129,26 +150,22 @@ export class BullmqWorker implements RunningWorker {
       );
       if (outcome.kind === 'handback') {
         await job.moveToWait(token);
+        this.#freed(job);
       }
     });
     return processorResult(outcome);
   }
 
   /**
-   * Takes a running slot of the job's tenant when there is a cap; else moves the job back to
-   * waiting and throws, for BullMQ to leave it there (or throws to end it cancelled).
+   * Takes a running slot of the job's tenant when there is a cap; else throws, for BullMQ to
+   * leave the job parked until a slot frees (or to end it cancelled).
    */
   async #takeSlot(job: BullJob, token: string): Promise<void> {
-    const cap = this.#context.settings.maxRunningPerTenant;
-    if (cap === null) {
-      return;
-    }
-    const start = await this.#context.ledger.startRun(job.id!, job.data.tenant, cap);
+    const start = (await this.#context.slots?.take(job, token)) ?? 'run';
     if (start === 'cancelled') {
       throw new UnrecoverableError(CANCELLED_REASON);
     }
     if (start === 'wait') {
-      await job.moveToDelayed(Date.now() + CAP_RECHECK_MS, token);
       throw new DelayedError();
     }
   }
@@ -156,16 +173,31 @@ export class BullmqWorker implements RunningWorker {
   /** Files a job that reached a final state: out of its tenant's cap, cancelled ones kept as records. */
   #file(job: BullJob, state: JobState): void {
     const record = toJobRecord(job, state, state === 'cancelled');
-    const { ledger, settings } = this.#context;
-    const filing = (async () => {
-      if (state === 'cancelled') {
-        await ledger.keepCancelled(record);
-        await job.remove();
-      }
-      await ledger.settle(record);
-      this.#options.onFinished?.(record);
-    })().catch(settings.onError);
-    this.#filing.add(filing);
-    void filing.finally(() => this.#filing.delete(filing));
+    const { ledger } = this.#context;
+    this.#afterRun(
+      (async () => {
+        if (state === 'cancelled') {
+          await ledger.keepCancelled(record);
+          await job.remove();
+        }
+        await ledger.settle(record);
+        this.#options.onFinished?.(record);
+      })()
+    );
+  }
+
+  /** Hands the job's slot to a held job of its tenant, once BullMQ has ended the run (its lock is gone). */
+  #freed(job: BullJob): void {
+    const { slots } = this.#context;
+    if (slots) {
+      this.#afterRun(slots.freed(job.data.tenant));
+    }
+  }
+
+  /** Work after a run ended, which `close` waits for; nobody awaits it, so its failure is only reported. */
+  #afterRun(work: Promise<void>): void {
+    const tracked = work.catch(this.#context.settings.onError);
+    this.#pending.add(tracked);
+    void tracked.finally(() => this.#pending.delete(tracked));
   }
 }

@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bullmqJobQueue } from '../../../edge-api/jobs/bullmq-queue.ts';
-import { TenantJobLimitError, type JobQueue } from '../../../edge-api/jobs/job-queue.ts';
+import { BullmqLedger } from '../../../edge-api/jobs/bullmq-ledger.ts';
+import { bullmqJobQueue, type BullmqJobQueueOptions } from '../../../edge-api/jobs/bullmq-queue.ts';
+import { toBullPriority } from '../../../edge-api/jobs/bullmq-records.ts';
+import { TenantSlots } from '../../../edge-api/jobs/bullmq-slots.ts';
+import {
+  TenantJobLimitError,
+  type JobQueue,
+  type JobState,
+  type RunningWorker
+} from '../../../edge-api/jobs/job-queue.ts';
 import { freePort, startRedis, type RedisServer } from '../support/redis.ts';
 import { describeJobQueueConformance, waitFor } from './conformance.ts';
 
@@ -65,32 +74,6 @@ describe('bullmq ledger', { timeout: 30_000 }, () => {
     await expect(queue.enqueue({ tenant, type: 'echo', input: 3 })).rejects.toBeInstanceOf(TenantJobLimitError);
   });
 
-  it("ends cancelled a job held back by its tenant's cap whose cancel came while a worker held it", async () => {
-    queue = bullmqJobQueue({ url: redis.url, queueName, maxRunningPerTenant: 1 });
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const ran: unknown[] = [];
-    const worker = queue.work(
-      {
-        hold: async (job) => {
-          ran.push(job.input);
-          await released;
-        }
-      },
-      { concurrency: 2 }
-    );
-    const { job: first } = await queue.enqueue({ tenant, type: 'hold', input: 'first' });
-    const { job: held } = await queue.enqueue({ tenant, type: 'hold', input: 'held' });
-    await waitFor('the first job to run', async () => (await queue.get(tenant, first.id))?.state === 'running');
-    // What `cancel` leaves when it finds the job in a worker's hands: only the cancel flag.
-    await admin.set(ledgerKey(`cancel:${held.id}`), '1');
-    await waitFor('it to end cancelled', async () => (await queue.get(tenant, held.id))?.state === 'cancelled');
-    expect(await queue.get(tenant, first.id)).toMatchObject({ state: 'running' });
-    release();
-    await worker.close();
-    expect(ran).toEqual(['first']);
-  });
-
   it('sweeps ended runs out of the running sets', async () => {
     queue = bullmqJobQueue({ url: redis.url, queueName, maxRunningPerTenant: 1, retentionMs: 2000 });
     const worker = queue.work({ echo: async () => 'ok' }, { concurrency: 1 });
@@ -109,6 +92,115 @@ describe('bullmq ledger', { timeout: 30_000 }, () => {
     await waitFor('the list to be swept', async () => (await admin.zcard(ledgerKey(`jobs:${tenant}`))) === 1);
     expect(await admin.zrange(ledgerKey(`jobs:${tenant}`), '0', '-1')).toEqual([kept.job.id]);
     expect(await queue.counts()).toMatchObject({ queued: 1, cancelled: 0 });
+  });
+});
+
+describe("bullmq jobs held back by their tenant's cap on running jobs", { timeout: 30_000 }, () => {
+  const tenant = 'held-tenant';
+  let queueName: string;
+  let queue: JobQueue;
+  let worker: RunningWorker | undefined;
+  let release: (() => void) | undefined;
+  const heldSet = () => `bull:${queueName}:vision-hub:held:${tenant}`;
+
+  beforeEach(() => {
+    queueName = `held-${randomUUID()}`;
+    worker = undefined;
+    release = undefined;
+  });
+  afterEach(async () => {
+    release?.();
+    await worker?.close();
+    await queue.close();
+  });
+
+  /** Cap 1: a job that runs until `release()`, and one held back behind it, parked. Their start times by input. */
+  async function holdBehindFirst(options: Partial<BullmqJobQueueOptions> = {}) {
+    queue = bullmqJobQueue({ url: redis.url, queueName, maxRunningPerTenant: 1, ...options });
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const started = new Map<unknown, number>();
+    worker = queue.work(
+      {
+        hold: async (job) => {
+          started.set(job.input, Date.now());
+          if (job.input === 'first') {
+            await released;
+          }
+        }
+      },
+      { concurrency: 2 }
+    );
+    const { job: first } = await queue.enqueue({ tenant, type: 'hold', input: 'first' });
+    await waitFor('the first job to run', () => started.has('first'));
+    const { job: held } = await queue.enqueue({ tenant, type: 'hold', input: 'held' });
+    await waitFor('the other job to be held', async () => (await admin.zcard(heldSet())) === 1);
+    return { first, held, started };
+  }
+
+  it("starts a held-back job as soon as its tenant's running job ends, long before its recheck", async () => {
+    const { started } = await holdBehindFirst({ heldRecheckMs: 30_000 });
+    const releasedAt = Date.now();
+    release!();
+    await waitFor('the held job to start', () => started.has('held'));
+    // Not a timing claim: only far below the recheck delay, so it was promoted, not rechecked.
+    expect(started.get('held')! - releasedAt).toBeLessThan(5_000);
+  });
+
+  it("leaves a held-back job alone while its tenant's slot stays taken", async () => {
+    const { held } = await holdBehindFirst();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const events = await admin.xrange(`bull:${queueName}:events`, '-', '+');
+    const handedOver = events.filter(([, fields]) => {
+      const event = Object.fromEntries(fields.flatMap((field, i) => (i % 2 ? [] : [[field, fields[i + 1]]])));
+      return event.event === 'active' && event.jobId === held.id;
+    });
+    // Once, to be parked: no worker is handed it again until a slot frees.
+    expect(handedOver).toHaveLength(1);
+  });
+
+  it('still starts a held-back job whose promotion was lost, after its recheck delay', async () => {
+    const { started } = await holdBehindFirst({ heldRecheckMs: 1_000 });
+    // As if the worker that took it off the held set to promote it had died before it could.
+    await admin.del(heldSet());
+    release!();
+    await waitFor('the held job to start', () => started.has('held'));
+  });
+
+  it("tells followers when a job takes its tenant's running slot, which BullMQ has no event for", async () => {
+    queue = bullmqJobQueue({ url: redis.url, queueName, maxRunningPerTenant: 1 });
+    const { job } = await queue.enqueue({ tenant, type: 'hold', input: null });
+    const heard: JobState[] = [];
+    queue.subscribe(tenant, job.id, (event) => heard.push(event.job.state));
+    await waitFor('the follower to hear the job', () => heard.length > 0);
+    // A worker handed the job (BullMQ's `active` event), before it takes a slot: still queued to readers.
+    const bull = new Worker(queueName, null, { connection: { url: redis.url } });
+    expect((await bull.getNextJob('token'))?.id).toBe(job.id);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await new BullmqLedger(admin, 'bull', queueName, 60_000).startRun(job.id, tenant, 1)).toBe('run');
+    await waitFor('the follower to hear it running', () => heard.includes('running'));
+    await bull.close();
+    expect(heard).toEqual(['queued', 'running']);
+  });
+
+  it('ends cancelled a held-back job whose cancel came while a worker was parking it', async () => {
+    const { first, held, started } = await holdBehindFirst();
+    const ledger = new BullmqLedger(admin, 'bull', queueName, 60_000);
+    // A cancel after the job was recorded held takes it off, for the canceller to promote.
+    expect(await ledger.requestCancel(held.id, tenant)).toBe(true);
+    expect(await admin.zcard(heldSet())).toBe(0);
+    // A cancel before: recording the job held finds it, and hands the job back to be promoted.
+    expect(await ledger.hold(held.id, tenant, 1, toBullPriority(held.priority))).toBe(held.id);
+    expect(await admin.zcard(heldSet())).toBe(0);
+    const bull = new Queue(queueName, { connection: admin });
+    await new TenantSlots(ledger, bull, 1, 30_000, (error) => expect.fail(String(error))).promoteCancelled(
+      tenant,
+      held.id
+    );
+    await bull.close();
+    // Promoted, it ends at its next start while the first job still holds the tenant's slot.
+    await waitFor('it to end cancelled', async () => (await queue.get(tenant, held.id))?.state === 'cancelled');
+    expect(await queue.get(tenant, first.id)).toMatchObject({ state: 'running' });
+    expect([...started.keys()]).toEqual(['first']);
   });
 });
 

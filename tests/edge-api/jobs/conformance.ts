@@ -26,8 +26,8 @@ const T2 = 'tenant-2';
 const TIMEOUT_MS = 20_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-// Long enough for a free worker slot to take a job it may run (BullMQ looks again at a job held
-// back by its tenant's cap every 250 ms): a job still waiting after it is held back.
+// Long enough for a free worker slot to take a job it may run: a job still waiting after it is
+// held back.
 const HELD_BACK_MS = 600;
 
 /** Polls `probe` until it gives something truthy. */
@@ -517,6 +517,38 @@ export function describeJobQueueConformance(name: string, createHarness: () => P
       await waitForState(queue, first, 'completed');
       await worker.close();
       expect(ran).toEqual(['first']);
+    });
+
+    it("runs a tenant's held-back jobs by priority, then oldest first, as its slots free", async () => {
+      const queue = open({ maxRunningPerTenant: 1 });
+      const release = gate();
+      const ran: unknown[] = [];
+      const worker = queue.work(
+        {
+          hold: async (job) => {
+            ran.push(job.input);
+            if (job.input === 'first') {
+              await release.opened;
+            }
+          }
+        },
+        { concurrency: 2 }
+      );
+      const { job: first } = await queue.enqueue({ tenant: T1, type: 'hold', input: 'first' });
+      await waitForState(queue, first, 'running');
+      for (const [input, priority] of [
+        ['old', 0],
+        ['urgent', 5],
+        ['new', 0]
+      ] as const) {
+        await queue.enqueue({ tenant: T1, type: 'hold', input, priority });
+      }
+      await sleep(HELD_BACK_MS);
+      expect(ran).toEqual(['first']);
+      release.open();
+      await waitFor('the held-back jobs to run', () => ran.length === 4);
+      await worker.close();
+      expect(ran).toEqual(['first', 'urgent', 'old', 'new']);
     });
 
     it("pages through a tenant's jobs newest first without duplicates or omissions", async () => {
