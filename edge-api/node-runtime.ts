@@ -64,7 +64,7 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
         upstreams: config.UPSTREAMS,
         http: upstreamHttp.http,
         timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-        onCall: (call) => metrics.backendCall(call),
+        onCall: metrics.backendCall,
         logger,
         onCircuit: (upstream, state) => {
           metrics.circuitState(upstream, state);
@@ -83,7 +83,7 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
       device: localDevice(),
       // An image fetched by URL may weigh what the client could have sent inline, no more.
       imageLimits: { timeoutMs: config.IMAGE_FETCH_TIMEOUT_MS, maxBytes: bodyLimitBytes(config) },
-      onCall: (call) => metrics.backendCall(call)
+      onCall: metrics.backendCall
     })
   );
   const registry = backendRegistry(backends);

@@ -1,6 +1,7 @@
 import type { Handler, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CallObserver } from '../backends/backend.ts';
 import type { JobQueue, JobState } from '../jobs/job-queue.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -83,12 +84,12 @@ export function createMetrics(queue: JobQueue) {
   return {
     registry,
     middleware,
-    backendCall(call: { backend: string; model: string; ms: number; ok: boolean }): void {
+    /** Every backend's calls, labelled by backend and model; a function to hand as `onCall`. */
+    backendCall: ((call) =>
       backendLatency.observe(
         { backend: call.backend, model: call.model, outcome: call.ok ? 'ok' : 'error' },
         call.ms / 1000
-      );
-    },
+      )) satisfies CallObserver,
     circuitState(backend: string, state: keyof typeof CIRCUIT_VALUE): void {
       circuit.set({ backend }, CIRCUIT_VALUE[state]);
     },
