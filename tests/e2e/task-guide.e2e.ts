@@ -24,6 +24,8 @@ test('the task guide: start a sample task, move through it, ask about it, resume
   await expect(panel.getByTestId('task-answer')).toContainText('Okay, back to');
   await expect(panel.getByTestId('task-progress')).toContainText('Step 1 of 9');
   await panel.getByRole('button', { name: 'Next step' }).click();
+  // Shown once stored: reloading before that would race the write, not test the resume.
+  await expect(panel.getByTestId('task-progress')).toContainText('Step 2 of 9');
 
   // The session lives in IndexedDB: a reload resumes it where it was.
   await page.reload();
