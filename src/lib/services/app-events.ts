@@ -1,0 +1,23 @@
+/**
+ * The app's one map of cross-module events (DESIGN §5.5). Services emit; stores subscribe. Add a
+ * new event here, with its payload, rather than a callback field or a one-listener setter.
+ */
+import { EventBus } from '#lib/core/event-bus.ts';
+
+export interface AppEvents {
+  /** An engine's worker moved from WebGPU to WASM (a failed load or a lost GPU); `reason` is for the user. */
+  'engine:fallback': { engine: 'vlm' | 'embed'; reason: string };
+  /** The camera assistant finished an answer about the scene (the task tracker observes it). */
+  'assistant:answer': { text: string };
+  /** A knowledge base's search graph is being brought up to date (`progress` null when done). */
+  'knowledge:graph': {
+    baseId: number;
+    modelId: string;
+    /** How many new vectors are linked in so far; null once the update ended. */
+    progress: { done: number; total: number } | null;
+    /** Why the update failed (search stays exact for what the graph does not cover). */
+    error?: string;
+  };
+}
+
+export const appEvents = new EventBus<AppEvents>();

@@ -1,0 +1,35 @@
+import { handleError, type UserError } from '#lib/services/handle-error.ts';
+
+/**
+ * The error a store shows, with one rule for every store: a user action clears the message it may
+ * be repeating, and only a failure sets one. A failure that another action reported while this
+ * one ran stays: an action that worked says nothing about a different one that did not.
+ */
+export class ErrorSlot {
+  #current = $state<UserError | null>(null);
+
+  get current(): UserError | null {
+    return this.#current;
+  }
+
+  /** Runs a user action; returns whether it worked (an abort is quiet, and counts as not worked). */
+  async run(work: () => Promise<unknown>): Promise<boolean> {
+    this.#current = null;
+    try {
+      await work();
+      return true;
+    } catch (error) {
+      this.report(error);
+      return false;
+    }
+  }
+
+  /** Shows a failure of background work, which must not clear what the user was told before. */
+  report(error: unknown): void {
+    this.#current = handleError(error) ?? this.#current;
+  }
+
+  dismiss(): void {
+    this.#current = null;
+  }
+}
