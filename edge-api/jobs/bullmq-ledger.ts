@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { JobRecord } from './job-queue.ts';
+import { luaCommands } from './lua-scripts.ts';
 
 /** What admitting a job found. */
 export type Admission = { kind: 'created' } | { kind: 'existing'; id: string } | { kind: 'refused' };
@@ -7,196 +8,25 @@ export type Admission = { kind: 'created' } | { kind: 'existing'; id: string } |
 /** Whether a job a worker took may run: `wait` while its tenant is at its cap, `cancelled` when a cancel came first. */
 export type Start = 'run' | 'wait' | 'cancelled';
 
-// Digits of a held job's place in its tenant's list, in front of its id in the held set.
-const PLACE_DIGITS = 15;
-
 // How long an admitted job may take to appear in BullMQ (admission and `add` are two steps).
 const PENDING_MS = 30_000;
 
-// Shared by the scripts. KEYS[1] is always the tenant's active set: job id -> admission time.
-// ARGV[1..3]: BullMQ's job key prefix, the cancelled records' prefix, PENDING_MS.
-const COMMON = `local time = redis.call('TIME')
-local now = time[1] * 1000 + math.floor(time[2] / 1000)
-local function adding(id)
-  local admitted = redis.call('ZSCORE', KEYS[1], id)
-  return admitted and now - tonumber(admitted) < tonumber(ARGV[3])
-end
-local function exists(id)
-  return redis.call('EXISTS', ARGV[1] .. id, ARGV[2] .. id) > 0 or adding(id)
-end
-local function ended(id)
-  local job = ARGV[1] .. id
-  if redis.call('EXISTS', job) == 1 then
-    return redis.call('HEXISTS', job, 'finishedOn') == 1
-  end
-  return not adding(id)
-end
-local function running(set)
-  for _, id in ipairs(redis.call('SMEMBERS', set)) do
-    if redis.call('EXISTS', ARGV[1] .. id .. ':lock') == 0 then
-      redis.call('SREM', set, id)
-    end
-  end
-  return redis.call('SCARD', set)
-end`;
-
-// A tenant's held set: its jobs parked in BullMQ's delayed set until one of its running slots
-// frees. Scored by BullMQ's priority (lower first); members of one score sort as text, so each
-// starts with the job's place in its tenant's list, zero-padded: the oldest first.
-const HELD = `local function heldMember(list, id)
-  return string.format('%0${PLACE_DIGITS}d:', tonumber(redis.call('ZSCORE', list, id)) or 0) .. id
-end`;
-
-// Takes the tenant's best held job out of its held set, for the caller to promote, if the tenant
-// has a free slot. After COMMON (for its `running`).
-const NEXT_HELD = `local function nextHeld(runningSet, held, cap)
-  if running(runningSet) >= tonumber(cap) then
-    return false
-  end
-  local member = redis.call('ZPOPMIN', held)[1]
-  return member and string.sub(member, ${PLACE_DIGITS + 2})
-end`;
-
-// KEYS: active set, idempotency key, tenant's list, sequence, tenants.
-// ARGV: (common), id, cap, tenant, has key.
-// The active set may keep ids whose end was never recorded (a worker died in between): at the
-// cap it is reconciled against BullMQ before anyone is refused.
-const ADMIT = `${COMMON}
-if ARGV[7] == '1' then
-  local existing = redis.call('GET', KEYS[2])
-  if existing and exists(existing) then
-    return {'existing', existing}
-  end
-end
-local cap = tonumber(ARGV[5])
-if redis.call('ZCARD', KEYS[1]) >= cap then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-    if ended(id) then
-      redis.call('ZREM', KEYS[1], id)
-    end
-  end
-  if redis.call('ZCARD', KEYS[1]) >= cap then
-    return {'refused', ''}
-  end
-end
-local id = ARGV[4]
-redis.call('ZADD', KEYS[1], now, id)
-redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), id)
-redis.call('SADD', KEYS[5], ARGV[6])
-if ARGV[7] == '1' then
-  redis.call('SET', KEYS[2], id)
-end
-return {'created', id}`;
-
-// KEYS: active set, running set, cancel flag, held set, tenant's list.
-// ARGV: (common), id, cap, starts channel.
-// A job held back gives back the start BullMQ counted when it handed the job over (attempts count
-// runs), so that waiting for a slot never uses up its attempts. A job a worker holds is never
-// held (its recheck delay may have brought it back): a later end must not promote it, out of
-// a retry's backoff perhaps. A start is announced: BullMQ has no event for it, and whoever read
-// the job since BullMQ's `active` event saw it queued.
-const START = `${COMMON}
-${HELD}
-local id = ARGV[4]
-redis.call('ZREM', KEYS[4], heldMember(KEYS[5], id))
-if redis.call('EXISTS', KEYS[3]) == 1 then
-  return 'cancelled'
-end
-local count = running(KEYS[2])
-if redis.call('SISMEMBER', KEYS[2], id) == 1 or count < tonumber(ARGV[5]) then
-  redis.call('SADD', KEYS[2], id)
-  redis.call('PUBLISH', ARGV[6], id)
-  return 'run'
-end
-local job = ARGV[1] .. id
-if redis.call('HINCRBY', job, 'ats', -1) == 0 then
-  redis.call('HDEL', job, 'processedOn')
-end
-return 'wait'`;
-
-// KEYS: active set, running set, held set, tenant's list, cancel flag, BullMQ's delayed set.
-// ARGV: (common), id, cap, BullMQ priority.
-// Records a job as held once its worker parked it (delayed), not as its start answers `wait`: a
-// promotion before then would be refused, the job still being active. A slot that freed in
-// between is found here instead: this returns the job to promote then (the tenant's best held
-// one). It returns the job itself when a cancel came first, for its next start to end it (a
-// cancel after this finds it held).
-const HOLD = `${COMMON}
-${HELD}
-${NEXT_HELD}
-local id = ARGV[4]
-if redis.call('EXISTS', KEYS[5]) == 1 then
-  return id
-end
--- Not delayed any more: removed by a cancel meanwhile.
-if redis.call('ZSCORE', KEYS[6], id) then
-  redis.call('ZADD', KEYS[3], ARGV[6], heldMember(KEYS[4], id))
-end
-return nextHeld(KEYS[2], KEYS[3], ARGV[5])`;
-
-// KEYS: active set, running set, held set. ARGV: (common), cap.
-const PROMOTABLE = `${COMMON}
-${NEXT_HELD}
-return nextHeld(KEYS[2], KEYS[3], ARGV[4])`;
-
-// KEYS: cancel flag, held set, tenant's list. ARGV: id, retention ms.
-// Returns 1 when the job was held, for the caller to promote it: its next start ends it.
-const CANCEL = `${HELD}
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-return redis.call('ZREM', KEYS[2], heldMember(KEYS[3], ARGV[1]))`;
-
-// KEYS: active set, idempotency key, cancelled set, held set, tenant's list.
-// ARGV: id, retention ms, has key, cancelled at.
-// The idempotency key lives while the job is active, then for the retention period. A job
-// cancelled while it was held leaves its held set.
-const SETTLE = `${HELD}
-redis.call('ZREM', KEYS[4], heldMember(KEYS[5], ARGV[1]))
-redis.call('ZREM', KEYS[1], ARGV[1])
-if ARGV[3] == '1' and redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-end
-if ARGV[4] ~= '' then
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-end`;
-
-// KEYS: active set, list, idempotency key. ARGV: id, has key.
-const ROLLBACK = `redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[2] == '1' and redis.call('GET', KEYS[3]) == ARGV[1] then
-  redis.call('DEL', KEYS[3])
-end`;
-
-// KEYS: active set, tenant's list, tenants, running set. ARGV: (common), tenant, start, count.
-const SWEEP = `${COMMON}
-running(KEYS[4])
-local ids = redis.call('ZRANGE', KEYS[2], ARGV[5], ARGV[5] + ARGV[6] - 1)
-local removed = 0
-for _, id in ipairs(ids) do
-  if not exists(id) then
-    redis.call('ZREM', KEYS[2], id)
-    removed = removed + 1
-  end
-end
-if redis.call('ZCARD', KEYS[2]) == 0 then
-  redis.call('SREM', KEYS[3], ARGV[4])
-end
-return {#ids, removed}`;
-
-type Script = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
-
-/** The scripts as commands of the client: ioredis runs them by hash, sending them again after a Redis restart. */
-const COMMANDS = {
-  ledgerAdmit: { numberOfKeys: 5, lua: ADMIT },
-  ledgerStart: { numberOfKeys: 5, lua: START },
-  ledgerHold: { numberOfKeys: 6, lua: HOLD },
-  ledgerPromotable: { numberOfKeys: 3, lua: PROMOTABLE },
-  ledgerCancel: { numberOfKeys: 3, lua: CANCEL },
-  ledgerSettle: { numberOfKeys: 5, lua: SETTLE },
-  ledgerRollback: { numberOfKeys: 3, lua: ROLLBACK },
-  ledgerSweep: { numberOfKeys: 4, lua: SWEEP }
-};
-
-type LedgerClient = Redis & Record<keyof typeof COMMANDS, Script>;
+/**
+ * Every multi-key change, as one Lua script in lua/ (whose header lists its KEYS and ARGV); those
+ * that include common.lua take its ARGV[1..3] from `#common()`. Some read or write BullMQ's own
+ * keys (job hashes, locks, the delayed set): tests/edge-api/jobs/bullmq-internals.test.ts guards
+ * each of those, so a BullMQ upgrade that changes them fails there.
+ */
+const defineLedgerCommands = luaCommands({
+  ledgerAdmit: 'admit-5.lua',
+  ledgerStart: 'start-5.lua',
+  ledgerHold: 'hold-6.lua',
+  ledgerPromotable: 'promotable-3.lua',
+  ledgerCancel: 'cancel-3.lua',
+  ledgerSettle: 'settle-5.lua',
+  ledgerRollback: 'rollback-3.lua',
+  ledgerSweep: 'sweep-4.lua'
+});
 
 const SWEEP_BATCH = 500;
 
@@ -207,7 +37,7 @@ const SWEEP_BATCH = 500;
  * Every multi-key change is one Lua script, so atomic.
  */
 export class BullmqLedger {
-  readonly #client: LedgerClient;
+  readonly #client: ReturnType<typeof defineLedgerCommands>;
   readonly #base: string;
   readonly #jobPrefix: string;
   readonly #delayed: string;
@@ -218,10 +48,7 @@ export class BullmqLedger {
   readonly startChannel: string;
 
   constructor(client: Redis, bullPrefix: string, queueName: string, retentionMs: number) {
-    for (const [name, definition] of Object.entries(COMMANDS)) {
-      client.defineCommand(name, definition);
-    }
-    this.#client = client as LedgerClient;
+    this.#client = defineLedgerCommands(client);
     this.#jobPrefix = `${bullPrefix}:${queueName}:`;
     this.#delayed = `${this.#jobPrefix}delayed`;
     this.#base = `${bullPrefix}:${queueName}:vision-hub`;
