@@ -30,7 +30,6 @@ export interface AppDeps {
   models: BlobStore;
   artifacts: WritableBlobStore;
   queue: JobQueue;
-  queueAdapter: 'sqlite' | 'bullmq';
   jobTypes: readonly JobType[];
   backends: BackendRegistry;
   /** Sets the principal or refuses the request (401). */

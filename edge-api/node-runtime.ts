@@ -24,7 +24,6 @@ import { fileStore, type WritableBlobStore } from './storage/file-store.ts';
 export interface NodeRuntime {
   version: string;
   queue: JobQueue;
-  queueAdapter: 'sqlite' | 'bullmq';
   backends: BackendRegistry;
   artifacts: WritableBlobStore;
   jobTypes: readonly JobType[];
@@ -125,7 +124,6 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
   return {
     version,
     queue,
-    queueAdapter: config.REDIS_URL ? 'bullmq' : 'sqlite',
     backends: registry,
     artifacts,
     jobTypes,

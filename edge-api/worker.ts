@@ -32,7 +32,7 @@ await startOrExit(process.env, async (config) => {
   }
   logger.info('worker started', {
     concurrency,
-    queue: runtime.queueAdapter,
+    queue: runtime.queue.adapter,
     metrics_url: endpoint ? `${endpoint.url}/metrics` : undefined
   });
 

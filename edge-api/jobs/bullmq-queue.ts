@@ -173,6 +173,7 @@ export function bullmqJobQueue(options: BullmqJobQueueOptions): JobQueue {
   const purger = setInterval(() => void purge().catch(settings.onError), settings.purgeEveryMs).unref();
 
   const jobQueue: JobQueue = {
+    adapter: 'bullmq',
     async enqueue(request) {
       const valid = validRequest(request);
       const { tenant, idempotencyKey } = valid;

@@ -146,7 +146,11 @@ export interface RunningWorker {
   close(graceMs?: number): Promise<void>;
 }
 
+export type JobQueueAdapter = 'sqlite' | 'bullmq';
+
 export interface JobQueue {
+  /** Which adapter this is: the detailed health report and the worker's start log name it. */
+  readonly adapter: JobQueueAdapter;
   /**
    * Accepts a job durably: once this resolves, a crash anywhere does not lose it. Throws
    * `TenantJobLimitError` when the tenant is at its cap (an idempotent replay is still answered).

@@ -45,6 +45,7 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
   const publish = (row: JobRow) => feed.publish(row);
 
   return {
+    adapter: 'sqlite',
     async enqueue(request) {
       const { row, created } = store.enqueue(
         { ...validRequest(request), id: randomUUID() },

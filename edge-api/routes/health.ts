@@ -13,7 +13,6 @@ export interface HealthDeps {
   version: string;
   startedAt: number;
   queue: JobQueue;
-  queueAdapter: 'sqlite' | 'bullmq';
   backends: BackendRegistry;
   /** Provided by the runtime (the Node server checks its folders). */
   storage: () => Promise<StorageCheck[]>;
@@ -100,7 +99,7 @@ export function health(deps: HealthDeps) {
             status: ok ? 'ok' : 'degraded',
             version: deps.version,
             uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
-            queue: { adapter: deps.queueAdapter, ...queue },
+            queue: { adapter: deps.queue.adapter, ...queue },
             storage,
             backends: backends.map((backend) => ({
               id: backend.id,

@@ -5,12 +5,11 @@ import { health } from '../../edge-api/routes/health.ts';
 
 describe('GET /health/detailed', () => {
   it('reports a queue it cannot reach without quoting the error, which names the Redis host', async () => {
-    const queue = { counts: () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:6379')) };
+    const queue = { adapter: 'bullmq', counts: () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:6379')) };
     const app = health({
       version: 'test',
       startedAt: Date.now(),
       queue: queue as unknown as JobQueue,
-      queueAdapter: 'bullmq',
       backends: backendRegistry([]),
       storage: () => Promise.resolve([])
     });
