@@ -1,8 +1,10 @@
 import { commands } from 'vitest/browser';
 import { expect, it } from 'vitest';
-import { ANN_EF_SEARCH, ANN_MIN_VECTORS, exactTopK, HnswIndex, type ScoredId } from '#lib/core/retrieval/index.ts';
+import { ANN_EF_SEARCH, exactTopK, HnswIndex, type ScoredId } from '#lib/core/retrieval/index.ts';
 import { db, type DocumentVectors } from '#lib/db/index.ts';
-import { openSearchIndex, setAnnMinVectors, updateSearchGraph } from '#lib/services/knowledge.service.ts';
+import { openSearchIndex } from '#lib/services/knowledge-search.service.ts';
+import { updateSearchGraph } from '#lib/services/search-graph-upkeep.service.ts';
+import { forgetSearchIndexes } from '#lib/services/search-index-cache.ts';
 import { clusteredUnitVectors } from '../unit/fixtures/retrieval-random.ts';
 import { percentile, round, type BenchRow } from './stats.ts';
 
@@ -96,26 +98,24 @@ it(
 
         // ---- The app's graph upkeep: a full build in the worker, then one more document linked in.
         log(`${size}: search graph build in its worker (updateSearchGraph)`);
-        // Low enough that the base gets its graph before its last document arrives.
-        setAnnMinVectors(ROW_VECTORS);
-        const built = await updateSearchGraph(baseId, MODEL);
+        // Graph threshold ROW_VECTORS: low enough that the base gets its graph before its last document arrives.
+        const built = await updateSearchGraph(baseId, MODEL, ROW_VECTORS);
         expect(built).toMatchObject({ size: early, rebuilt: true });
         await db.vectors.bulkAdd(documentRows(baseId, early, size));
-        const grown = await updateSearchGraph(baseId, MODEL);
+        const grown = await updateSearchGraph(baseId, MODEL, ROW_VECTORS);
         expect(grown).toMatchObject({ size, added: ROW_VECTORS, rebuilt: false });
         const saved = (await db.searchGraphs.get([baseId, MODEL]))!.graph;
 
         // ---- Cold loads: the app's own path from IndexedDB, without and with the graph.
         log(`${size}: cold loads via openSearchIndex`);
-        setAnnMinVectors(Infinity);
         started = performance.now();
-        const { vectors: exactOnly, bm25 } = await openSearchIndex(baseId, MODEL);
+        const { vectors: exactOnly, bm25 } = await openSearchIndex(baseId, MODEL, Infinity);
         const loadMs = performance.now() - started;
         expect(exactOnly.graph).toBeNull();
         expect(bm25.search('coffee', 1)).toEqual([]);
-        setAnnMinVectors(ROW_VECTORS);
+        forgetSearchIndexes(baseId); // so this load is cold too
         started = performance.now();
-        const { vectors } = await openSearchIndex(baseId, MODEL);
+        const { vectors } = await openSearchIndex(baseId, MODEL, ROW_VECTORS);
         const loadWithGraphMs = performance.now() - started;
         const { block } = vectors;
         expect(vectors.graph).not.toBeNull();
@@ -198,7 +198,6 @@ it(
     } finally {
       // The bench profile persists; leaving ~190 MB of synthetic vectors in it would skew later runs.
       await clearKnowledgeTables();
-      setAnnMinVectors(ANN_MIN_VECTORS);
     }
   }
 );

@@ -2,7 +2,7 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, expect, it } from 'vitest';
 import CitedAnswer from '#lib/components/CitedAnswer.svelte';
 import PassageList from '#lib/components/PassageList.svelte';
-import type { SearchHit } from '#lib/services/knowledge.service.ts';
+import type { SearchHit } from '#lib/services/knowledge-search.service.ts';
 
 const hit = (id: number, text: string, name: string): SearchHit => ({
   chunk: { id, documentId: id, baseId: 1, index: 0, text, start: 0, end: text.length, headingPath: ['Brewing'] },

@@ -1,21 +1,18 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Embedder } from '#lib/core/embedder.ts';
 import { DocumentImportError } from '#lib/core/errors.ts';
 import { modelLoadRequest } from '#lib/core/model-load-request.ts';
 import { db } from '#lib/db/index.ts';
-import { installModel } from '#lib/services/model-install.service.ts';
 import {
   createBase,
   deleteDocument,
   importDocument,
   listDocuments,
-  openSearchIndex,
-  passageOf,
-  reembedMissing,
-  search,
-  searchAllBases,
-  type Embedder,
   type ImportProgress
-} from '#lib/services/knowledge.service.ts';
+} from '#lib/services/knowledge-documents.service.ts';
+import { reembedMissing } from '#lib/services/knowledge-reembed.service.ts';
+import { openSearchIndex, passageOf, search, searchAllBases } from '#lib/services/knowledge-search.service.ts';
+import { installModel } from '#lib/services/model-install.service.ts';
 import { EmbedBridge } from '#lib/workers/embed-bridge.ts';
 import { devModel, mirror, variantOn } from './helpers.ts';
 

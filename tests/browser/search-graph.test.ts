@@ -1,22 +1,19 @@
-import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { WorkerCrashError } from '#lib/core/errors.ts';
-import { ANN_MIN_VECTORS, exactTopK } from '#lib/core/retrieval/index.ts';
+import { exactTopK } from '#lib/core/retrieval/index.ts';
 import { db } from '#lib/db/index.ts';
-import {
-  createBase,
-  deleteDocument,
-  onGraphActivity,
-  openSearchIndex,
-  setAnnMinVectors,
-  updateSearchGraph,
-  type GraphActivity
-} from '#lib/services/knowledge.service.ts';
+import { appEvents, type AppEvents } from '#lib/services/app-events.ts';
+import { createBase, deleteDocument } from '#lib/services/knowledge-documents.service.ts';
+import { openSearchIndex } from '#lib/services/knowledge-search.service.ts';
+import { updateSearchGraph } from '#lib/services/search-graph-upkeep.service.ts';
 import { updateSearchGraphInWorker } from '#lib/workers/search-index-runner.ts';
 import { clusteredUnitVectors } from '../unit/fixtures/retrieval-random.ts';
 
 const DIM = 384;
 const MODEL = 'test/synthetic-384';
 const PER_DOCUMENT = 500;
+/** From how many vectors these bases get a graph (the app's threshold is far above them). */
+const ANN_MIN = 1_000;
 const all = clusteredUnitVectors(3_000, DIM, 40, 31, 0.06);
 const vector = (i: number) => all.slice(i * DIM, (i + 1) * DIM);
 /** Chunk id of fixture vector `i` (ids from the fixture, not from IndexedDB: no passages are stored). */
@@ -52,20 +49,17 @@ beforeEach(async () => {
   await Promise.all(
     [db.knowledgeBases, db.documents, db.chunks, db.vectors, db.searchGraphs].map((table) => table.clear())
   );
-  setAnnMinVectors(1_000);
   baseId = await createBase('Large');
 });
-
-afterAll(() => setAnnMinVectors(ANN_MIN_VECTORS));
 
 describe('search graph of a large base', { timeout: 120_000 }, () => {
   it('is built in a worker, persisted, updated incrementally and used by search', async () => {
     for (let from = 0; from < 2_000; from += PER_DOCUMENT) {
       await addDocument(from, from + PER_DOCUMENT);
     }
-    const activity: GraphActivity[] = [];
-    const stop = onGraphActivity((event) => activity.push(event));
-    const built = await updateSearchGraph(baseId, MODEL);
+    const activity: AppEvents['knowledge:graph'][] = [];
+    const stop = appEvents.on('knowledge:graph', (event) => activity.push(event));
+    const built = await updateSearchGraph(baseId, MODEL, ANN_MIN);
     stop();
     expect(built).toMatchObject({ size: 2_000, added: 2_000, rebuilt: true });
     expect(activity.some((event) => event.progress && event.progress.done < event.progress.total)).toBe(true);
@@ -74,9 +68,9 @@ describe('search graph of a large base', { timeout: 120_000 }, () => {
 
     // A new document: only its vectors are linked in.
     await addDocument(2_000, 2_400);
-    expect(await updateSearchGraph(baseId, MODEL)).toMatchObject({ size: 2_400, added: 400, rebuilt: false });
+    expect(await updateSearchGraph(baseId, MODEL, ANN_MIN)).toMatchObject({ size: 2_400, added: 400, rebuilt: false });
 
-    const { vectors } = await openSearchIndex(baseId, MODEL);
+    const { vectors } = await openSearchIndex(baseId, MODEL, ANN_MIN);
     expect(vectors.graph).not.toBeNull();
     expect(vectors.uncovered).toBe(0);
     let found = 0;
@@ -89,20 +83,19 @@ describe('search graph of a large base', { timeout: 120_000 }, () => {
 
   it('updates itself after an import or a delete, and never returns what was deleted', async () => {
     const first = await addDocument(0, 1_200);
-    await updateSearchGraph(baseId, MODEL);
+    await updateSearchGraph(baseId, MODEL, ANN_MIN);
     // Vectors stored after the graph: search covers them at once (scanned exactly), and
     // opening the index queues the update that links them in.
     await addDocument(1_200, 1_500);
-    setAnnMinVectors(1_000); // drops the cached index, as an import does
-    const opened = await openSearchIndex(baseId, MODEL);
+    const opened = await openSearchIndex(baseId, MODEL, ANN_MIN);
     expect(opened.vectors.uncovered).toBe(300);
     expect(opened.vectors.topK(vector(1_400), 1)[0]).toMatchObject({ id: idOf(1_400) });
-    await updateSearchGraph(baseId, MODEL);
+    await updateSearchGraph(baseId, MODEL, ANN_MIN);
     expect(opened.vectors.uncovered).toBe(0);
 
     // Deleting leaves 300 vectors: below the threshold, so the saved graph goes too.
     await deleteDocument(first);
-    const { vectors } = await openSearchIndex(baseId, MODEL);
+    const { vectors } = await openSearchIndex(baseId, MODEL, ANN_MIN);
     expect(vectors.block.count).toBe(300);
     expect(vectors.topK(vector(5), 10).every((hit) => hit.id > idOf(1_199))).toBe(true);
     await vi.waitUntil(async () => (await db.searchGraphs.count()) === 0, { timeout: 30_000 });

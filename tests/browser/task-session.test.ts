@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { Embedder } from '#lib/core/embedder.ts';
 import { parseTaskDefinition } from '#lib/core/tracker/index.ts';
 import { db } from '#lib/db/index.ts';
-import type { Embedder } from '#lib/services/knowledge.service.ts';
 import { askTask, latestSession, observeTask, startSession } from '#lib/services/task.service.ts';
 import handWashing from '../../static/tasks/hand-washing.json';
 

@@ -1,8 +1,8 @@
+import type { Embedder } from '#lib/core/embedder.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
 import { modelLoadRequest } from '#lib/core/model-load-request.ts';
 import type { LoadProgress } from '#lib/core/vlm-types.ts';
 import { EmbedBridge } from '#lib/workers/embed-bridge.ts';
-import type { Embedder } from './knowledge.service.ts';
 import { modelRuntime } from './model-runtime.service.ts';
 import { ortBase } from './registry.service.ts';
 import type { Settings } from './settings.service.ts';

@@ -1,3 +1,4 @@
+import type { Embedder } from '#lib/core/embedder.ts';
 import { TaskDefinitionError } from '#lib/core/errors.ts';
 import { dot } from '#lib/core/retrieval/index.ts';
 import {
@@ -16,7 +17,6 @@ import {
   type TrackerState
 } from '#lib/core/tracker/index.ts';
 import { db, type TaskSession } from '#lib/db/index.ts';
-import type { Embedder } from './knowledge.service.ts';
 
 /** The sample tasks shipped in `static/tasks` (precached, so they load offline). */
 export async function sampleTasks(): Promise<TaskDefinition[]> {

@@ -1,7 +1,9 @@
+import type { Embedder } from '#lib/core/embedder.ts';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import { groundedPrompt } from '#lib/core/grounded-answer.ts';
 import type { GenerationStats } from '#lib/core/vlm-types.ts';
 import type { KnowledgeBase, KnowledgeDocument } from '#lib/db/index.ts';
+import { appEvents } from '#lib/services/app-events.ts';
 import { onEmbedderFallback, prepareEmbedder } from '#lib/services/embedder.service.ts';
 import { attempt, type UserError } from '#lib/services/handle-error.ts';
 import {
@@ -10,14 +12,10 @@ import {
   importDocument,
   listBases,
   listDocuments,
-  onGraphActivity,
-  passageOf,
-  reembedMissing,
-  search,
-  type Embedder,
-  type ImportProgress,
-  type SearchHit
-} from '#lib/services/knowledge.service.ts';
+  type ImportProgress
+} from '#lib/services/knowledge-documents.service.ts';
+import { reembedMissing } from '#lib/services/knowledge-reembed.service.ts';
+import { passageOf, search, type SearchHit } from '#lib/services/knowledge-search.service.ts';
 import { assistantStore } from './assistant-store.svelte.ts';
 import { modelsStore } from './models-store.svelte.ts';
 
@@ -44,7 +42,7 @@ class KnowledgeStore {
 
   constructor() {
     onEmbedderFallback((reason) => (this.notice = reason));
-    onGraphActivity(({ baseId, progress, error }) => {
+    appEvents.on('knowledge:graph', ({ baseId, progress, error }) => {
       if (baseId !== this.baseId) {
         return;
       }

@@ -3,7 +3,7 @@ import { currentStep, taskContext, type QueryAnswer, type TaskDefinition } from 
 import type { TaskSession } from '#lib/db/index.ts';
 import { prepareEmbedder } from '#lib/services/embedder.service.ts';
 import { attempt, type UserError } from '#lib/services/handle-error.ts';
-import { passageOf, searchAllBases, type SearchHit } from '#lib/services/knowledge.service.ts';
+import { passageOf, searchAllBases, type SearchHit } from '#lib/services/knowledge-search.service.ts';
 import {
   askTask,
   command,
