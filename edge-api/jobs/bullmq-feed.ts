@@ -2,8 +2,8 @@ import type { QueueEvents } from 'bullmq';
 import { JobFollowers } from './job-followers.ts';
 import type { JobEvent, JobRecord } from './job-queue.ts';
 
-// Every BullMQ event that may change what a follower sees of a job.
-const HINTS = ['active', 'progress', 'completed', 'failed', 'waiting', 'delayed', 'removed', 'stalled'] as const;
+/** Every BullMQ event that may change what a follower sees of a job (each carries its `jobId`). */
+export const HINTS = ['active', 'progress', 'completed', 'failed', 'waiting', 'delayed', 'removed', 'stalled'] as const;
 
 /**
  * Job events for followers in this process, from BullMQ's event stream (so from every

@@ -33,7 +33,13 @@ export function decodeFailure(reason: string): JobError {
   return match ? { code: match[1]!, message: match[2]! } : { code: 'job_failed', message: reason };
 }
 
-/** The `failedReason` of a job cancelled while it ran. */
+/**
+ * The `failedReason` of a job cancelled while it ran: the one mark BullMQ keeps of such a cancel.
+ * BullMQ has no cancelled state (its `Worker.cancelJob` only aborts a processor in its own
+ * process), so the run ends failed, by an `UnrecoverableError` (no retry) with this message,
+ * until its worker files it as cancelled and removes it. The ledger's cancel flag cannot stand in:
+ * a handler may fail for its own reason after a cancel was asked. Guarded in bullmq-internals.test.ts.
+ */
 export const CANCELLED_REASON = encodeFailure({ code: 'cancelled', message: 'The job was cancelled' });
 
 /** The port's state of a job BullMQ says is in `state` (null: BullMQ no longer has it). */
