@@ -10,7 +10,7 @@ import { describeError, requestLogger, type Logger } from './http/logger.ts';
 import { metricsHandler, type Metrics } from './http/metrics.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { apiRouter } from './http/validation.ts';
-import type { JobType } from './job-types/job-type.ts';
+import type { JobTypes } from './job-types/registry.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import { chatCompletions } from './routes/chat-completions.ts';
 import { embeddings } from './routes/embeddings.ts';
@@ -19,9 +19,11 @@ import { jobRoutes } from './routes/jobs.ts';
 import { MODEL_MIRROR_DOC, modelMirror } from './routes/models.ts';
 import { openAiModels } from './routes/openai-models.ts';
 import { stateQuery } from './routes/state-query.ts';
+import { uploadRoutes } from './routes/uploads.ts';
 import { errorResponses } from './schemas/common.ts';
 import type { AuthEnv } from './security/principal.ts';
 import type { BlobStore, WritableBlobStore } from './storage/file-store.ts';
+import type { UploadStore } from './storage/upload-store.ts';
 
 export interface AppDeps {
   version: string;
@@ -29,8 +31,9 @@ export interface AppDeps {
   /** The model mirror's files. */
   models: BlobStore;
   artifacts: WritableBlobStore;
+  uploads: UploadStore;
   queue: JobQueue;
-  jobTypes: readonly JobType[];
+  jobTypes: JobTypes;
   backends: BackendRegistry;
   /** Sets the principal or refuses the request (401). */
   authenticate: MiddlewareHandler<AuthEnv>;
@@ -73,12 +76,22 @@ export function createApp(deps: AppDeps) {
     .route('/', chatCompletions(deps))
     .route('/', embeddings(deps))
     .route('/', openAiModels(deps))
-    .route('/jobs', jobRoutes({ queue: deps.queue, types: deps.jobTypes, artifacts: deps.artifacts }));
+    .route('/jobs', jobRoutes({ queue: deps.queue, types: deps.jobTypes, artifacts: deps.artifacts }))
+    .route('/uploads', uploadRoutes(deps));
 
   const browserCors = cors({
     origin: (origin) => (deps.corsOrigins.includes(origin) ? origin : null),
-    allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
-    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: [
+      'authorization',
+      'content-type',
+      'idempotency-key',
+      'x-request-id',
+      'upload-length',
+      'upload-offset',
+      'upload-metadata',
+      'tus-resumable'
+    ],
+    allowMethods: ['GET', 'HEAD', 'POST', 'PATCH', 'OPTIONS'],
     exposeHeaders: [
       'x-request-id',
       'retry-after',
@@ -86,7 +99,11 @@ export function createApp(deps: AppDeps) {
       'idempotent-replayed',
       'ratelimit-limit',
       'ratelimit-remaining',
-      'ratelimit-reset'
+      'ratelimit-reset',
+      'upload-offset',
+      'upload-length',
+      'upload-expires',
+      'tus-resumable'
     ],
     maxAge: 600
   });

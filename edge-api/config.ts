@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CAPABILITIES } from './backends/backend.ts';
 
 /** Thrown at startup for a bad environment: the message names every variable that is wrong. */
 export class ConfigError extends Error {
@@ -25,7 +26,9 @@ const upstream = z.object({
   url: z.url({ protocol: /^https?$/ }),
   /** The model id on that server, when it differs. */
   upstreamModel: z.string().min(1).optional(),
-  apiKey: z.string().min(1).optional()
+  apiKey: z.string().min(1).optional(),
+  /** What the server does with that model (`images` for an SDXL server); `chat` and `vision` when omitted. */
+  capabilities: z.array(z.enum(CAPABILITIES)).min(1).optional()
 });
 
 const upstreams = z
@@ -78,6 +81,11 @@ const schema = z.object({
   RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(5),
   /** Large enough for a few camera frames as data: URLs. */
   BODY_LIMIT_MB: z.coerce.number().positive().max(512).default(20),
+  /**
+   * The most one upload (`/v1/uploads`) may hold, sent in chunks of at most BODY_LIMIT_MB each:
+   * a video's frames or a large scan, referenced from jobs instead of sent inside them.
+   */
+  UPLOAD_MAX_MB: z.coerce.number().positive().max(65_536).default(1_024),
   /** Hosts whose http(s) images chat requests may reference (data: URLs are always accepted). */
   IMAGE_URL_HOSTS: csv,
   /** How long one of those images may take to download, whole; a slower one is refused (400). */
@@ -131,6 +139,9 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** `BODY_LIMIT_MB` in bytes: the most a request may carry, inline images included. */
 export const bodyLimitBytes = (config: Config): number => Math.round(config.BODY_LIMIT_MB * 1024 * 1024);
+
+/** `UPLOAD_MAX_MB` in bytes: the most one upload may hold, over all its chunks. */
+export const uploadMaxBytes = (config: Config): number => Math.round(config.UPLOAD_MAX_MB * 1024 * 1024);
 
 /** Settings an earlier version read: refused with what replaced them, never silently ignored. */
 const REPLACED: Record<string, string> = {

@@ -8,17 +8,18 @@ import { localBackend, localDevice } from './backends/local.ts';
 import { undiciHttp } from './backends/undici-http.ts';
 import { openAiCompatibleBackend } from './backends/openai-compatible.ts';
 import { backendRegistry, type BackendRegistry } from './backends/registry.ts';
-import { bodyLimitBytes, type Config } from './config.ts';
+import { bodyLimitBytes, uploadMaxBytes, type Config } from './config.ts';
 import { memoryIdempotencyStore, redisIdempotencyStore, type IdempotencyStore } from './http/idempotency.ts';
 import { describeError, type Logger } from './http/logger.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
-import { jobHandlers, type JobType } from './job-types/job-type.ts';
-import { medgemmaAnalyze } from './job-types/medgemma-analyze.ts';
+import { registeredJobTypes } from './job-types/registered.ts';
+import type { JobTypes } from './job-types/registry.ts';
 import { bullmqJobQueue } from './jobs/bullmq-queue.ts';
 import type { JobQueue, RunningWorker } from './jobs/job-queue.ts';
 import { sqliteJobQueue } from './jobs/sqlite-queue.ts';
 import type { StorageCheck } from './routes/health.ts';
 import { fileStore, type WritableBlobStore } from './storage/file-store.ts';
+import { uploadStore, type UploadStore } from './storage/upload-store.ts';
 
 /** Everything the API and the job workers share on Node, built from the configuration. */
 export interface NodeRuntime {
@@ -26,7 +27,9 @@ export interface NodeRuntime {
   queue: JobQueue;
   backends: BackendRegistry;
   artifacts: WritableBlobStore;
-  jobTypes: readonly JobType[];
+  /** Large job inputs, sent in resumable chunks; kept in the artifact store as long as jobs are. */
+  uploads: UploadStore;
+  jobTypes: JobTypes;
   metrics: Metrics;
   idempotency: IdempotencyStore;
   storage: () => Promise<StorageCheck[]>;
@@ -89,21 +92,16 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 }) : null;
   const idempotency = redis ? redisIdempotencyStore(redis) : memoryIdempotencyStore();
   const artifacts = fileStore(join(config.DATA_DIR, 'artifacts'));
+  const uploads = uploadStore(artifacts, { maxBytes: uploadMaxBytes(config), retentionMs });
   // Artifacts follow their jobs out: the queue purges finished jobs after the same retention.
+  // Uploads, the jobs' inputs, are kept as long.
   const sweep = () =>
-    artifacts
-      .removeOlderThan('jobs', 2, retentionMs)
-      .catch((error: unknown) => logger.error('artifact sweep', describeError(error)));
+    Promise.all([artifacts.removeOlderThan('jobs', 2, retentionMs), uploads.removeExpired()]).catch((error: unknown) =>
+      logger.error('artifact sweep', describeError(error))
+    );
   const sweeper = setInterval(() => void sweep(), Math.min(retentionMs, ARTIFACT_SWEEP_MS));
   sweeper.unref();
-  const jobTypes = [
-    medgemmaAnalyze({
-      backends: registry,
-      defaultModel: config.MEDGEMMA_MODEL,
-      imageHosts: config.IMAGE_URL_HOSTS,
-      artifacts
-    })
-  ];
+  const jobTypes = registeredJobTypes.bind({ config, backends: registry, artifacts, uploads });
 
   const folders = [
     { name: 'data', path: config.DATA_DIR, write: true },
@@ -126,12 +124,13 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     queue,
     backends: registry,
     artifacts,
+    uploads,
     jobTypes,
     metrics,
     idempotency,
     storage,
     work: (concurrency) =>
-      queue.work(jobHandlers(jobTypes), {
+      queue.work(jobTypes.handlers(), {
         concurrency,
         onFinished: (job) => {
           metrics.jobFinished(job.type, job.state, ((job.finishedAt ?? 0) - (job.startedAt ?? job.createdAt)) / 1000);

@@ -54,10 +54,18 @@ export interface EmbeddingResult {
   promptTokens: number;
 }
 
+/**
+ * What a model can do: `chat` (with images when also `vision`), `embeddings`, `images`
+ * (generation), `audio`. Each backend declares its models' capabilities; routes and job types name
+ * the one they need, and `/v1/models` lists them. A new kind of engine adds its name here.
+ */
+export const CAPABILITIES = ['chat', 'vision', 'embeddings', 'images', 'audio'] as const;
+
+export type Capability = (typeof CAPABILITIES)[number];
+
 export interface ModelInfo {
   id: string;
-  /** What it can do: `chat` (with images when `vision`), `embeddings`. */
-  capabilities: ('chat' | 'vision' | 'embeddings')[];
+  capabilities: Capability[];
   ownedBy: string;
 }
 

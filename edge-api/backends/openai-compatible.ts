@@ -17,6 +17,7 @@ import type {
   CallObserver,
   CallOptions,
   ChatMessage,
+  Capability,
   ChatResult,
   ModelInfo,
   Usage
@@ -29,6 +30,8 @@ export interface UpstreamConfig {
   url: string;
   upstreamModel?: string;
   apiKey?: string;
+  /** What the server can do with the model; `chat` and `vision` when not declared. */
+  capabilities?: Capability[];
 }
 
 export interface OpenAiCompatibleOptions {
@@ -88,6 +91,9 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
  * without it, anyone could make every GPU server answer a request per call.
  */
 const PROBE_TTL_MS = 5_000;
+
+/** What an upstream is taken to do when `UPSTREAMS` does not say: MedGemma on vLLM, TGI or SGLang. */
+const DEFAULT_CAPABILITIES: Capability[] = ['chat', 'vision'];
 
 /**
  * GPU inference servers that speak the OpenAI API (vLLM, TGI, SGLang serving MedGemma). Each
@@ -235,7 +241,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
       return [...new Set(upstreams.map((upstream) => upstream.config.model))].map((id) => ({
         id,
         ownedBy: id.split('/')[0] ?? 'upstream',
-        capabilities: ['chat', 'vision']
+        capabilities: sharedCapabilities(options.upstreams.filter((upstream) => upstream.model === id))
       }));
     },
 
@@ -309,6 +315,12 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
 
     close: () => Promise.resolve()
   };
+}
+
+/** Requests for a model are balanced over all its servers, so it can do only what every one of them can. */
+function sharedCapabilities(servers: UpstreamConfig[]): Capability[] {
+  const declared = servers.map((server) => server.capabilities ?? DEFAULT_CAPABILITIES);
+  return declared.reduce((shared, next) => shared.filter((capability) => next.includes(capability)));
 }
 
 function toWire(message: ChatMessage) {

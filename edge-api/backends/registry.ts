@@ -1,7 +1,5 @@
 import { ApiError, notFound } from '../http/errors.ts';
-import type { Backend, BackendStatus, ModelInfo } from './backend.ts';
-
-type Capability = ModelInfo['capabilities'][number];
+import type { Backend, BackendStatus, Capability, ModelInfo } from './backend.ts';
 
 export interface BackendRegistry {
   models(): ModelInfo[];

@@ -5,17 +5,25 @@ import { conflict, errorResponse, notFound, tooManyRequests, unprocessable } fro
 import { idempotencyKeyOf } from '../http/idempotency-key.ts';
 import { serveBlob } from '../http/serve-blob.ts';
 import { apiRouter, requireJson } from '../http/validation.ts';
-import { artifactPrefix, type JobType } from '../job-types/job-type.ts';
+import { artifactPrefix } from '../job-types/job-type.ts';
+import type { JobTypes } from '../job-types/registry.ts';
 import { InvalidCursorError, TenantJobLimitError, type JobQueue, type JobRecord } from '../jobs/job-queue.ts';
 import { COMMON_ERRORS, errorResponses } from '../schemas/common.ts';
-import { JobCreateSchema, JobIdParams, JobListQuery, JobListSchema, JobSchema } from '../schemas/jobs.ts';
+import {
+  jobCreateSchema,
+  JobIdParams,
+  jobSchemaName,
+  JobListQuery,
+  JobListSchema,
+  JobSchema
+} from '../schemas/jobs.ts';
 import type { AuthEnv } from '../security/principal.ts';
 import type { WritableBlobStore } from '../storage/file-store.ts';
 import { jobView } from './job-view.ts';
 
 export interface JobRoutesDeps {
   queue: JobQueue;
-  types: readonly JobType[];
+  types: JobTypes;
   artifacts: WritableBlobStore;
 }
 
@@ -24,24 +32,25 @@ const KEEP_ALIVE_MS = 15_000;
 
 const jobJson = (description: string) => ({ description, content: { 'application/json': { schema: JobSchema } } });
 
-const create = createRoute({
-  method: 'post',
-  path: '/',
-  summary: 'Submit a background job',
-  description:
-    'Validated against the job type’s input schema before it is queued. With an `Idempotency-Key` header, ' +
-    'a repeat of the same request answers the first job (200, `Idempotent-Replayed: true`) instead of queueing another.',
-  middleware: [requireJson] as const,
-  request: {
-    headers: z.object({ 'idempotency-key': z.string().optional() }),
-    body: { content: { 'application/json': { schema: JobCreateSchema } }, required: true }
-  },
-  responses: {
-    202: jobJson('Accepted and queued'),
-    200: jobJson('The job an earlier request with the same Idempotency-Key created'),
-    ...errorResponses(...COMMON_ERRORS)
-  }
-});
+const createRouteFor = (types: JobTypes) =>
+  createRoute({
+    method: 'post',
+    path: '/',
+    summary: 'Submit a background job',
+    description:
+      'Validated against the job type’s input schema before it is queued. With an `Idempotency-Key` header, ' +
+      'a repeat of the same request answers the first job (200, `Idempotent-Replayed: true`) instead of queueing another.',
+    middleware: [requireJson] as const,
+    request: {
+      headers: z.object({ 'idempotency-key': z.string().optional() }),
+      body: { content: { 'application/json': { schema: jobCreateSchema(types.names) } }, required: true }
+    },
+    responses: {
+      202: jobJson('Accepted and queued'),
+      200: jobJson('The job an earlier request with the same Idempotency-Key created'),
+      ...errorResponses(...COMMON_ERRORS)
+    }
+  });
 
 const list = createRoute({
   method: 'get',
@@ -102,7 +111,6 @@ const artifact = createRoute({
 
 /** `/v1/jobs`: submit, list, follow, cancel jobs and download what they made. Tenants see only their own. */
 export function jobRoutes(deps: JobRoutesDeps) {
-  const typesByName = new Map(deps.types.map((type) => [type.type, type]));
   const view = (job: JobRecord) => jobView(job, deps.artifacts);
   const mustGet = async (tenant: string, id: string) => {
     const job = await deps.queue.get(tenant, id);
@@ -112,32 +120,35 @@ export function jobRoutes(deps: JobRoutesDeps) {
     return job;
   };
 
-  return apiRouter<AuthEnv>()
-    .openapi(create, async (c) => {
+  const router = apiRouter<AuthEnv>();
+  // Each type's own input and result schemas, so the document shows what every kind of job takes.
+  for (const type of deps.types.all) {
+    router.openAPIRegistry.register(jobSchemaName(type.type, 'Input'), type.input);
+    if (type.result) {
+      router.openAPIRegistry.register(jobSchemaName(type.type, 'Result'), type.result);
+    }
+  }
+  return router
+    .openapi(createRouteFor(deps.types), async (c) => {
       const { tenant } = c.get('principal');
       const body = c.req.valid('json');
-      const type = typesByName.get(body.type);
-      if (!type) {
+      const bound = deps.types.get(body.type);
+      if (!bound) {
         throw unprocessable(
-          `Unknown job type "${body.type}"; known: ${[...typesByName.keys()].join(', ')}`,
+          `Unknown job type "${body.type}"; known: ${deps.types.names.join(', ')}`,
           'unknown_job_type',
           'type'
         );
       }
-      const parsed = type.input.safeParse(body.input);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const path = ['input', ...(issue?.path ?? [])].join('.');
-        throw unprocessable(`Invalid input at "${path}": ${issue?.message ?? 'invalid'}`, 'validation_failed', path);
-      }
-      type.admit?.(parsed.data);
+      const { type } = bound;
+      const input = await bound.admit(body.input, { tenant });
       const idempotencyKey = idempotencyKeyOf(c);
       let outcome;
       try {
         outcome = await deps.queue.enqueue({
           tenant,
           type: type.type,
-          input: parsed.data,
+          input,
           priority: body.priority,
           idempotencyKey
         });
@@ -148,7 +159,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
         throw error;
       }
       const { job, created } = outcome;
-      if (!created && (job.type !== type.type || JSON.stringify(job.input) !== JSON.stringify(parsed.data))) {
+      if (!created && (job.type !== type.type || JSON.stringify(job.input) !== JSON.stringify(input))) {
         throw unprocessable(
           'This Idempotency-Key was already used for a different request',
           'idempotency_key_reused',

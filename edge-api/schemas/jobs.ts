@@ -30,13 +30,31 @@ export const JobListSchema = z
   .object({ object: z.literal('list'), data: z.array(JobSchema), next_cursor: z.string().nullable() })
   .openapi('JobList');
 
-export const JobCreateSchema = z
-  .object({
-    type: z.string().min(1).openapi({ example: 'medgemma.analyze' }),
-    input: z.unknown().openapi({ description: 'The input of that job type (see the JobInput schemas)' }),
-    priority: z.number().int().min(-10).max(10).default(0).openapi({ description: 'Higher runs sooner' })
-  })
-  .openapi('JobCreate');
+/**
+ * `POST /v1/jobs`, documented with the registered type names. `type` stays a string to the
+ * validator: an unknown one is answered by the route with the known ones, and `input` is checked
+ * against that type's own schema (each is in the document under its name).
+ */
+export const jobCreateSchema = (types: readonly string[]) =>
+  z
+    .object({
+      type: z
+        .string()
+        .min(1)
+        .openapi({ enum: [...types], example: types[0] }),
+      input: z.unknown().openapi({
+        description: `The input of that job type: ${types.map((type) => jobSchemaName(type, 'Input')).join(', ')}`
+      }),
+      priority: z.number().int().min(-10).max(10).default(0).openapi({ description: 'Higher runs sooner' })
+    })
+    .openapi('JobCreate');
+
+/** A job type's schema name in the OpenAPI document: `medgemma.analyze` → `MedgemmaAnalyzeInput`. */
+export const jobSchemaName = (type: string, part: 'Input' | 'Result'): string =>
+  type
+    .split(/[^A-Za-z0-9]+/)
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('') + part;
 
 export const JobIdParams = z.object({
   id: z

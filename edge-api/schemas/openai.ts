@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { CAPABILITIES } from '../backends/backend.ts';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 const ImagePart = z.object({
@@ -61,7 +62,7 @@ export const ModelListSchema = z
         object: z.literal('model'),
         created: z.number(),
         owned_by: z.string(),
-        capabilities: z.array(z.enum(['chat', 'vision', 'embeddings']))
+        capabilities: z.array(z.enum(CAPABILITIES))
       })
     )
   })

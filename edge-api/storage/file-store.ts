@@ -1,7 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /** What the routes need to read from storage; Node's filesystem is one adapter, object storage another. */
 export interface BlobStore {
@@ -15,6 +16,11 @@ export interface BlobStore {
 export interface WritableBlobStore extends BlobStore {
   /** Writes the whole blob; readers never see a half-written one. */
   write(key: string, data: Uint8Array | string): Promise<void>;
+  /**
+   * Appends the bytes of `source` to the blob (creating it) as they arrive, never holding more
+   * than a chunk; resolves to the blob's size after. Bytes written before a failure stay.
+   */
+  append(key: string, source: AsyncIterable<Uint8Array>): Promise<number>;
   /** Names and sizes of the blobs directly under `prefix` (a folder-like key ending without `/`). */
   list(prefix: string): Promise<{ name: string; size: number }[]>;
   /**
@@ -61,6 +67,12 @@ export function fileStore(root: string): WritableBlobStore {
       const partial = `${path}.${process.pid}.partial`;
       await writeFile(partial, data);
       await rename(partial, path);
+    },
+    async append(key, source) {
+      const path = mustPath(key);
+      await mkdir(dirname(path), { recursive: true });
+      await pipeline(source, createWriteStream(path, { flags: 'a' }));
+      return (await stat(path)).size;
     },
     async list(prefix) {
       const dir = pathOf(prefix);
