@@ -1,9 +1,10 @@
 import { pipeline, type FeatureExtractionPipeline } from '@huggingface/transformers';
 import { expose, transfer } from 'comlink';
+import type { LoadProgress } from '#lib/core/engine-types.ts';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import type { ModelLoadRequest } from '#lib/core/model-load-request.ts';
-import type { LoadProgress } from '#lib/core/vlm-types.ts';
-import { loadModel, runError } from './runtime.ts';
+import { runError } from './runtime/common.ts';
+import { loadModel } from './runtime/transformers.ts';
 
 let loaded: { request: ModelLoadRequest; extractor: FeatureExtractionPipeline; dim: number } | null = null;
 
@@ -21,8 +22,6 @@ const api = {
     onDeviceLost: (message: string) => void
   ): Promise<{ loadMs: number; dim: number }> {
     const started = performance.now();
-    await loaded?.extractor.dispose();
-    loaded = null;
     loaded = await loadModel(request, onProgress, onDeviceLost, async (progress_callback) => {
       const extractor = await pipeline('feature-extraction', request.repo, {
         revision: request.revision,
@@ -58,11 +57,6 @@ const api = {
       throw runError(request, error);
     }
     return transfer({ vectors, dim, ms: performance.now() - started }, [vectors.buffer]);
-  },
-
-  async unload(): Promise<void> {
-    await loaded?.extractor.dispose();
-    loaded = null;
   }
 };
 

@@ -37,7 +37,7 @@ it('frame hand-off: camera frame → model-ready tensor in the worker', async ()
       const canvas = frame(i);
       const started = performance.now();
       const bitmap = await createImageBitmap(canvas);
-      const result = await bridge.preprocess(bitmap);
+      const result = await bridge.benchPreprocess(bitmap);
       if (i >= WARMUP) {
         totals.push(performance.now() - started);
         inWorker.push(result.ms);

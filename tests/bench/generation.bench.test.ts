@@ -1,6 +1,6 @@
 import { commands } from 'vitest/browser';
 import { expect, it } from 'vitest';
-import type { GenerationStats } from '#lib/core/vlm-types.ts';
+import type { GenerationStats } from '#lib/core/engine-types.ts';
 import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
 import { BENCH_SMOLVLM, benchLoadRequest, installBenchModel } from './bench-model.ts';
 import { percentile, round, type BenchRow } from './stats.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import { modelLoadRequest, type ModelLoadRequest } from '#lib/core/model-load-request.ts';
-import type { LoadProgress } from '#lib/core/vlm-types.ts';
+import type { LoadProgress } from '#lib/core/engine-types.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
 import { EmbedBridge } from '#lib/workers/embed-bridge.ts';
 import { devModel, mirror, variantOn } from './helpers.ts';

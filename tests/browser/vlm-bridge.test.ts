@@ -1,7 +1,7 @@
 import { cdp } from 'vitest/browser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_CACHE_NAME, modelFileUrl } from '#lib/core/model-cache.ts';
-import type { LoadProgress } from '#lib/core/vlm-types.ts';
+import type { LoadProgress } from '#lib/core/engine-types.ts';
 import { installModel, type InstallProgress } from '#lib/services/model-install.service.ts';
 import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
 import { devModel, loadRequest, mirror, testFrame, variantOn } from './helpers.ts';

@@ -1,6 +1,6 @@
 import type { JobView, MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
 import type { TaskDefinition, TrackerState } from '#lib/core/tracker/index.ts';
-import type { GenerationStats } from '#lib/core/vlm-types.ts';
+import type { GenerationStats } from '#lib/core/engine-types.ts';
 
 export interface SettingRow {
   key: string;

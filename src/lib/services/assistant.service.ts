@@ -1,6 +1,6 @@
 import type { ModelEntry } from '#lib/core/manifest.ts';
 import { vlmLoadRequest } from '#lib/core/vlm-load-request.ts';
-import type { GenerationStats, LoadProgress } from '#lib/core/vlm-types.ts';
+import type { GenerationStats, LoadProgress } from '#lib/core/engine-types.ts';
 import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
 import { modelRuntime, type ReadyModel } from './model-runtime.service.ts';
 import { addObservation, thumbnailOf } from './observations.service.ts';

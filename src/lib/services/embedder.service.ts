@@ -1,7 +1,7 @@
 import type { Embedder } from '#lib/core/embedder.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
 import { modelLoadRequest } from '#lib/core/model-load-request.ts';
-import type { LoadProgress } from '#lib/core/vlm-types.ts';
+import type { LoadProgress } from '#lib/core/engine-types.ts';
 import { EmbedBridge } from '#lib/workers/embed-bridge.ts';
 import { modelRuntime } from './model-runtime.service.ts';
 import { ortBase } from './registry.service.ts';

@@ -2,7 +2,7 @@ import { selectVariant, type DeviceCapabilities } from '#lib/core/capabilities.t
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import type { ModelEntry, ModelVariant } from '#lib/core/manifest.ts';
 import type { ModelLoadRequest } from '#lib/core/model-load-request.ts';
-import type { LoadProgress } from '#lib/core/vlm-types.ts';
+import type { LoadProgress } from '#lib/core/engine-types.ts';
 import { db } from '#lib/db/index.ts';
 import type { BridgeEvents } from '#lib/workers/model-worker-bridge.ts';
 import { detectCapabilities } from '#lib/workers/capabilities.ts';

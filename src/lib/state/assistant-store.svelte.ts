@@ -1,6 +1,6 @@
 import { frameDifference } from '#lib/core/frame-diff.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
-import type { GenerationStats, LoadProgress } from '#lib/core/vlm-types.ts';
+import type { GenerationStats, LoadProgress } from '#lib/core/engine-types.ts';
 import type { Observation } from '#lib/db/index.ts';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import { ask, compose, onBackendFallback, prepareModel, type ReadyModel } from '#lib/services/assistant.service.ts';

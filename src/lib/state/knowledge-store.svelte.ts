@@ -1,7 +1,7 @@
 import type { Embedder } from '#lib/core/embedder.ts';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import { groundedPrompt } from '#lib/core/grounded-answer.ts';
-import type { GenerationStats } from '#lib/core/vlm-types.ts';
+import type { GenerationStats } from '#lib/core/engine-types.ts';
 import type { KnowledgeBase, KnowledgeDocument } from '#lib/db/index.ts';
 import { appEvents } from '#lib/services/app-events.ts';
 import { onEmbedderFallback, prepareEmbedder } from '#lib/services/embedder.service.ts';

@@ -1,9 +1,8 @@
-import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
-import { DeviceLostError, ModelLoadError, reviveError, WorkerCrashError } from '#lib/core/errors.ts';
+import { proxy, type Remote } from 'comlink';
+import type { LoadProgress } from '#lib/core/engine-types.ts';
+import { DeviceLostError, ModelLoadError, WorkerCrashError } from '#lib/core/errors.ts';
 import type { ModelLoadRequest } from '#lib/core/model-load-request.ts';
-import type { LoadProgress } from '#lib/core/vlm-types.ts';
-
-export type WorkerFactory = () => Worker;
+import { WorkerHandle, type WorkerFactory } from './worker-handle.ts';
 
 /** What every model worker exposes for loading; the rest of its API is its own. */
 export interface ModelWorkerApi<Request extends ModelLoadRequest, Loaded extends { loadMs: number }> {
@@ -12,14 +11,6 @@ export interface ModelWorkerApi<Request extends ModelLoadRequest, Loaded extends
     onProgress: (progress: LoadProgress) => void,
     onDeviceLost: (message: string) => void
   ): Promise<Loaded>;
-}
-
-interface Running<Api> {
-  worker: Worker;
-  remote: Remote<Api>;
-  /** Rejects when the worker dies or is stopped, so no call waits forever on a dead worker. */
-  ended: Promise<never>;
-  end: (reason: Error) => void;
 }
 
 export interface BridgeEvents {
@@ -43,16 +34,17 @@ export class ModelWorkerBridge<
   Loaded extends { loadMs: number },
   Api extends ModelWorkerApi<Request, Loaded>
 > {
-  #factory: WorkerFactory;
-  #running: Running<Api> | null = null;
+  #worker: WorkerHandle<Api>;
   #loaded: Request | null = null;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #idleMs: number;
   #events: BridgeEvents;
 
   constructor(factory: WorkerFactory, options: Omit<BridgeOptions, 'factory'> = {}) {
-    this.#factory = factory;
-    this.#idleMs = options.idleMs ?? 5 * 60_000;
+    this.#worker = new WorkerHandle<Api>(factory, {
+      name: 'model',
+      idleMs: options.idleMs ?? 5 * 60_000,
+      // Whatever ended the worker took its model with it.
+      onStop: () => (this.#loaded = null)
+    });
     this.#events = options.events ?? {};
   }
 
@@ -85,21 +77,19 @@ export class ModelWorkerBridge<
 
   async #loadIn(request: Request, onProgress: (progress: LoadProgress) => void): Promise<Loaded> {
     // A fresh worker per load: an earlier failed session may have poisoned the old one.
-    this.#stop();
-    const running = this.#start();
+    this.#worker.stop();
     const progress = proxy(onProgress);
     const lost = proxy((message: string) => this.#onDeviceLost(message));
     try {
       // Comlink's Remote<Api> cannot be narrowed for a generic Api; the load signature is fixed above.
-      const remote = running.remote as unknown as ModelWorkerApi<Request, Loaded>;
-      const result = await this.#call(running, remote.load(request, progress, lost));
+      const result = await this.#worker.call((remote) =>
+        (remote as unknown as ModelWorkerApi<Request, Loaded>).load(request, progress, lost)
+      );
       this.#loaded = request;
       return result;
     } catch (error) {
-      this.#stop();
+      this.#worker.stop();
       throw error;
-    } finally {
-      this.#armIdle();
     }
   }
 
@@ -108,78 +98,30 @@ export class ModelWorkerBridge<
    * the user); the idle timer restarts afterwards. `notLoaded` frees what `use` would have taken.
    */
   protected async run<T>(use: (remote: Remote<Api>) => Promise<T>, notLoaded?: () => void): Promise<T> {
-    const running = this.#running;
-    if (!running || !this.#loaded) {
+    if (!this.#worker.running || !this.#loaded) {
       notLoaded?.();
       throw new ModelLoadError('No model is loaded');
     }
-    clearTimeout(this.#idleTimer);
     try {
-      return await this.#call(running, use(running.remote));
+      return await this.#worker.call(use);
     } catch (error) {
       if (error instanceof DeviceLostError) {
         this.#onDeviceLost(error.message);
-      } else if (error instanceof WorkerCrashError) {
-        this.#stop(error);
       }
       throw error;
-    } finally {
-      this.#armIdle();
     }
   }
 
   /** Stops the worker and forgets the model (frees its memory). */
   dispose(): void {
-    this.#stop();
-  }
-
-  #start(): Running<Api> {
-    const worker = this.#factory();
-    let end: (reason: Error) => void = () => undefined;
-    const ended = new Promise<never>((_, reject) => (end = reject));
-    ended.catch(() => undefined);
-    worker.addEventListener('error', (event) => {
-      event.preventDefault();
-      const crash = new WorkerCrashError(`The model worker crashed: ${event.message || 'unknown error'}`);
-      if (this.#running?.worker === worker) {
-        this.#stop(crash);
-      }
-      end(crash);
-    });
-    this.#running = { worker, remote: wrap<Api>(worker), ended, end };
-    return this.#running;
-  }
-
-  async #call<T>(running: Running<Api>, call: Promise<T>): Promise<T> {
-    try {
-      return await Promise.race([call, running.ended]);
-    } catch (error) {
-      throw reviveError(error);
-    }
+    this.#worker.stop();
   }
 
   #onDeviceLost(message: string): void {
-    if (!this.#running) {
+    if (!this.#worker.running) {
       return;
     }
-    this.#stop(new DeviceLostError(`The GPU was lost (${message}).`));
+    this.#worker.stop(new DeviceLostError(`The GPU was lost (${message}).`));
     this.#events.onFallback?.(`The GPU was lost (${message}). The model will be reloaded on WASM.`);
-  }
-
-  /** Terminates the worker; calls still waiting on it reject with `reason`. */
-  #stop(reason: Error = new WorkerCrashError('The model worker was stopped')): void {
-    clearTimeout(this.#idleTimer);
-    if (this.#running) {
-      this.#running.end(reason);
-      this.#running.remote[releaseProxy]();
-      this.#running.worker.terminate();
-    }
-    this.#running = null;
-    this.#loaded = null;
-  }
-
-  #armIdle(): void {
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => this.#stop(), this.#idleMs);
   }
 }

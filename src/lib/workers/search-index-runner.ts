@@ -1,6 +1,6 @@
-import { proxy, releaseProxy, wrap } from 'comlink';
-import { reviveError, WorkerCrashError } from '#lib/core/errors.ts';
+import { proxy } from 'comlink';
 import type { GraphReport, SearchIndexWorkerApi } from '../../../workers/search-index.worker.ts';
+import { WorkerHandle, type WorkerFactory } from './worker-handle.ts';
 
 export type { GraphReport } from '../../../workers/search-index.worker.ts';
 
@@ -19,22 +19,12 @@ export async function updateSearchGraphInWorker(
   modelId: string,
   annMinVectors: number,
   onProgress: (done: number, total: number) => void,
-  factory: () => Worker = defaultFactory
+  factory: WorkerFactory = defaultFactory
 ): Promise<GraphReport | null> {
-  const worker = factory();
-  const remote = wrap<SearchIndexWorkerApi>(worker);
-  const crashed = new Promise<never>((_, reject) =>
-    worker.addEventListener('error', (event) => {
-      event.preventDefault();
-      reject(new WorkerCrashError(`The search-index worker crashed: ${event.message || 'unknown error'}`));
-    })
-  );
+  const worker = new WorkerHandle<SearchIndexWorkerApi>(factory, { name: 'search-index' });
   try {
-    return await Promise.race([remote.update(baseId, modelId, annMinVectors, proxy(onProgress)), crashed]);
-  } catch (error) {
-    throw reviveError(error);
+    return await worker.call((remote) => remote.update(baseId, modelId, annMinVectors, proxy(onProgress)));
   } finally {
-    remote[releaseProxy]();
-    worker.terminate();
+    worker.stop();
   }
 }

@@ -1,9 +1,11 @@
 import { proxy, transfer } from 'comlink';
-import type { GenerateOptions, GenerationStats, VlmFrame, VlmLoadRequest } from '#lib/core/vlm-types.ts';
+import type { GenerateOptions, GenerationStats } from '#lib/core/engine-types.ts';
+import type { VlmFrame, VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import type { VlmWorkerApi } from '../../../workers/vlm.worker.ts';
 import { ModelWorkerBridge, type BridgeOptions } from './model-worker-bridge.ts';
 
-export type { BridgeEvents, WorkerFactory } from './model-worker-bridge.ts';
+export type { BridgeEvents } from './model-worker-bridge.ts';
+export type { WorkerFactory } from './worker-handle.ts';
 
 const defaultFactory = () =>
   new Worker(new URL('../../../workers/vlm.worker.ts', import.meta.url), { type: 'module', name: 'vlm' });
@@ -40,10 +42,13 @@ export class VlmBridge extends ModelWorkerBridge<VlmLoadRequest, { loadMs: numbe
     );
   }
 
-  /** Frame hand-off only: transfer, scale and normalize, without running the model. */
-  preprocess(frame: VlmFrame): Promise<{ ms: number; shape: number[] }> {
+  /**
+   * Benchmark only (tests/bench/frame-handoff): the frame hand-off alone — transfer, scale and
+   * normalize — without running the model. Not for the app.
+   */
+  benchPreprocess(frame: VlmFrame): Promise<{ ms: number; shape: number[] }> {
     return this.run(
-      (remote) => remote.preprocess(transfer(frame, [frame])),
+      (remote) => remote.benchPreprocess(transfer(frame, [frame])),
       () => frame.close()
     );
   }
