@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import type { JobView, MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
-import { medgemmaResultOf } from '#lib/core/edge-outbox.ts';
 import { EdgeAuthError, EdgeRequestError, EdgeUnavailableError } from '#lib/core/errors.ts';
+import { resultOf } from '#lib/core/job-kinds.ts';
 import { EdgeClient } from '#lib/services/edge-client.ts';
 import { handleError } from '#lib/services/handle-error.ts';
 import { analysisRequest } from './edge-helpers.ts';
@@ -33,7 +33,7 @@ describe('edge client against the real edge API', () => {
     expect(seen.at(-1)).toEqual(final);
     // Progress arrived as it happened, not only the end.
     expect(seen.some((job) => job.state !== 'completed')).toBe(true);
-    const result = medgemmaResultOf(final);
+    const result = resultOf('medgemma.analyze', final);
     expect(result?.model).toBe('tiny-smolvlm');
     expect(result?.findings).toHaveLength(1);
     expect(result?.summary).toBe(result?.findings[0]?.text);

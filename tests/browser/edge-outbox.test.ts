@@ -1,7 +1,8 @@
 import { Dexie } from 'dexie';
 import { beforeEach, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
-import { CANCELLED_UNSENT, HIDDEN_JOBS_KEPT, phaseOf, workOf } from '#lib/core/edge-outbox.ts';
+import { CANCELLED_UNSENT, HIDDEN_JOBS_KEPT, keptReport, phaseOf, workOf } from '#lib/core/edge-outbox.ts';
 import { isFinalJobState, type JobView } from '#lib/core/edge-wire.ts';
+import type { EdgeJobV6 } from '#lib/db/edge-job-upgrades.ts';
 import { db, VisionHubDb, type EdgeJob, type Observation } from '#lib/db/index.ts';
 import { EdgeClient } from '#lib/services/edge-client.ts';
 import {
@@ -15,6 +16,7 @@ import {
   sendDue
 } from '#lib/services/edge-jobs.service.ts';
 import { loadSetting, saveSetting } from '#lib/services/settings.service.ts';
+import { edgeConnectionStore } from '#lib/state/edge-connection-store.svelte.ts';
 import { edgeJobsStore } from '#lib/state/edge-jobs-store.svelte.ts';
 import { jobView } from '../unit/fixtures/job-view.ts';
 import { analysisRequest, jpegDataUrl } from './edge-helpers.ts';
@@ -40,7 +42,7 @@ async function reopen(): Promise<void> {
   await db.open();
 }
 
-const queue = async (label: string) => queueEdgeJob(await analysisRequest(label), { observationId: null, label });
+const queue = async (label: string) => queueEdgeJob(await analysisRequest(label), { subject: null, label });
 const stored = async (id: string) => (await db.edgeJobs.get(id))!;
 /** What the outbox index holds, in id order. */
 const outboxIds = async () => ((await db.edgeJobs.where('outbox').equals(1).primaryKeys()) as string[]).sort();
@@ -135,7 +137,7 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
     expect(phaseOf(done)).toBe('completed');
     expect(workOf(done)).toBeNull();
     expect(done.job?.result).toMatchObject({ model: 'tiny-smolvlm', findings: [{ index: 0 }] });
-    expect(done.report).toContain('Question: Follow me');
+    expect(keptReport(done)?.content).toContain('Question: Follow me');
   });
 
   it('a job cancelled before it left is never sent; one the server refuses is not retried', async () => {
@@ -145,7 +147,7 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
 
     const bad = await queueEdgeJob(
       { type: 'medgemma.analyze', input: { images: [{ url: 'data:text/plain;base64,aGk=' }] } },
-      { observationId: null, label: 'Not an image' }
+      { subject: null, label: 'Not an image' }
     );
     await sendDue(online, () => undefined, { force: true });
     const refused = await stored(bad.id);
@@ -186,7 +188,7 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
   it('a job cancelled and removed while its send was on its way is cancelled on the server', async () => {
     const before = await serverJobIds();
     const queued = await queueEdgeJob(await analysisRequest('Changed my mind', 2_048), {
-      observationId: null,
+      subject: null,
       label: 'Changed my mind'
     });
     const meanwhile = new EdgeClient(connection, {
@@ -208,14 +210,14 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
   it('removes only finished jobs, and undo puts back exactly the records removed', async () => {
     const bad = await queueEdgeJob(
       { type: 'medgemma.analyze', input: { images: [{ url: 'data:text/plain;base64,aGk=' }] } },
-      { observationId: null, label: 'Not an image' }
+      { subject: null, label: 'Not an image' }
     );
     await sendDue(online, () => undefined);
     const done = await queue('Done');
     await sendDue(online, () => undefined);
     await followEdgeJob(online, await stored(done.id), () => undefined);
     const running = await queueEdgeJob(await analysisRequest('Still running', 2_048), {
-      observationId: null,
+      subject: null,
       label: 'Still running'
     });
     await sendDue(online, () => undefined);
@@ -230,7 +232,7 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
       expect.stringMatching(/^(queued|running)$/),
       'unsent'
     ]);
-    expect((await stored(done.id)).report).toContain('Question: Done');
+    expect(keptReport(await stored(done.id))?.content).toContain('Question: Done');
 
     const removed = await removeEdgeJobs(all.map((job) => job.id));
     const finished = all.filter((job) => [bad.id, done.id, cancelled.id].includes(job.id));
@@ -305,7 +307,7 @@ describe('edge outbox on real IndexedDB and a real edge server', () => {
   });
 
   it('a job on the server can be cancelled, and ends cancelled', async () => {
-    const long = await queueEdgeJob(await analysisRequest('Stop this', 2_048), { observationId: null, label: 'Stop' });
+    const long = await queueEdgeJob(await analysisRequest('Stop this', 2_048), { subject: null, label: 'Stop' });
     await sendDue(online, () => undefined);
     const cancelled = await cancelEdgeJob(online, await stored(long.id));
     expect(cancelled.job?.cancel_requested).toBe(true);
@@ -332,7 +334,7 @@ describe('the database', () => {
       searchGraphs: '[baseId+modelId]',
       edgeJobs: 'id, createdAt, observationId'
     });
-    const row = (id: string, extra: Partial<EdgeJob> = {}): EdgeJob => ({
+    const row = (id: string, extra: Partial<EdgeJobV6> = {}): EdgeJobV6 => ({
       id,
       idempotencyKey: `vh-${id}`,
       request: { type: 'medgemma.analyze', input: { images: [{ url: 'data:image/jpeg;base64,AA==' }] } },
@@ -365,8 +367,15 @@ describe('the database', () => {
     try {
       const marked = new Set(['fresh', 'retrying']);
       expect((await upgraded.edgeJobs.where('outbox').equals(1).primaryKeys()).sort()).toEqual([...marked].sort());
+      // And in today's shape (version 7): a kind, the observation as the subject, the report as an artifact.
+      const today = ({ observationId, report, ...job }: EdgeJobV6): EdgeJob => ({
+        ...job,
+        kind: 'medgemma.analyze',
+        subject: { kind: 'observation', id: observationId! },
+        artifacts: report === null ? [] : [{ name: 'report.md', contentType: 'text/markdown', content: report }]
+      });
       expect(await upgraded.edgeJobs.toArray()).toEqual(
-        rows.map((job) => (marked.has(job.id) ? { ...job, outbox: 1 } : job))
+        rows.map((job) => (marked.has(job.id) ? { ...today(job), outbox: 1 } : today(job)))
       );
       const read = upgraded.backendDB().transaction('edgeJobs');
       expect(Array.from(read.objectStore('edgeJobs').indexNames).sort()).toEqual(['createdAt', 'outbox']);
@@ -417,9 +426,9 @@ describe('edge jobs store', () => {
     await saveSetting('edgeUrl', inject('edgeUrl'));
     await saveSetting('edgeCredential', inject('edgeKeys').store);
     await edgeJobsStore.init();
-    expect(edgeJobsStore.credentialMask).toMatch(/^vh_•+.{4}$/);
+    expect(edgeConnectionStore.credentialMask).toMatch(/^vh_•+.{4}$/);
 
-    edgeJobsStore.online = false;
+    window.dispatchEvent(new Event('offline'));
     await edgeJobsStore.send(await observation(4242, 'What is on the tray?'));
     expect(edgeJobsStore.jobFor(4242)?.phase).toBe('unsent');
     expect((await store.listJobs()).data).toEqual([]);
@@ -486,7 +495,7 @@ describe('edge jobs store', () => {
     expect(await stored(done.key)).toEqual(record);
     expect(edgeJobsStore.jobFor(4444)?.local).toEqual(record);
 
-    edgeJobsStore.online = false;
+    window.dispatchEvent(new Event('offline'));
     await edgeJobsStore.send(await observation(4545, 'Is it dry?'));
     const waiting = edgeJobsStore.jobFor(4545)!;
     await edgeJobsStore.removeFinished();
@@ -504,7 +513,7 @@ describe('edge jobs store', () => {
   it('a removed job stays off the list when the server list is refreshed, and undo brings it back once', async () => {
     await edgeJobsStore.init();
     // An earlier test left the store offline.
-    edgeJobsStore.online = true;
+    window.dispatchEvent(new Event('online'));
     await edgeJobsStore.send(await observation(4646, 'Is it sealed?'));
     await expect.poll(() => edgeJobsStore.jobFor(4646)?.hasReport, { timeout: 30_000 }).toBe(true);
     const done = edgeJobsStore.jobFor(4646)!;
@@ -529,7 +538,7 @@ describe('edge jobs store', () => {
 
   it('a finished job sent from elsewhere can be removed, stays hidden across refreshes, and undo shows it again', async () => {
     await edgeJobsStore.init();
-    edgeJobsStore.online = true;
+    window.dispatchEvent(new Event('online'));
     const finished = await submitElsewhere(elsewhere, 'Sent from a tablet');
     await edgeJobsStore.refreshServerJobs();
     const item = edgeJobsStore.items.find((i) => i.key === finished.id)!;
@@ -554,7 +563,7 @@ describe('edge jobs store', () => {
 
   it('an undo after a change of credential does not put jobs from the old list into the new one', async () => {
     await edgeJobsStore.init();
-    edgeJobsStore.online = true;
+    window.dispatchEvent(new Event('online'));
     const finished = await submitElsewhere(elsewhere, 'Listed under the first key');
     await edgeJobsStore.refreshServerJobs();
     await edgeJobsStore.remove(edgeJobsStore.items.find((item) => item.key === finished.id)!);
@@ -572,7 +581,7 @@ describe('edge jobs store', () => {
 
   it('Remove finished takes the finished jobs of both kinds and leaves running ones; undo brings back all it took', async () => {
     await edgeJobsStore.init();
-    edgeJobsStore.online = true;
+    window.dispatchEvent(new Event('online'));
     await edgeJobsStore.send(await observation(4747, 'Is it labelled?'));
     await expect.poll(() => edgeJobsStore.jobFor(4747)?.hasReport, { timeout: 30_000 }).toBe(true);
     const mine = edgeJobsStore.jobFor(4747)!.local!;

@@ -4,7 +4,6 @@ import {
   HIDDEN_JOBS_KEPT,
   hideJobIds,
   JOB_LOST,
-  medgemmaResultOf,
   phaseOf,
   unhideJobIds,
   withOutboxMark,
@@ -20,10 +19,11 @@ const report = {
   content_type: 'text/markdown'
 };
 const entry = (extra: Partial<OutboxEntry>): OutboxEntry => ({
+  kind: 'medgemma.analyze',
   serverId: null,
   job: null,
   problem: null,
-  report: null,
+  artifacts: [],
   retryAt: 0,
   ...extra
 });
@@ -55,7 +55,8 @@ describe('outbox entries', () => {
   it('a completed job keeps its report offline once, and a report that cannot be had is not chased', () => {
     const done = entry({ serverId: 'job_1', job: jobView('completed', { artifacts: [report] }) });
     expect(workOf(done)).toBe('report');
-    expect(workOf({ ...done, report: '# MedGemma analysis' })).toBeNull();
+    const kept = { name: 'report.md', contentType: 'text/markdown', content: '# MedGemma analysis' };
+    expect(workOf({ ...done, artifacts: [kept] })).toBeNull();
     const gone = { ...done, problem: { message: 'no artifact', code: 'artifact_not_found', final: true } };
     expect([phaseOf(gone), workOf(gone)]).toEqual(['completed', null]);
     expect(workOf(entry({ serverId: 'job_1', job: jobView('completed') }))).toBeNull();
@@ -69,15 +70,6 @@ describe('outbox entries', () => {
     const cancelled = { ...unsent, problem: { message: 'cancelled', code: CANCELLED_UNSENT, final: true } };
     expect(withOutboxMark(cancelled)).not.toHaveProperty('outbox');
     expect(withOutboxMark(sent)).toEqual(sent);
-  });
-
-  it('reads a MedGemma result only from a completed job of that type and shape', () => {
-    const result = { model: 'tiny-smolvlm', findings: [{ index: 0, timestamp_ms: null, text: 'x' }], summary: 'x' };
-    expect(medgemmaResultOf(jobView('completed', { result }))).toEqual(result);
-    expect(medgemmaResultOf(jobView('running', { result }))).toBeNull();
-    expect(medgemmaResultOf(jobView('completed', { result, type: 'sdxl.generate' }))).toBeNull();
-    expect(medgemmaResultOf(jobView('completed', { result: { summary: 1 } }))).toBeNull();
-    expect(medgemmaResultOf(null)).toBeNull();
   });
 });
 

@@ -1,14 +1,26 @@
 import { retryDelay, type BackoffOptions } from './backoff.ts';
-import { isFinalJobState, type JobState, type JobView, type MedgemmaAnalyzeResult } from './edge-wire.ts';
+import { isFinalJobState, type JobState, type JobView } from './edge-wire.ts';
+import { JOB_KINDS, type JobKindName } from './job-kinds.ts';
+
+/** A job's artifact as the device keeps it, readable after the server has forgotten the job. */
+export interface KeptArtifact {
+  name: string;
+  contentType: string;
+  content: string | Blob;
+}
 
 /** What the outbox knows about a job (the stored record, without what it does not need). */
 export interface OutboxEntry {
+  kind: JobKindName;
   serverId: string | null;
   job: JobView | null;
   problem: { message: string; code: string; final: boolean } | null;
-  report: string | null;
+  artifacts: KeptArtifact[];
   retryAt: number;
 }
+
+/** What decides a job's phase: the server's word and the last failure. */
+type PhaseInputs = Pick<OutboxEntry, 'job' | 'problem'>;
 
 /**
  * Where a job stands for the user: not sent yet, the server's state, or over without the server:
@@ -19,7 +31,7 @@ export type EdgeJobPhase = 'unsent' | JobState | 'refused' | 'lost';
 export const CANCELLED_UNSENT = 'cancelled_unsent';
 export const JOB_LOST = 'job_lost';
 
-export function phaseOf(entry: OutboxEntry): EdgeJobPhase {
+export function phaseOf(entry: PhaseInputs): EdgeJobPhase {
   const state = entry.job?.state;
   // The server's final word stands, whatever went wrong afterwards (e.g. fetching the report).
   if (state && isFinalJobState(state)) {
@@ -48,17 +60,23 @@ export function workOf(entry: OutboxEntry): OutboxWork {
   if (!isFinalPhase(phase)) {
     return 'follow';
   }
-  const hasReport = phase === 'completed' && entry.job?.artifacts.some((a) => a.name === REPORT_ARTIFACT);
-  return hasReport && entry.report === null && !entry.problem?.final ? 'report' : null;
+  const report = JOB_KINDS[entry.kind].report;
+  const offered = phase === 'completed' && entry.job?.artifacts.some((a) => a.name === report);
+  return offered && !keptReport(entry) && !entry.problem?.final ? 'report' : null;
 }
+
+/** The report this device keeps of a job, once it has been fetched. */
+export const keptReport = (entry: Pick<OutboxEntry, 'kind' | 'artifacts'>): KeptArtifact | undefined =>
+  entry.artifacts.find((artifact) => artifact.name === JOB_KINDS[entry.kind].report);
 
 /**
  * `entry` as it is to be stored: with `outbox: 1` exactly while it is to be sent, so an index on
  * `outbox` (IndexedDB leaves out records without the key) holds the outbox and nothing else.
  */
-export function withOutboxMark<T extends OutboxEntry & { outbox?: 1 }>(entry: T): T {
+export function withOutboxMark<T extends PhaseInputs & { outbox?: 1 }>(entry: T): T {
   const { outbox: _, ...unmarked } = entry;
-  return (workOf(entry) === 'send' ? { ...unmarked, outbox: 1 } : unmarked) as T;
+  // What `workOf` calls 'send', read from the phase alone: rows from before job kinds and artifacts have it too.
+  return (phaseOf(entry) === 'unsent' ? { ...unmarked, outbox: 1 } : unmarked) as T;
 }
 
 /**
@@ -80,8 +98,6 @@ export function unhideJobIds(hidden: readonly string[], ids: Iterable<string>): 
   return hidden.filter((id) => !shown.has(id));
 }
 
-export const REPORT_ARTIFACT = 'report.md';
-
 /** Retries of the outbox itself, between app visits' worth of waiting: from seconds up to five minutes. */
 export const OUTBOX_BACKOFF: BackoffOptions = { baseMs: 2_000, maxMs: 300_000 };
 
@@ -94,13 +110,4 @@ export function nextRetryAt(
 ): number {
   // Never sooner than a second: a zero jitter would otherwise retry in a busy loop.
   return now + Math.max(1_000, retryDelay(attempts - 1, retryAfterMs, OUTBOX_BACKOFF, random));
-}
-
-/** A `medgemma.analyze` result, if the job has one in that shape. */
-export function medgemmaResultOf(job: JobView | null): MedgemmaAnalyzeResult | null {
-  const result = job?.type === 'medgemma.analyze' && job.state === 'completed' ? job.result : null;
-  const candidate = result as Partial<MedgemmaAnalyzeResult> | null;
-  return candidate && typeof candidate.summary === 'string' && Array.isArray(candidate.findings)
-    ? (candidate as MedgemmaAnalyzeResult)
-    : null;
 }

@@ -1,5 +1,6 @@
 import { Dexie, type EntityTable } from 'dexie';
 import { withOutboxMark } from '#lib/core/edge-outbox.ts';
+import { edgeJobV7, type EdgeJobV6 } from './edge-job-upgrades.ts';
 import type {
   DocumentVectors,
   DownloadPart,
@@ -58,12 +59,22 @@ export class VisionHubDb extends Dexie {
       .stores({ edgeJobs: 'id, createdAt, outbox' })
       .upgrade((tx) =>
         tx
-          .table<EdgeJob, string>('edgeJobs')
+          .table<EdgeJobV6, string>('edgeJobs')
           .toCollection()
           .modify((job, row) => {
             row.value = withOutboxMark(job);
           })
       );
+    // Jobs of more kinds than MedGemma's, about more than observations, with more than a report to keep.
+    this.version(7).upgrade((tx) =>
+      tx
+        .table<EdgeJobV6 | EdgeJob, string>('edgeJobs')
+        .toCollection()
+        .modify((job, row) => {
+          // Every row is a version 6 row until this upgrade has run.
+          row.value = edgeJobV7(job as EdgeJobV6);
+        })
+    );
   }
 }
 

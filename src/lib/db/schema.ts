@@ -1,4 +1,6 @@
-import type { JobView, MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
+import type { KeptArtifact } from '#lib/core/edge-outbox.ts';
+import type { JobView } from '#lib/core/edge-wire.ts';
+import type { JobKindName, KnownJobRequest } from '#lib/core/job-kinds.ts';
 import type { TaskDefinition, TrackerState } from '#lib/core/tracker/index.ts';
 import type { GenerationStats } from '#lib/core/engine-types.ts';
 
@@ -35,7 +37,8 @@ export interface Observation {
   variantId: string;
   /** JPEG thumbnail of the frame the answer is about. */
   thumbnail: Blob;
-  stats: Omit<GenerationStats, 'text'>;
+  /** Timings of the answer; `promptTokens` is missing from observations made before it was counted. */
+  stats: Omit<GenerationStats, 'text' | 'promptTokens'> & Partial<Pick<GenerationStats, 'promptTokens'>>;
   source: 'camera' | 'upload' | 'continuous';
 }
 
@@ -108,19 +111,24 @@ export interface TaskSession {
   updatedAt: number;
 }
 
+/** What an edge job is about, among what the device keeps. */
+export type EdgeJobSubject = { kind: 'observation'; id: number };
+
 /**
  * A job for the edge API, kept on the device from the moment it is asked for: the outbox while
- * it is not sent yet, then the server's view of it, and finally its result and report, readable
- * offline long after the server has forgotten the job.
+ * it is not sent yet, then the server's view of it, and finally its result and artifacts (the
+ * report), readable offline long after the server has forgotten the job.
  */
 export interface EdgeJob {
   /** Made on the device, so the job has an identity before any server has seen it. */
   id: string;
   /** Made once with the job and sent with every attempt: the server answers a resend with the same job. */
   idempotencyKey: string;
-  request: MedgemmaAnalyzeRequest;
-  /** The observation it was asked about, if any. */
-  observationId: number | null;
+  /** Which of `JOB_KINDS` it is: always `request.type`. */
+  kind: JobKindName;
+  request: KnownJobRequest;
+  /** What it was asked about, if anything the device keeps. */
+  subject: EdgeJobSubject | null;
   /** What it is about, for lists (the question asked). */
   label: string;
   /** The API it was sent to; jobs queued while unsent go to whichever is set when they leave. */
@@ -129,8 +137,8 @@ export interface EdgeJob {
   serverId: string | null;
   /** The last state the server reported. */
   job: JobView | null;
-  /** The Markdown report of a completed job, fetched once so it can be read offline. */
-  report: string | null;
+  /** Artifacts of a completed job fetched once so they can be read offline: its kind's report. */
+  artifacts: KeptArtifact[];
   /** Why the last try failed; `final` when trying again cannot help (the server refused the job, or lost it). */
   problem: { message: string; code: string; final: boolean } | null;
   /** Failed sends so far, for the backoff. */

@@ -6,13 +6,14 @@ import {
   JOB_LOST,
   nextRetryAt,
   phaseOf,
-  REPORT_ARTIFACT,
   unhideJobIds,
   withOutboxMark,
-  workOf
+  workOf,
+  type KeptArtifact
 } from '#lib/core/edge-outbox.ts';
 import { abortError, EdgeAuthError, EdgeRequestError, EdgeUnavailableError, isAbortError } from '#lib/core/errors.ts';
-import { db, type EdgeJob, type Observation } from '#lib/db/index.ts';
+import { JOB_KINDS, type KnownJobRequest } from '#lib/core/job-kinds.ts';
+import { db, type EdgeJob, type EdgeJobSubject, type Observation } from '#lib/db/index.ts';
 import { EdgeClient, type EdgeClientOptions } from './edge-client.ts';
 import { loadSetting, updateSetting, type Settings } from './settings.service.ts';
 
@@ -45,19 +46,20 @@ export async function analysisOf(observation: Observation): Promise<MedgemmaAnal
  * (after a reload, a lost answer, another tab) carries the same key, so the server makes it once.
  */
 export async function queueEdgeJob(
-  request: MedgemmaAnalyzeRequest,
-  about: { observationId: number | null; label: string },
+  request: KnownJobRequest,
+  about: { subject: EdgeJobSubject | null; label: string },
   now = Date.now()
 ): Promise<EdgeJob> {
   const job = withOutboxMark<EdgeJob>({
     id: crypto.randomUUID(),
     idempotencyKey: `vh-${crypto.randomUUID()}`,
+    kind: request.type,
     request,
     ...about,
     server: null,
     serverId: null,
     job: null,
-    report: null,
+    artifacts: [],
     problem: null,
     attempts: 0,
     retryAt: now,
@@ -113,6 +115,10 @@ export async function sendDue(
   }
 }
 
+/** The subject of a job about an observation (one not stored yet has none). */
+export const observationSubject = (observation: Observation): EdgeJobSubject | null =>
+  observation.id === undefined ? null : { kind: 'observation', id: observation.id };
+
 /**
  * Follows a sent job to its end, storing every update, then keeps its report for offline
  * reading. A broken connection is stored as a problem with a time to try again.
@@ -140,7 +146,8 @@ export async function followEdgeJob(
       onChange(current);
     }
     if (workOf(current) === 'report') {
-      onChange(await save(job.id, { report: await client.artifactText(current.job!, REPORT_ARTIFACT, signal) }));
+      const report = await fetchArtifact(client, current.job!, JOB_KINDS[current.kind].report, signal);
+      onChange(await save(job.id, { artifacts: [...current.artifacts, report] }));
     }
   } catch (error) {
     if (isAbortError(error)) {
@@ -149,6 +156,23 @@ export async function followEdgeJob(
     onChange(await recordFailure(current, error));
   }
 }
+
+/** An artifact of a completed job, fetched from the server, as the device keeps it. */
+export async function fetchArtifact(
+  client: EdgeClient,
+  job: JobView,
+  name: string,
+  signal?: AbortSignal
+): Promise<KeptArtifact> {
+  const content = await client.artifactText(job, name, signal);
+  // Listed, or artifactText would have refused it.
+  const listed = job.artifacts.find((artifact) => artifact.name === name)!;
+  return { name, contentType: listed.content_type, content };
+}
+
+/** A kept artifact as a file, e.g. to download. */
+export const artifactFile = (artifact: KeptArtifact): Blob =>
+  new Blob([artifact.content], { type: artifact.contentType });
 
 /** Cancels a job: still in the outbox, it never leaves; on the server, the server stops it. */
 export async function cancelEdgeJob(client: EdgeClient, job: EdgeJob): Promise<EdgeJob> {
