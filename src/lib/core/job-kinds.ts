@@ -20,7 +20,7 @@ export interface JobKind<Input, Result> {
 const positiveInt = z.number().check(z.int(), z.positive());
 
 const medgemmaAnalyzeInput: z.ZodMiniType<MedgemmaAnalyzeInput> = z.object({
-  /** One image, or up to 64 video frames in order: data:image/… URLs, or https URLs on hosts the server allows. */
+  /** One image, or up to 64 video frames in order: data:image/… URLs, `upload:<id>` names, or https URLs on allowed hosts. */
   images: z
     .array(
       z.object({
