@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { chromiumArgs, findChromium } from './tests/chromium.ts';
+import { chromiumArgs, findChromium } from './scripts/chromium.ts';
 import { FAKE_CAMERA_CLIP } from './tests/e2e/camera-clip.ts';
 
 const port = Number(process.env.E2E_PORT ?? 4399);

@@ -11,7 +11,7 @@ import { defineConfig } from 'vitest/config';
 import { modelMirror } from './edge-api/routes/models.ts';
 import { fileStore } from './edge-api/storage/file-store.ts';
 import { ORT_RUNTIME_FILES, ORT_RUNTIME_PATH } from './src/lib/core/ort-runtime.ts';
-import { chromiumArgs, findChromium } from './tests/chromium.ts';
+import { chromiumArgs, findChromium } from './scripts/chromium.ts';
 
 const require = createRequire(import.meta.url);
 const ortDist = dirname(require.resolve('onnxruntime-web'));

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { chromiumArgs, findChromium } from '../chromium.ts';
+import { chromiumArgs, findChromium } from '../../scripts/chromium.ts';
 
 // Its own Chromium: permission granted, but no camera device at all (a desktop without one).
 test.use({

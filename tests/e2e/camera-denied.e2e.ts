@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { chromiumArgs, findChromium } from '../chromium.ts';
+import { chromiumArgs, findChromium } from '../../scripts/chromium.ts';
 
 // Its own Chromium: a fake camera exists, but nothing answers the permission prompt (a refusal).
 test.use({

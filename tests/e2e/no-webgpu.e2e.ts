@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { chromiumArgs, findChromium } from '../chromium.ts';
+import { chromiumArgs, findChromium } from '../../scripts/chromium.ts';
 import { askAndExpectStream, installTestModel, pngBytes } from './helpers.ts';
 
 // Its own Chromium without --enable-unsafe-webgpu: a browser that has no WebGPU adapter.

@@ -28,6 +28,10 @@ export class DownloadError extends errorClass('DownloadError', 'download_failed'
 export class IntegrityError extends errorClass('IntegrityError', 'integrity_mismatch') {}
 export class WorkerCrashError extends errorClass('WorkerCrashError', 'worker_crashed') {}
 export class InvalidImageError extends errorClass('InvalidImageError', 'invalid_image') {}
+/** Another generation holds the engine: the device runs one at a time. */
+export class EngineBusyError extends errorClass('EngineBusyError', 'engine_busy') {}
+/** A chat request the chosen engine cannot take as it is (more images than it reads, say). */
+export class UnsupportedRequestError extends errorClass('UnsupportedRequestError', 'unsupported_request') {}
 /** A document the knowledge base cannot take (format, size, damaged or binary content, duplicate). */
 export class DocumentImportError extends errorClass('DocumentImportError', 'document_invalid') {}
 /** A task definition file that does not match the schema; the message lists the paths of the first problems. */
@@ -93,6 +97,8 @@ const classesByName = new Map(
     IntegrityError,
     WorkerCrashError,
     InvalidImageError,
+    EngineBusyError,
+    UnsupportedRequestError,
     DocumentImportError,
     TaskDefinitionError,
     TrackerStateError,

@@ -3,11 +3,9 @@
  * finished, a search graph made progress). Every subscriber is kept — none replaces another — and
  * each gets a function that unsubscribes it. A throwing listener does not stop the others.
  */
-export type EventMap = { [type: string]: unknown };
-
 export type Unsubscribe = () => void;
 
-export class EventBus<Events extends EventMap> {
+export class EventBus<Events extends { [K in keyof Events]: unknown }> {
   #listeners = new Map<keyof Events, Set<(payload: never) => void>>();
 
   on<K extends keyof Events>(type: K, listener: (payload: Events[K]) => void): Unsubscribe {

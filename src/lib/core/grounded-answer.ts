@@ -19,6 +19,9 @@ export const PASSAGE_BUDGET = 2_400;
 /** A passage cut shorter than this says too little to be worth its tokens. */
 const MIN_PASSAGE_CHARS = 80;
 
+/** Long enough for a few cited sentences; the decoder's speed makes every token count on a phone. */
+export const GROUNDED_ANSWER_MAX_TOKENS = 256;
+
 export const NOT_IN_PASSAGES = 'The documents do not say.';
 
 /** "doc › heading › heading › page 3": how a passage is named in prompts and citations. */

@@ -3,10 +3,23 @@
  * new event here, with its payload, rather than a callback field or a one-listener setter.
  */
 import { EventBus } from '#lib/core/event-bus.ts';
+import type { LoadProgress } from '#lib/core/engine-types.ts';
+import type { ReadyModel } from './model-runtime.service.ts';
+
+/** What the device's text engine is doing, whoever asked it (camera, knowledge, task guide). */
+export interface EngineStatus {
+  phase: 'idle' | 'loading' | 'generating';
+  /** The file being loaded into the worker, while `loading`. */
+  progress: LoadProgress | null;
+  /** The model in the worker, once loaded; null again after a crash or a lost GPU. */
+  ready: ReadyModel | null;
+}
 
 export interface AppEvents {
   /** An engine's worker moved from WebGPU to WASM (a failed load or a lost GPU); `reason` is for the user. */
   'engine:fallback': { engine: 'vlm' | 'embed'; reason: string };
+  /** The text engine started loading, started writing, or went idle. */
+  'engine:status': EngineStatus;
   /** The camera assistant finished an answer about the scene (the task tracker observes it). */
   'assistant:answer': { text: string };
   /** A knowledge base's search graph is being brought up to date (`progress` null when done). */

@@ -7,15 +7,10 @@ import { modelRuntime } from './model-runtime.service.ts';
 import { ortBase } from './registry.service.ts';
 import type { Settings } from './settings.service.ts';
 
-const runtime = modelRuntime((model, variant, host) =>
+const runtime = modelRuntime('embed', (model, variant, host) =>
   modelLoadRequest(model, variant, 'feature-extraction', { modelHost: host, ortBase: ortBase() })
 );
 const bridge = new EmbedBridge({ events: runtime.events });
-
-/** Tells `listener` when embeddings move from WebGPU to WASM (failed load, lost GPU). */
-export function onEmbedderFallback(listener: (reason: string) => void): void {
-  runtime.onFallback(listener);
-}
 
 /** The embedding model, loaded in its worker, as the knowledge base's Embedder. */
 export async function prepareEmbedder(

@@ -1,6 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { abortError, DownloadError, IntegrityError, isQuotaExceeded, QuotaError } from '#lib/core/errors.ts';
+import { formatBytes } from '#lib/core/format.ts';
 import { type ModelEntry, type ModelFile, type ModelVariant } from '#lib/core/manifest.ts';
 import { MODEL_CACHE_NAME, modelFileUrl } from '#lib/core/model-cache.ts';
 import { db, type InstalledModel } from '#lib/db/index.ts';
@@ -24,20 +25,6 @@ export async function storageEstimate(): Promise<{ usage: number; quota: number;
     navigator.storage?.persisted?.() ?? Promise.resolve(false)
   ]);
   return { usage: estimate.usage ?? 0, quota: estimate.quota ?? 0, persisted };
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) {
-    return `${bytes} B`;
-  }
-  const units = ['KB', 'MB', 'GB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 export async function installedModels(): Promise<InstalledModel[]> {

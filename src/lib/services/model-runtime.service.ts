@@ -6,7 +6,10 @@ import type { LoadProgress } from '#lib/core/engine-types.ts';
 import { db } from '#lib/db/index.ts';
 import type { BridgeEvents } from '#lib/workers/model-worker-bridge.ts';
 import { detectCapabilities } from '#lib/workers/capabilities.ts';
+import { appEvents, type AppEvents } from './app-events.ts';
 import type { Settings } from './settings.service.ts';
+
+export type EngineName = AppEvents['engine:fallback']['engine'];
 
 export interface ReadyModel {
   model: ModelEntry;
@@ -26,28 +29,39 @@ interface LoadingBridge<R extends ModelLoadRequest> {
 
 let capabilities: Promise<DeviceCapabilities> | undefined;
 
+/** The last model each engine loaded, and the bridge that holds it (until an idle stop or a crash). */
+const loads = new Map<EngineName, { bridge: LoadingBridge<ModelLoadRequest>; ready: ReadyModel }>();
+
+/** Which models occupy GPU or WASM memory on this device now, by engine. */
+export function residentModels(): Map<EngineName, ReadyModel> {
+  const resident = new Map<EngineName, ReadyModel>();
+  for (const [engine, { bridge, ready }] of loads) {
+    if (bridge.loaded?.modelId === ready.model.id && bridge.loaded.device === ready.variant.device) {
+      resident.set(engine, ready);
+    }
+  }
+  return resident;
+}
+
 /**
  * Loads models into one worker bridge the same way for every engine: the best installed variant
  * this device can run, WebGPU → WASM when WebGPU fails, and WebGPU not retried after it failed or
- * the GPU was lost in this page's lifetime. Build the bridge with `events` so losses are counted.
+ * the GPU was lost in this page's lifetime. Build the bridge with `events` so losses are counted;
+ * a move to WASM is told to the app as `engine:fallback`.
  */
 export function modelRuntime<R extends ModelLoadRequest>(
+  engine: EngineName,
   toRequest: (model: ModelEntry, variant: ModelVariant, host: string) => R
 ) {
   const failedDevices = new Set<ModelVariant['device']>();
-  let listener: (reason: string) => void = () => undefined;
   const events: BridgeEvents = {
     onFallback: (reason) => {
       failedDevices.add('webgpu');
-      listener(reason);
+      appEvents.emit('engine:fallback', { engine, reason });
     }
   };
   return {
     events,
-    /** Who to tell (the user) when the bridge moves to WASM. */
-    onFallback(next: (reason: string) => void): void {
-      listener = next;
-    },
     /** Makes `model` ready in `bridge`; a no-op when it is loaded there already. */
     async prepare(
       bridge: LoadingBridge<R>,
@@ -78,7 +92,9 @@ export function modelRuntime<R extends ModelLoadRequest>(
         failedDevices.add(variant.device);
       }
       const used = model.variants.find((v) => v.device === result.request.device && v.dtype === result.request.dtype);
-      return { model, variant: used ?? variant, loadMs: result.loadMs };
+      const ready = { model, variant: used ?? variant, loadMs: result.loadMs };
+      loads.set(engine, { bridge, ready });
+      return ready;
     }
   };
 }

@@ -29,6 +29,11 @@ export class ErrorSlot {
     this.#current = handleError(error) ?? this.#current;
   }
 
+  /** Shows a problem the store found itself (no camera, no image yet). */
+  show(error: UserError): void {
+    this.#current = error;
+  }
+
   dismiss(): void {
     this.#current = null;
   }

@@ -1,11 +1,12 @@
 import type { Embedder } from '#lib/core/embedder.ts';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
-import { groundedPrompt } from '#lib/core/grounded-answer.ts';
+import { GROUNDED_ANSWER_MAX_TOKENS, groundedPrompt } from '#lib/core/grounded-answer.ts';
 import type { GenerationStats } from '#lib/core/engine-types.ts';
 import type { KnowledgeBase, KnowledgeDocument } from '#lib/db/index.ts';
 import { appEvents } from '#lib/services/app-events.ts';
-import { onEmbedderFallback, prepareEmbedder } from '#lib/services/embedder.service.ts';
-import { attempt, type UserError } from '#lib/services/handle-error.ts';
+import { prepareEmbedder } from '#lib/services/embedder.service.ts';
+import { generateText } from '#lib/services/engine.service.ts';
+import type { UserError } from '#lib/services/handle-error.ts';
 import {
   createBase,
   deleteDocument,
@@ -16,54 +17,95 @@ import {
 } from '#lib/services/knowledge-documents.service.ts';
 import { reembedMissing } from '#lib/services/knowledge-reembed.service.ts';
 import { passageOf, search, type SearchHit } from '#lib/services/knowledge-search.service.ts';
-import { assistantStore } from './assistant-store.svelte.ts';
+import { ErrorSlot } from './error-slot.svelte.ts';
 import { modelsStore } from './models-store.svelte.ts';
 
 class KnowledgeStore {
-  bases = $state.raw<KnowledgeBase[]>([]);
-  baseId = $state<number | null>(null);
-  documents = $state.raw<KnowledgeDocument[]>([]);
-  /** The file being imported now and how far it got. */
-  importing = $state<{ name: string; progress: ImportProgress } | null>(null);
-  /** Search results; null before the first search of a base. */
-  hits = $state.raw<SearchHit[] | null>(null);
-  searching = $state(false);
-  /** The model's answer over the hits, streamed as it is written; null when search is retrieval only. */
-  written = $state<{ text: string; stats: GenerationStats | null } | null>(null);
-  error = $state<UserError | null>(null);
-  notice = $state<string | null>(null);
-  /** Documents being embedded with a newly chosen embedding model, in the background. */
-  reembedding = $state<{ done: number; total: number } | null>(null);
-  /** A large base's fast-search index being brought up to date in the background. */
-  indexing = $state<{ done: number; total: number } | null>(null);
-  /** The last deleted document, until the user undoes it or deletes another. */
-  removed = $state.raw<{ name: string; undo: () => Promise<void> } | null>(null);
+  #bases = $state.raw<KnowledgeBase[]>([]);
+  #baseId = $state<number | null>(null);
+  #documents = $state.raw<KnowledgeDocument[]>([]);
+  #importing = $state<{ name: string; progress: ImportProgress } | null>(null);
+  #hits = $state.raw<SearchHit[] | null>(null);
+  #searching = $state(false);
+  #written = $state<{ text: string; stats: GenerationStats | null } | null>(null);
+  #notice = $state<string | null>(null);
+  #reembedding = $state<{ done: number; total: number } | null>(null);
+  #indexing = $state<{ done: number; total: number } | null>(null);
+  #removed = $state.raw<{ name: string; undo: () => Promise<void> } | null>(null);
+  #errors = new ErrorSlot();
   #cancel: AbortController | null = null;
+  #writing: AbortController | null = null;
 
+  get bases(): KnowledgeBase[] {
+    return this.#bases;
+  }
+  get baseId(): number | null {
+    return this.#baseId;
+  }
+  get documents(): KnowledgeDocument[] {
+    return this.#documents;
+  }
+  /** The file being imported now and how far it got. */
+  get importing(): { name: string; progress: ImportProgress } | null {
+    return this.#importing;
+  }
+  /** Search results; null before the first search of a base. */
+  get hits(): SearchHit[] | null {
+    return this.#hits;
+  }
+  get searching(): boolean {
+    return this.#searching;
+  }
+  /** The model's answer over the hits, streamed as it is written; null when search is retrieval only. */
+  get written(): { text: string; stats: GenerationStats | null } | null {
+    return this.#written;
+  }
+  get error(): UserError | null {
+    return this.#errors.current;
+  }
+  get notice(): string | null {
+    return this.#notice;
+  }
+  /** Documents being embedded with a newly chosen embedding model, in the background. */
+  get reembedding(): { done: number; total: number } | null {
+    return this.#reembedding;
+  }
+  /** A large base's fast-search index being brought up to date in the background. */
+  get indexing(): { done: number; total: number } | null {
+    return this.#indexing;
+  }
+  /** The last deleted document, until the user undoes it or deletes another. */
+  get removed(): { name: string; undo: () => Promise<void> } | null {
+    return this.#removed;
+  }
   constructor() {
-    onEmbedderFallback((reason) => (this.notice = reason));
+    appEvents.on('engine:fallback', ({ engine, reason }) => {
+      if (engine === 'embed') {
+        this.#notice = reason;
+      }
+    });
     appEvents.on('knowledge:graph', ({ baseId, progress, error }) => {
-      if (baseId !== this.baseId) {
+      if (baseId !== this.#baseId) {
         return;
       }
-      this.indexing = progress;
+      this.#indexing = progress;
       if (error) {
-        this.notice = `The fast-search index could not be updated (${error}); searches stay exact, only slower.`;
+        this.#notice = `The fast-search index could not be updated (${error}); searches stay exact, only slower.`;
       }
     });
   }
 
   async init(): Promise<void> {
-    this.bases = await listBases();
-    await this.select(this.baseId ?? this.bases[0]?.id ?? null);
+    this.#bases = await listBases();
+    await this.select(this.#baseId ?? this.#bases[0]?.id ?? null);
   }
 
   async select(baseId: number | null): Promise<void> {
-    this.baseId = baseId;
-    this.hits = null;
-    this.written = null;
-    this.indexing = null;
-    this.documents = baseId === null ? [] : await listDocuments(baseId);
+    this.#baseId = baseId;
+    this.#hits = null;
+    this.#written = null;
+    this.#indexing = null;
+    this.#documents = baseId === null ? [] : await listDocuments(baseId);
     void this.#catchUp();
   }
 
@@ -72,34 +114,40 @@ class KnowledgeStore {
    * chose another one). Searches meanwhile cover only documents that have them.
    */
   async #catchUp(): Promise<void> {
-    const baseId = this.baseId;
+    const baseId = this.#baseId;
     const model = modelsStore.embeddingModel;
-    if (baseId === null || this.reembedding || !model || !modelsStore.isInstalled(model.id) || !this.documents.length) {
+    if (
+      baseId === null ||
+      this.#reembedding ||
+      !model ||
+      !modelsStore.isInstalled(model.id) ||
+      !this.#documents.length
+    ) {
       return;
     }
-    await this.#try(async () => {
+    await this.#errors.run(async () => {
       try {
         await reembedMissing(baseId, await this.#embedder(), (progress) => {
-          this.reembedding = progress.done < progress.total ? progress : null;
+          this.#reembedding = progress.done < progress.total ? progress : null;
         });
       } finally {
-        this.reembedding = null;
+        this.#reembedding = null;
       }
     });
   }
 
   async create(name: string): Promise<void> {
-    await this.#try(async () => {
+    await this.#errors.run(async () => {
       const id = await createBase(name);
-      this.bases = await listBases();
+      this.#bases = await listBases();
       await this.select(id);
     });
   }
 
   /** Imports files one after another; a bad file is reported and the next one still goes in. */
   async importFiles(files: File[]): Promise<void> {
-    const baseId = this.baseId;
-    if (baseId === null || this.importing) {
+    const baseId = this.#baseId;
+    if (baseId === null || this.#importing) {
       return;
     }
     this.#cancel = new AbortController();
@@ -109,23 +157,27 @@ class KnowledgeStore {
         if (signal.aborted) {
           break;
         }
-        this.importing = { name: file.name, progress: { phase: 'reading', done: 0, total: 1 } };
-        await this.#try(async () => {
+        this.#importing = { name: file.name, progress: { phase: 'reading', done: 0, total: 1 } };
+        await this.#errors.run(async () => {
           const embedder = await this.#embedder();
           await importDocument(
             baseId,
             file,
             embedder,
-            (progress) => (this.importing = { name: file.name, progress }),
+            (progress) => (this.#importing = { name: file.name, progress }),
             signal
           );
         });
-        this.documents = await listDocuments(baseId);
+        this.#documents = await listDocuments(baseId);
       }
     } finally {
-      this.importing = null;
+      this.#importing = null;
       this.#cancel = null;
     }
+  }
+
+  dismissError(): void {
+    this.#errors.dismiss();
   }
 
   cancelImport(): void {
@@ -133,25 +185,25 @@ class KnowledgeStore {
   }
 
   async remove(document: KnowledgeDocument): Promise<void> {
-    await this.#try(async () => {
-      this.removed = { name: document.name, undo: await deleteDocument(document.id!) };
-      this.hits = null;
-      this.documents = await listDocuments(document.baseId);
+    await this.#errors.run(async () => {
+      this.#removed = { name: document.name, undo: await deleteDocument(document.id!) };
+      this.#hits = null;
+      this.#documents = await listDocuments(document.baseId);
     });
   }
 
   async undoRemove(): Promise<void> {
-    const removed = this.removed;
-    this.removed = null;
-    if (removed && this.baseId !== null) {
+    const removed = this.#removed;
+    this.#removed = null;
+    if (removed && this.#baseId !== null) {
       await removed.undo();
-      this.documents = await listDocuments(this.baseId);
+      this.#documents = await listDocuments(this.#baseId);
     }
   }
 
   /** Whether answers are written by the model (installed) or search is retrieval only. */
   get writesAnswers(): boolean {
-    return assistantStore.canAnswer;
+    return modelsStore.canAnswer;
   }
 
   /**
@@ -160,44 +212,57 @@ class KnowledgeStore {
    * written: "no relevant passage" beats a guess.
    */
   async search(question: string): Promise<void> {
-    const baseId = this.baseId;
-    if (baseId === null || !question.trim() || this.searching) {
+    const baseId = this.#baseId;
+    if (baseId === null || !question.trim() || this.#searching) {
       return;
     }
-    this.searching = true;
-    this.written = null;
+    this.#searching = true;
+    this.#written = null;
     try {
-      await this.#try(async () => {
+      await this.#errors.run(async () => {
         const hits = await search(baseId, question, await this.#embedder(), {
           minCosine: modelsStore.settings.minRelevance
         });
-        this.hits = hits;
+        this.#hits = hits;
         if (hits.length > 0 && this.writesAnswers) {
-          this.written = { text: '', stats: null };
-          const stats = await assistantStore.compose(groundedPrompt(question, hits.map(passageOf)), null, (token) => {
-            if (this.written) {
-              this.written.text += token;
+          this.#written = { text: '', stats: null };
+          this.#writing = new AbortController();
+          const { stats } = await generateText(
+            modelsStore.requireVisionModel(),
+            modelsStore.settings,
+            {
+              messages: [{ role: 'user', content: groundedPrompt(question, hits.map(passageOf)) }],
+              max_tokens: GROUNDED_ANSWER_MAX_TOKENS
+            },
+            {
+              onToken: (token) => {
+                if (this.#written) {
+                  this.#written.text += token;
+                }
+              },
+              signal: this.#writing.signal
             }
-          });
-          this.written = { text: stats.text, stats };
+          );
+          this.#written = { text: stats.text, stats };
         }
       });
     } finally {
-      this.searching = false;
+      this.#writing = null;
+      this.#searching = false;
       this.#dropEmptyAnswer();
     }
   }
 
   /** A failed answer leaves the passages; an empty answer box would only confuse. */
   #dropEmptyAnswer(): void {
-    if (this.written && !this.written.stats && !this.written.text) {
-      this.written = null;
+    if (this.#written && !this.#written.stats && !this.#written.text) {
+      this.#written = null;
     }
   }
 
   /** Stops the answer being written; what was written so far stays. */
   stopWriting(): void {
-    assistantStore.stop();
+    this.#writing?.abort();
   }
 
   async #embedder(): Promise<Embedder> {
@@ -208,12 +273,6 @@ class KnowledgeStore {
       );
     }
     return prepareEmbedder(model, modelsStore.settings, () => undefined);
-  }
-
-  async #try(work: () => Promise<void>): Promise<void> {
-    this.error = null;
-    // Only a failure sets it: another action that finished meanwhile must not wipe this one's error.
-    this.error = (await attempt(work)) ?? this.error;
   }
 }
 

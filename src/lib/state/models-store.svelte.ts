@@ -1,4 +1,5 @@
 import { selectVariant, type DeviceCapabilities } from '#lib/core/capabilities.ts';
+import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
 import type { InstalledModel } from '#lib/db/index.ts';
 import { handleError, type UserError } from '#lib/services/handle-error.ts';
@@ -13,25 +14,64 @@ import { modelHostFor, modelsFor } from '#lib/services/registry.service.ts';
 import { DEFAULT_SETTINGS, loadSettings, saveSetting, type Settings } from '#lib/services/settings.service.ts';
 import { detectCapabilities } from '#lib/workers/capabilities.ts';
 
+/** The model registry as this device sees it: what is installed, chosen, downloading, and the settings. */
 class ModelsStore {
-  settings = $state<Settings>({ ...DEFAULT_SETTINGS });
-  models = $state.raw<ModelEntry[]>([]);
-  installed = $state.raw<InstalledModel[]>([]);
-  capabilities = $state.raw<DeviceCapabilities | null>(null);
-  storage = $state.raw<{ usage: number; quota: number; persisted: boolean } | null>(null);
-  /** Install in progress, by model id. */
-  progress = $state<Record<string, InstallProgress | undefined>>({});
-  errors = $state<Record<string, UserError | undefined>>({});
-  initialised = $state(false);
+  #settings = $state<Settings>({ ...DEFAULT_SETTINGS });
+  #models = $state.raw<ModelEntry[]>([]);
+  #installed = $state.raw<InstalledModel[]>([]);
+  #capabilities = $state.raw<DeviceCapabilities | null>(null);
+  #storage = $state.raw<{ usage: number; quota: number; persisted: boolean } | null>(null);
+  #progress = $state<Record<string, InstallProgress | undefined>>({});
+  #errors = $state<Record<string, UserError | undefined>>({});
+  #initialised = $state(false);
   #downloads = new Map<string, AbortController>();
 
   /** The assistant's model: the chosen one, else the first installed, else the first listed. */
-  visionModel = $derived(this.#pick('image-text-to-text', this.settings.visionModelId));
+  #visionModel = $derived(this.#pick('image-text-to-text', this.#settings.visionModelId));
   /** The knowledge base's embedding model, chosen the same way. */
-  embeddingModel = $derived(this.#pick('feature-extraction', this.settings.embeddingModelId));
+  #embeddingModel = $derived(this.#pick('feature-extraction', this.#settings.embeddingModelId));
+
+  /** Read-only outside: change settings through the setters below. */
+  get settings(): Readonly<Settings> {
+    return this.#settings;
+  }
+  get models(): ModelEntry[] {
+    return this.#models;
+  }
+  get installed(): InstalledModel[] {
+    return this.#installed;
+  }
+  get capabilities(): DeviceCapabilities | null {
+    return this.#capabilities;
+  }
+  get storage(): { usage: number; quota: number; persisted: boolean } | null {
+    return this.#storage;
+  }
+  /** Install in progress, by model id. */
+  get progress(): Readonly<Record<string, InstallProgress | undefined>> {
+    return this.#progress;
+  }
+  get errors(): Readonly<Record<string, UserError | undefined>> {
+    return this.#errors;
+  }
+  get initialised(): boolean {
+    return this.#initialised;
+  }
+  get visionModel(): ModelEntry | null {
+    return this.#visionModel;
+  }
+  get embeddingModel(): ModelEntry | null {
+    return this.#embeddingModel;
+  }
+
+  /** Whether a vision-language model is chosen and installed, so answers can be written on this device. */
+  get canAnswer(): boolean {
+    const model = this.#visionModel;
+    return !!model && this.isInstalled(model.id);
+  }
 
   #pick(task: ModelEntry['task'], chosen: string | null): ModelEntry | null {
-    const models = this.models.filter((m) => m.task === task);
+    const models = this.#models.filter((m) => m.task === task);
     return (
       models.find((m) => m.id === chosen) ??
       models.find((m) => this.isInstalled(m.id)) ??
@@ -41,49 +81,58 @@ class ModelsStore {
   }
 
   async init(): Promise<void> {
-    this.models = [...modelsFor('image-text-to-text'), ...modelsFor('feature-extraction')];
+    this.#models = [...modelsFor('image-text-to-text'), ...modelsFor('feature-extraction')];
     const [settings, installed, capabilities] = await Promise.all([
       loadSettings(),
       installedModels(),
       detectCapabilities()
     ]);
-    this.settings = settings;
-    this.installed = installed;
-    this.capabilities = capabilities;
-    this.initialised = true;
+    this.#settings = settings;
+    this.#installed = installed;
+    this.#capabilities = capabilities;
+    this.#initialised = true;
     await this.refreshStorage();
   }
 
+  /** The vision-language model that writes answers, or why there is none to use. */
+  requireVisionModel(): ModelEntry {
+    const model = this.#visionModel;
+    if (!model) {
+      throw new ModelNotInstalledError('Choose a vision-language model first: it writes the answers on this device.');
+    }
+    return model;
+  }
+
   isInstalled(modelId: string): boolean {
-    return this.installed.some((m) => m.modelId === modelId);
+    return this.#installed.some((m) => m.modelId === modelId);
   }
 
   async refreshStorage(): Promise<void> {
-    this.storage = await storageEstimate();
+    this.#storage = await storageEstimate();
   }
 
   async install(model: ModelEntry): Promise<boolean> {
-    if (this.#downloads.has(model.id) || !this.capabilities) {
+    if (this.#downloads.has(model.id) || !this.#capabilities) {
       return false;
     }
     const controller = new AbortController();
     this.#downloads.set(model.id, controller);
-    this.errors[model.id] = undefined;
-    this.progress[model.id] = { file: '', fileLoaded: 0, fileTotal: 0, loaded: 0, total: 0 };
+    this.#errors[model.id] = undefined;
+    this.#progress[model.id] = { file: '', fileLoaded: 0, fileTotal: 0, loaded: 0, total: 0 };
     try {
-      const { variant } = selectVariant(model, this.capabilities, {
-        preferred: this.settings.variantOverrides[model.id]
+      const { variant } = selectVariant(model, this.#capabilities, {
+        preferred: this.#settings.variantOverrides[model.id]
       });
-      const host = modelHostFor(model, this.settings.modelHost);
-      await installModel(model, variant, host, (p) => (this.progress[model.id] = p), controller.signal);
-      this.installed = await installedModels();
+      const host = modelHostFor(model, this.#settings.modelHost);
+      await installModel(model, variant, host, (p) => (this.#progress[model.id] = p), controller.signal);
+      this.#installed = await installedModels();
       return true;
     } catch (error) {
-      this.errors[model.id] = handleError(error) ?? undefined;
+      this.#errors[model.id] = handleError(error) ?? undefined;
       return false;
     } finally {
       this.#downloads.delete(model.id);
-      this.progress[model.id] = undefined;
+      this.#progress[model.id] = undefined;
       await this.refreshStorage();
     }
   }
@@ -93,10 +142,10 @@ class ModelsStore {
   }
 
   async uninstall(model: ModelEntry): Promise<void> {
-    const record = this.installed.find((m) => m.modelId === model.id);
+    const record = this.#installed.find((m) => m.modelId === model.id);
     if (record) {
       await uninstallModel(model, record);
-      this.installed = await installedModels();
+      this.#installed = await installedModels();
       await this.refreshStorage();
     }
   }
@@ -104,25 +153,25 @@ class ModelsStore {
   /** Makes `model` the one its feature uses (the camera's VLM or the knowledge base's embedder). */
   async choose(model: ModelEntry): Promise<void> {
     const key = model.task === 'feature-extraction' ? 'embeddingModelId' : 'visionModelId';
-    this.settings[key] = model.id;
+    this.#settings[key] = model.id;
     await saveSetting(key, model.id);
   }
 
   /** Forces a variant for a model (null: automatic). Takes effect at the next load. */
   async setVariantOverride(modelId: string, variantId: string | null): Promise<void> {
-    const { [modelId]: _, ...others } = this.settings.variantOverrides;
-    this.settings.variantOverrides = variantId ? { ...others, [modelId]: variantId } : others;
-    await saveSetting('variantOverrides', $state.snapshot(this.settings.variantOverrides));
+    const { [modelId]: _, ...others } = this.#settings.variantOverrides;
+    this.#settings.variantOverrides = variantId ? { ...others, [modelId]: variantId } : others;
+    await saveSetting('variantOverrides', $state.snapshot(this.#settings.variantOverrides));
   }
 
   async setMinRelevance(value: number): Promise<void> {
     await saveSetting('minRelevance', value);
-    this.settings.minRelevance = value;
+    this.#settings.minRelevance = value;
   }
 
   async setModelHost(host: string): Promise<void> {
     await saveSetting('modelHost', host);
-    this.settings.modelHost = host;
+    this.#settings.modelHost = host;
   }
 }
 

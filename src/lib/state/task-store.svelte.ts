@@ -1,8 +1,17 @@
-import { groundedPrompt } from '#lib/core/grounded-answer.ts';
-import { currentStep, taskContext, type QueryAnswer, type TaskDefinition } from '#lib/core/tracker/index.ts';
+import { GROUNDED_ANSWER_MAX_TOKENS, groundedPrompt } from '#lib/core/grounded-answer.ts';
+import type { Unsubscribe } from '#lib/core/event-bus.ts';
+import {
+  currentStep,
+  taskContext,
+  type CurrentStep,
+  type QueryAnswer,
+  type TaskDefinition
+} from '#lib/core/tracker/index.ts';
 import type { TaskSession } from '#lib/db/index.ts';
 import { prepareEmbedder } from '#lib/services/embedder.service.ts';
-import { attempt, type UserError } from '#lib/services/handle-error.ts';
+import { appEvents } from '#lib/services/app-events.ts';
+import { engineStatus, generateText } from '#lib/services/engine.service.ts';
+import type { UserError } from '#lib/services/handle-error.ts';
 import { passageOf, searchAllBases, type SearchHit } from '#lib/services/knowledge-search.service.ts';
 import {
   askTask,
@@ -14,54 +23,80 @@ import {
   startSession,
   type StepCommand
 } from '#lib/services/task.service.ts';
-import { assistantStore } from './assistant-store.svelte.ts';
+import { ErrorSlot } from './error-slot.svelte.ts';
 import { modelsStore } from './models-store.svelte.ts';
 
 class TaskStore {
-  tasks = $state.raw<TaskDefinition[]>([]);
-  session = $state.raw<TaskSession | null>(null);
-  answer = $state.raw<QueryAnswer | null>(null);
+  #tasks = $state.raw<TaskDefinition[]>([]);
+  #session = $state.raw<TaskSession | null>(null);
+  #answer = $state.raw<QueryAnswer | null>(null);
+  #fallback = $state<{ text: string; hits: SearchHit[]; question: string; done: boolean } | null>(null);
+  #ready = $state(false);
+  #current = $derived(this.#session ? currentStep(this.#session.state) : null);
+  #following = $derived(!!modelsStore.embeddingModel && modelsStore.isInstalled(modelsStore.embeddingModel.id));
+  #errors = new ErrorSlot();
+  #writing: AbortController | null = null;
+
+  get tasks(): TaskDefinition[] {
+    return this.#tasks;
+  }
+  get session(): TaskSession | null {
+    return this.#session;
+  }
+  get answer(): QueryAnswer | null {
+    return this.#answer;
+  }
   /**
    * The model's answer to a question the templates were unsure of (`needs_fallback`), streamed,
    * with the knowledge-base passages it was given.
    */
-  fallback = $state<{ text: string; hits: SearchHit[]; question: string; done: boolean } | null>(null);
-  error = $state<UserError | null>(null);
+  get fallback(): { text: string; hits: SearchHit[]; question: string; done: boolean } | null {
+    return this.#fallback;
+  }
+  get error(): UserError | null {
+    return this.#errors.current;
+  }
   /** The sample tasks and the last session are loaded (before that, nothing can be started). */
-  ready = $state(false);
-  current = $derived(this.session ? currentStep(this.session.state) : null);
+  get ready(): boolean {
+    return this.#ready;
+  }
+  get current(): CurrentStep | null {
+    return this.#current;
+  }
   /** Whether camera observations can move the task on (needs an installed embedding model). */
-  following = $derived(!!modelsStore.embeddingModel && modelsStore.isInstalled(modelsStore.embeddingModel.id));
+  get following(): boolean {
+    return this.#following;
+  }
 
   async init(): Promise<void> {
-    await this.#try(async () => {
+    await this.#errors.run(async () => {
       const [tasks, session] = await Promise.all([sampleTasks(), latestSession()]);
-      this.tasks = tasks;
-      this.session = session;
+      this.#tasks = tasks;
+      this.#session = session;
     });
-    this.ready = true;
+    this.#ready = true;
   }
 
   async start(definition: TaskDefinition): Promise<void> {
-    await this.#try(async () => {
-      this.session = await startSession(definition);
-      this.answer = null;
+    await this.#errors.run(async () => {
+      this.#session = await startSession(definition);
+      this.#answer = null;
     });
   }
 
   async importFile(file: File): Promise<void> {
-    await this.#try(async () => {
+    await this.#errors.run(async () => {
       const definition = await readTaskFile(file);
-      this.tasks = [...this.tasks.filter((t) => t.id !== definition.id), definition];
+      this.#tasks = [...this.#tasks.filter((t) => t.id !== definition.id), definition];
       await this.start(definition);
     });
   }
 
   async move(which: StepCommand): Promise<void> {
-    const session = this.session;
+    const session = this.#session;
     if (session) {
-      await this.#try(async () => {
-        this.session = await command(session, which);
+      await this.#errors.run(async () => {
+        this.#session = await command(session, which);
       });
     }
   }
@@ -72,14 +107,15 @@ class TaskStore {
    * (from `grabFrame`, when the camera is on) what the camera sees.
    */
   async ask(question: string, grabFrame?: () => Promise<ImageBitmap | null>): Promise<void> {
-    const session = this.session;
+    const session = this.#session;
     if (session && question.trim()) {
-      await this.#try(async () => {
+      await this.#errors.run(async () => {
         const result = await askTask(session, question);
-        this.session = result.session;
-        this.answer = result.answer;
-        this.fallback = null;
-        if (result.answer.needs_fallback && assistantStore.canAnswer && !assistantStore.busy) {
+        this.#session = result.session;
+        this.#answer = result.answer;
+        this.#fallback = null;
+        // While another answer is being written the template answer stands alone: no waiting on it.
+        if (result.answer.needs_fallback && modelsStore.canAnswer && engineStatus().phase === 'idle') {
           await this.#askModel(question, result.session, grabFrame);
         }
       });
@@ -92,7 +128,7 @@ class TaskStore {
     grabFrame?: () => Promise<ImageBitmap | null>
   ): Promise<void> {
     const fallback = { text: '', hits: [] as SearchHit[], question, done: false };
-    this.fallback = fallback;
+    this.#fallback = fallback;
     try {
       const step = session.definition.steps[session.state.current];
       fallback.hits = this.following
@@ -105,38 +141,77 @@ class TaskStore {
       });
       // A camera that cannot give a frame right now only costs the answer its picture.
       const frame = grabFrame ? await grabFrame().catch(() => null) : null;
-      this.fallback = { ...fallback };
-      const stats = await assistantStore.compose(prompt, frame, (token) => {
-        if (this.fallback?.question === question) {
-          this.fallback.text += token;
+      this.#fallback = { ...fallback };
+      this.#writing = new AbortController();
+      const { stats } = await generateText(
+        modelsStore.requireVisionModel(),
+        modelsStore.settings,
+        {
+          messages: [
+            {
+              role: 'user',
+              content: frame
+                ? [
+                    { type: 'image', image: frame },
+                    { type: 'text', text: prompt }
+                  ]
+                : prompt
+            }
+          ],
+          max_tokens: GROUNDED_ANSWER_MAX_TOKENS
+        },
+        {
+          onToken: (token) => {
+            if (this.#fallback?.question === question) {
+              this.#fallback.text += token;
+            }
+          },
+          signal: this.#writing.signal
         }
+      ).catch((error: unknown) => {
+        frame?.close();
+        throw error;
       });
-      if (this.fallback?.question === question) {
-        this.fallback = { ...fallback, text: stats.text, done: true };
+      if (this.#fallback?.question === question) {
+        this.#fallback = { ...fallback, text: stats.text, done: true };
       }
     } catch (error) {
-      this.fallback = null;
+      this.#fallback = null;
       throw error;
+    } finally {
+      this.#writing = null;
     }
   }
 
   /** Stops the model's answer; what it wrote so far stays. */
   stopAnswer(): void {
-    assistantStore.stop();
+    this.#writing?.abort();
+  }
+
+  /**
+   * Follows the scene: every answer the camera assistant gives from now on is an observation of
+   * the task, until the returned function is called.
+   */
+  followAssistant(): Unsubscribe {
+    return appEvents.on('assistant:answer', ({ text }) => void this.observe(text));
+  }
+
+  dismissError(): void {
+    this.#errors.dismiss();
   }
 
   /** The fast loop: every answer the camera assistant gives is an observation of the task. */
   async observe(text: string): Promise<void> {
-    const session = this.session;
+    const session = this.#session;
     const model = modelsStore.embeddingModel;
     if (!session || !model || !this.following || !text.trim()) {
       return;
     }
-    await this.#try(async () => {
+    await this.#errors.run(async () => {
       const next = await observeTask(session, text, await this.#embedder());
       // A command the user gave meanwhile wins over the observation that raced it.
-      if (this.session === session) {
-        this.session = next;
+      if (this.#session === session) {
+        this.#session = next;
       }
     });
   }
@@ -144,12 +219,6 @@ class TaskStore {
   #embedder() {
     const model = modelsStore.embeddingModel!;
     return prepareEmbedder(model, modelsStore.settings, () => undefined);
-  }
-
-  async #try(work: () => Promise<void>): Promise<void> {
-    this.error = null;
-    // Only a failure sets it: another action that finished meanwhile must not wipe this one's error.
-    this.error = (await attempt(work)) ?? this.error;
   }
 }
 

@@ -1,0 +1,16 @@
+/** Plain words for numbers the UI shows; pure, so pages and components need no service for them. */
+
+/** "512 B", "3.4 MB", "1.2 GB": binary units, one decimal below 10. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) {
+    return `${bytes} B`;
+  }
+  const units = ['KB', 'MB', 'GB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
