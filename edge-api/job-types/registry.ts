@@ -36,6 +36,11 @@ export class JobTypeRegistry {
     return this;
   }
 
+  /** The registered types, in registration order. */
+  get all(): readonly JobType[] {
+    return [...this.#types.values()];
+  }
+
   /** Binds every registered type's handler to the runtime's services, once per runtime. */
   bind(services: JobServices): JobTypes {
     const bound = new Map(
@@ -43,7 +48,7 @@ export class JobTypeRegistry {
     );
     return {
       names: [...bound.keys()],
-      all: [...this.#types.values()],
+      all: this.all,
       get(name) {
         const entry = bound.get(name);
         if (!entry) {

@@ -1,10 +1,13 @@
 import { z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toJSONSchema } from 'zod';
 import { loadConfig } from '../../edge-api/config.ts';
 import { ApiError } from '../../edge-api/http/errors.ts';
 import { defineJobType } from '../../edge-api/job-types/job-type.ts';
 import { medgemmaAnalyze } from '../../edge-api/job-types/medgemma-analyze.ts';
+import { registeredJobTypes } from '../../edge-api/job-types/registered.ts';
 import { JobTypeRegistry } from '../../edge-api/job-types/registry.ts';
+import { JOB_KINDS } from '../../src/lib/core/job-kinds.ts';
 import { auth, jsonHeaders, testApp, VISION_MODEL, type TestApp } from './support/test-app.ts';
 
 /** Served by config alone: nothing calls it here, the model list comes from UPSTREAMS. */
@@ -105,3 +108,22 @@ function servicesOf(app: TestApp) {
   const { backends, artifacts, uploads } = app.runtime;
   return { config: loadConfig({ MEDGEMMA_MODEL: VISION_MODEL }), backends, artifacts, uploads };
 }
+
+describe('one contract for app and server', () => {
+  /** A schema as JSON Schema, without the documentation only the server's copy carries. */
+  const shapeOf = (schema: Parameters<typeof toJSONSchema>[0]) =>
+    JSON.stringify(toJSONSchema(schema), (key, value: unknown) =>
+      key === 'description' || key === 'id' || key === '$schema' ? undefined : value
+    );
+
+  it("every job kind the app knows is registered here, with the same input and result schemas as the app's", () => {
+    // The server's schemas carry OpenAPI documentation (classic zod); the app's are zod/mini for its bundle.
+    for (const [name, kind] of Object.entries(JOB_KINDS)) {
+      const type = registeredJobTypes.all.find((t) => t.type === name);
+      expect(type, `${name} is registered on the server`).toBeDefined();
+      expect(shapeOf(type!.input), `${name} input`).toBe(shapeOf(kind.input));
+      expect(type!.result, `${name} has a result schema`).toBeDefined();
+      expect(shapeOf(type!.result!), `${name} result`).toBe(shapeOf(kind.result));
+    }
+  });
+});

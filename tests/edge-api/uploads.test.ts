@@ -55,7 +55,8 @@ const patch = (url: string, offset: number, bytes: Uint8Array, tenant: Tenant = 
   fetch(url, {
     method: 'PATCH',
     headers: { ...auth(tenant), 'content-type': CHUNK, 'upload-offset': String(offset) },
-    body: bytes
+    // A copy on its own ArrayBuffer: fetch's types take no view of a possibly shared buffer.
+    body: new Uint8Array(bytes)
   });
 
 const head = (url: string, tenant: Tenant = 'alpha') => fetch(url, { method: 'HEAD', headers: auth(tenant) });
