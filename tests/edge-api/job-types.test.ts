@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toJSONSchema } from 'zod';
+import type { $ZodType } from 'zod/v4/core';
 import { loadConfig } from '../../edge-api/config.ts';
 import { ApiError } from '../../edge-api/http/errors.ts';
 import { defineJobType } from '../../edge-api/job-types/job-type.ts';
@@ -111,7 +112,7 @@ function servicesOf(app: TestApp) {
 
 describe('one contract for app and server', () => {
   /** A schema as JSON Schema, without the documentation only the server's copy carries. */
-  const shapeOf = (schema: Parameters<typeof toJSONSchema>[0]) =>
+  const shapeOf = (schema: $ZodType) =>
     JSON.stringify(toJSONSchema(schema), (key, value: unknown) =>
       key === 'description' || key === 'id' || key === '$schema' ? undefined : value
     );

@@ -17,30 +17,20 @@ import {
   type Processor,
   type WorkerOptions
 } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HINTS } from '../../../edge-api/jobs/bullmq-feed.ts';
 import { CANCELLED_REASON, toJobState } from '../../../edge-api/jobs/bullmq-records.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
+import { useRedis } from '../support/redis.ts';
 import { waitFor } from './conformance.ts';
 
 const PREFIX = 'bull';
 const LEASE_MS = 5000;
 
-let redis: RedisServer;
-let admin: Redis;
+const redis = useRedis();
 let queueName: string;
 let queue: Queue;
 let workers: Worker[];
 
-beforeAll(async () => {
-  redis = await startRedis();
-  admin = new Redis(redis.url);
-});
-afterAll(async () => {
-  await admin?.quit();
-  await redis?.stop();
-});
 beforeEach(() => {
   queueName = `internals-${randomUUID()}`;
   queue = new Queue(queueName, { connection: { url: redis.url }, prefix: PREFIX });
@@ -100,7 +90,7 @@ describe('BullMQ internals the job queue adapter relies on', { timeout: 30_000 }
   it('keeps a job as the hash <prefix>:<queue>:<id>, its fields mapped onto the Job the adapter reads', async () => {
     const id = await addJob();
     expect(queue.toKey(id), 'job key: <prefix>:<queue>:<id>').toBe(key(id));
-    expect(await admin.type(key(id)), 'job key <prefix>:<queue>:<id> is a hash').toBe('hash');
+    expect(await redis.client.type(key(id)), 'job key <prefix>:<queue>:<id> is a hash').toBe('hash');
     expect(queue.keys.delayed, 'delayed set key: <prefix>:<queue>:delayed').toBe(key('delayed'));
     expect(queue.keys.events, 'event stream key: <prefix>:<queue>:events').toBe(key('events'));
     expect(
@@ -110,14 +100,14 @@ describe('BullMQ internals the job queue adapter relies on', { timeout: 30_000 }
     expect(await queue.getJobState(id), 'a job added with a priority is prioritized').toBe('prioritized');
     expect((await queue.getJob(id))?.progress, 'a new job starts at progress 0').toBe(0);
 
-    await admin.hset(key(id), { ats: 4, atm: 2, processedOn: 1234, finishedOn: 5678, failedReason: 'x: y' });
+    await redis.client.hset(key(id), { ats: 4, atm: 2, processedOn: 1234, finishedOn: 5678, failedReason: 'x: y' });
     const job = (await queue.getJob(id))!;
     expect(job.attemptsStarted, 'job hash field ats is Job.attemptsStarted').toBe(4);
     expect(job.attemptsMade, 'job hash field atm is Job.attemptsMade').toBe(2);
     expect(job.processedOn, 'job hash field processedOn is Job.processedOn').toBe(1234);
     expect(job.finishedOn, 'job hash field finishedOn is Job.finishedOn').toBe(5678);
     expect(job.failedReason, 'job hash field failedReason is Job.failedReason').toBe('x: y');
-    await admin.hdel(key(id), 'processedOn');
+    await redis.client.hdel(key(id), 'processedOn');
     expect((await queue.getJob(id))?.processedOn, 'a job hash without processedOn has no Job.processedOn').toBe(
       undefined
     );
@@ -135,22 +125,22 @@ describe('BullMQ internals the job queue adapter relies on', { timeout: 30_000 }
     const completed = new Promise<void>((resolve) => worker.on('completed', () => resolve()));
     await waitFor('the job to be active', () => token);
 
-    const hash = await admin.hgetall(key(id));
+    const hash = await redis.client.hgetall(key(id));
     expect(Number(hash.processedOn), 'job hash field processedOn: set as a job becomes active').toBeGreaterThanOrEqual(
       before
     );
     expect(hash.ats, 'job hash field ats: runs started, counted as a job becomes active').toBe('1');
     expect(hash.finishedOn, 'job hash field finishedOn: unset while a job runs').toBeUndefined();
-    expect(await admin.get(key(`${id}:lock`)), "lock key <job key>:lock holds the worker's token").toBe(token);
-    const ttl = await admin.pttl(key(`${id}:lock`));
+    expect(await redis.client.get(key(`${id}:lock`)), "lock key <job key>:lock holds the worker's token").toBe(token);
+    const ttl = await redis.client.pttl(key(`${id}:lock`));
     expect(ttl, 'lock key <job key>:lock expires with the lease (lockDuration)').toBeGreaterThan(0);
     expect(ttl, 'lock key <job key>:lock expires with the lease (lockDuration)').toBeLessThanOrEqual(LEASE_MS);
     expect(await queue.getJobState(id)).toBe('active');
 
     release.open();
     await completed;
-    expect(await admin.hexists(key(id), 'finishedOn'), 'job hash field finishedOn: set on completion').toBe(1);
-    expect(await admin.exists(key(`${id}:lock`)), 'lock key <job key>:lock: removed when a job ends').toBe(0);
+    expect(await redis.client.hexists(key(id), 'finishedOn'), 'job hash field finishedOn: set on completion').toBe(1);
+    expect(await redis.client.exists(key(`${id}:lock`)), 'lock key <job key>:lock: removed when a job ends').toBe(0);
     expect(await queue.getJobState(id)).toBe('completed');
   });
 
@@ -162,7 +152,10 @@ describe('BullMQ internals the job queue adapter relies on', { timeout: 30_000 }
     await waitFor('both runs to fail', () => failures.length === 2);
     expect(failures[0], "a failed event's job has no finishedOn while a retry is due").toBeUndefined();
     expect(failures[1], "a failed event's job has finishedOn once it failed for good").toBeTypeOf('number');
-    expect(await admin.hexists(key(id), 'finishedOn'), 'job hash field finishedOn: set on the last failure').toBe(1);
+    expect(
+      await redis.client.hexists(key(id), 'finishedOn'),
+      'job hash field finishedOn: set on the last failure'
+    ).toBe(1);
   });
 
   it('parks a job with moveToDelayed: lock gone, in <prefix>:<queue>:delayed, its start still counted; promote brings it back', async () => {
@@ -171,10 +164,12 @@ describe('BullMQ internals the job queue adapter relies on', { timeout: 30_000 }
       await job.moveToDelayed(Date.now() + 60_000, token);
       throw new DelayedError();
     });
-    await waitFor('the job to be parked', async () => (await admin.zscore(key('delayed'), id)) !== null);
+    await waitFor('the job to be parked', async () => (await redis.client.zscore(key('delayed'), id)) !== null);
     await worker.close();
-    expect(await admin.exists(key(`${id}:lock`)), 'lock key <job key>:lock: removed when a job is parked').toBe(0);
-    const hash = await admin.hgetall(key(id));
+    expect(await redis.client.exists(key(`${id}:lock`)), 'lock key <job key>:lock: removed when a job is parked').toBe(
+      0
+    );
+    const hash = await redis.client.hgetall(key(id));
     expect(
       hash.ats,
       'job hash field ats: moveToDelayed keeps the start counted (the ledger gives it back itself)'
@@ -197,7 +192,7 @@ describe('BullMQ internals the job queue adapter relies on', { timeout: 30_000 }
     const failed = new Promise<Job | undefined>((resolve) => worker.on('failed', resolve));
     const job = (await failed)!;
     expect(job.failedReason, "an UnrecoverableError's message is the job's failedReason").toBe(CANCELLED_REASON);
-    expect(await admin.hget(key(id), 'failedReason'), 'job hash field failedReason: the message as thrown').toBe(
+    expect(await redis.client.hget(key(id), 'failedReason'), 'job hash field failedReason: the message as thrown').toBe(
       CANCELLED_REASON
     );
     expect(job.attemptsMade, 'an UnrecoverableError is not retried').toBe(1);
@@ -233,18 +228,20 @@ describe('BullMQ internals the job queue adapter relies on', { timeout: 30_000 }
     // The stalled run, released once BullMQ took the job back, may record nothing: expected.
     worker.on('error', (error) => expect(error.message).toMatch(/^(Lock mismatch|Missing lock) for job /));
     await queue.remove(removed);
-    await waitFor('the job to be parked', async () => (await admin.zscore(key('delayed'), parked)) !== null);
+    await waitFor('the job to be parked', async () => (await redis.client.zscore(key('delayed'), parked)) !== null);
     await queue.getBackend().promote(parked);
     await waitFor('the stalling job to start', () => started.has(stalling));
     // Its lease gone, as when its worker died: BullMQ's stall check takes it back.
-    await admin.del(key(`${stalling}:lock`));
-    const entries = () => admin.xrange(key('events'), '-', '+');
+    await redis.client.del(key(`${stalling}:lock`));
+    const entries = () => redis.client.xrange(key('events'), '-', '+');
     await waitFor('the stall to be noticed', async () =>
       (await entries()).some(([, fields]) => fields.join() === `event,stalled,jobId,${stalling}`)
     );
     release.open();
 
-    expect(await admin.type(key('events')), 'event stream key <prefix>:<queue>:events is a stream').toBe('stream');
+    expect(await redis.client.type(key('events')), 'event stream key <prefix>:<queue>:events is a stream').toBe(
+      'stream'
+    );
     const events = (await entries()).map(([, fields]) => {
       const entry = new Map<string, string>();
       for (let i = 0; i < fields.length; i += 2) {
@@ -262,7 +259,7 @@ describe('BullMQ internals the job queue adapter relies on', { timeout: 30_000 }
 
   it('resumes QueueEvents after a stream entry id read off the end of <prefix>:<queue>:events', async () => {
     const earlier = await addJob();
-    const [last] = await admin.xrevrange(key('events'), '+', '-', 'COUNT', 1);
+    const [last] = await redis.client.xrevrange(key('events'), '+', '-', 'COUNT', 1);
     expect(last, 'adding a job writes to the event stream').toBeDefined();
     const events = new QueueEvents(queueName, {
       connection: { url: redis.url },

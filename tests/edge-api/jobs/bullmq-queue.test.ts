@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BullmqLedger } from '../../../edge-api/jobs/bullmq-ledger.ts';
 import { bullmqJobQueue, type BullmqJobQueueOptions } from '../../../edge-api/jobs/bullmq-queue.ts';
 import { toBullPriority } from '../../../edge-api/jobs/bullmq-records.ts';
@@ -12,20 +11,10 @@ import {
   type JobState,
   type RunningWorker
 } from '../../../edge-api/jobs/job-queue.ts';
-import { freePort, startRedis, type RedisServer } from '../support/redis.ts';
+import { freePort, startRedis, useRedis } from '../support/redis.ts';
 import { describeJobQueueConformance, waitFor } from './conformance.ts';
 
-let redis: RedisServer;
-let admin: Redis;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  admin = new Redis(redis.url);
-});
-afterAll(async () => {
-  await admin?.quit();
-  await redis?.stop();
-});
+const redis = useRedis();
 
 describeJobQueueConformance('bullmq', async () => {
   // A queue of its own per test: one Redis serves the whole file.
@@ -39,7 +28,7 @@ describeJobQueueConformance('bullmq', async () => {
     },
     async expireLease(id) {
       // BullMQ's lease is the job's lock key: gone, the job is stalled for every worker.
-      await admin.del(`bull:${queueName}:${id}:lock`);
+      await redis.client.del(`bull:${queueName}:${id}:lock`);
     },
     async dispose() {
       await Promise.all(queues.map((queue) => queue.close()));
@@ -68,7 +57,7 @@ describe('bullmq ledger', { timeout: 30_000 }, () => {
     await worker.close();
     // As if the worker had died after BullMQ recorded the end but before the ledger did, and an
     // API process had died between admitting a job and adding it (long ago: admitted at time 0).
-    await admin.zadd(ledgerKey(`active:${tenant}`), 0, finished.id, 0, randomUUID());
+    await redis.client.zadd(ledgerKey(`active:${tenant}`), 0, finished.id, 0, randomUUID());
     await queue.enqueue({ tenant, type: 'echo', input: 1 });
     await queue.enqueue({ tenant, type: 'echo', input: 2 });
     await expect(queue.enqueue({ tenant, type: 'echo', input: 3 })).rejects.toBeInstanceOf(TenantJobLimitError);
@@ -80,7 +69,7 @@ describe('bullmq ledger', { timeout: 30_000 }, () => {
     const { job } = await queue.enqueue({ tenant, type: 'echo', input: null });
     await waitFor('the job to complete', async () => (await queue.get(tenant, job.id))?.state === 'completed');
     await worker.close();
-    await waitFor('its run to be swept', async () => (await admin.exists(ledgerKey(`running:${tenant}`))) === 0);
+    await waitFor('its run to be swept', async () => (await redis.client.exists(ledgerKey(`running:${tenant}`))) === 0);
   });
 
   it('sweeps purged jobs out of the tenant lists', async () => {
@@ -89,8 +78,8 @@ describe('bullmq ledger', { timeout: 30_000 }, () => {
     const { job } = await queue.enqueue({ tenant, type: 'echo', input: null });
     await queue.cancel(tenant, job.id);
     await waitFor('the cancelled job to be purged', async () => (await queue.get(tenant, job.id)) === null);
-    await waitFor('the list to be swept', async () => (await admin.zcard(ledgerKey(`jobs:${tenant}`))) === 1);
-    expect(await admin.zrange(ledgerKey(`jobs:${tenant}`), '0', '-1')).toEqual([kept.job.id]);
+    await waitFor('the list to be swept', async () => (await redis.client.zcard(ledgerKey(`jobs:${tenant}`))) === 1);
+    expect(await redis.client.zrange(ledgerKey(`jobs:${tenant}`), '0', '-1')).toEqual([kept.job.id]);
     expect(await queue.counts()).toMatchObject({ queued: 1, cancelled: 0 });
   });
 });
@@ -133,7 +122,7 @@ describe("bullmq jobs held back by their tenant's cap on running jobs", { timeou
     const { job: first } = await queue.enqueue({ tenant, type: 'hold', input: 'first' });
     await waitFor('the first job to run', () => started.has('first'));
     const { job: held } = await queue.enqueue({ tenant, type: 'hold', input: 'held' });
-    await waitFor('the other job to be held', async () => (await admin.zcard(heldSet())) === 1);
+    await waitFor('the other job to be held', async () => (await redis.client.zcard(heldSet())) === 1);
     return { first, held, started };
   }
 
@@ -149,7 +138,7 @@ describe("bullmq jobs held back by their tenant's cap on running jobs", { timeou
   it("leaves a held-back job alone while its tenant's slot stays taken", async () => {
     const { held } = await holdBehindFirst();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const events = await admin.xrange(`bull:${queueName}:events`, '-', '+');
+    const events = await redis.client.xrange(`bull:${queueName}:events`, '-', '+');
     const handedOver = events.filter(([, fields]) => {
       const event = Object.fromEntries(fields.flatMap((field, i) => (i % 2 ? [] : [[field, fields[i + 1]]])));
       return event.event === 'active' && event.jobId === held.id;
@@ -161,7 +150,7 @@ describe("bullmq jobs held back by their tenant's cap on running jobs", { timeou
   it('still starts a held-back job whose promotion was lost, after its recheck delay', async () => {
     const { started } = await holdBehindFirst({ heldRecheckMs: 1_000 });
     // As if the worker that took it off the held set to promote it had died before it could.
-    await admin.del(heldSet());
+    await redis.client.del(heldSet());
     release!();
     await waitFor('the held job to start', () => started.has('held'));
   });
@@ -176,7 +165,7 @@ describe("bullmq jobs held back by their tenant's cap on running jobs", { timeou
     const bull = new Worker(queueName, null, { connection: { url: redis.url } });
     expect((await bull.getNextJob('token'))?.id).toBe(job.id);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await new BullmqLedger(admin, 'bull', queueName, 60_000).startRun(job.id, tenant, 1)).toBe('run');
+    expect(await new BullmqLedger(redis.client, 'bull', queueName, 60_000).startRun(job.id, tenant, 1)).toBe('run');
     await waitFor('the follower to hear it running', () => heard.includes('running'));
     await bull.close();
     expect(heard).toEqual(['queued', 'running']);
@@ -184,14 +173,14 @@ describe("bullmq jobs held back by their tenant's cap on running jobs", { timeou
 
   it('ends cancelled a held-back job whose cancel came while a worker was parking it', async () => {
     const { first, held, started } = await holdBehindFirst();
-    const ledger = new BullmqLedger(admin, 'bull', queueName, 60_000);
+    const ledger = new BullmqLedger(redis.client, 'bull', queueName, 60_000);
     // A cancel after the job was recorded held takes it off, for the canceller to promote.
     expect(await ledger.requestCancel(held.id, tenant)).toBe(true);
-    expect(await admin.zcard(heldSet())).toBe(0);
+    expect(await redis.client.zcard(heldSet())).toBe(0);
     // A cancel before: recording the job held finds it, and hands the job back to be promoted.
     expect(await ledger.hold(held.id, tenant, 1, toBullPriority(held.priority))).toBe(held.id);
-    expect(await admin.zcard(heldSet())).toBe(0);
-    const bull = new Queue(queueName, { connection: admin });
+    expect(await redis.client.zcard(heldSet())).toBe(0);
+    const bull = new Queue(queueName, { connection: redis.client });
     await new TenantSlots(ledger, bull, 1, 30_000, (error) => expect.fail(String(error))).promoteCancelled(
       tenant,
       held.id

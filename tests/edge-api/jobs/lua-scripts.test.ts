@@ -1,24 +1,13 @@
 import { readdirSync } from 'node:fs';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadLuaCommand } from '../../../edge-api/jobs/lua-scripts.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
+import { useRedis } from '../support/redis.ts';
 
 const SCRIPTS = readdirSync(new URL('../../../edge-api/jobs/lua/', import.meta.url)).filter((name) =>
   name.endsWith('.lua')
 );
 
-let redis: RedisServer;
-let client: Redis;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis(redis.url);
-});
-afterAll(async () => {
-  await client?.quit();
-  await redis?.stop();
-});
+const redis = useRedis();
 
 describe.each(SCRIPTS)('the BullMQ ledger script %s', (file) => {
   const { numberOfKeys, lua } = loadLuaCommand(file);
@@ -37,6 +26,6 @@ describe.each(SCRIPTS)('the BullMQ ledger script %s', (file) => {
   });
 
   it('compiles in Redis', async () => {
-    await expect(client.script('LOAD', lua)).resolves.toMatch(/^[0-9a-f]{40}$/);
+    await expect(redis.client.script('LOAD', lua)).resolves.toMatch(/^[0-9a-f]{40}$/);
   });
 });

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 /** A free TCP port on localhost, picked by the OS. */
 export function freePort(): Promise<number> {
@@ -67,5 +69,36 @@ export async function startRedis(port?: number): Promise<RedisServer> {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       })
+  };
+}
+
+/**
+ * A redis-server and one client to it for the tests of one file: started before them, stopped
+ * after. Read `url` and `client` inside tests and hooks (they exist once the server runs).
+ */
+export function useRedis(): { readonly url: string; readonly client: Redis } {
+  let server: RedisServer | undefined;
+  let client: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+    client = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await client?.quit();
+    await server?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) {
+      throw new Error('Redis is not started yet: use it inside a test or a hook');
+    }
+    return value;
+  };
+  return {
+    get url() {
+      return started(server).url;
+    },
+    get client() {
+      return started(client);
+    }
   };
 }
