@@ -99,23 +99,23 @@ it(
         // ---- The app's graph upkeep: a full build in the worker, then one more document linked in.
         log(`${size}: search graph build in its worker (updateSearchGraph)`);
         // Graph threshold ROW_VECTORS: low enough that the base gets its graph before its last document arrives.
-        const built = await updateSearchGraph(baseId, MODEL, ROW_VECTORS);
+        const built = await updateSearchGraph(baseId, MODEL, { annMinVectors: ROW_VECTORS });
         expect(built).toMatchObject({ size: early, rebuilt: true });
         await db.vectors.bulkAdd(documentRows(baseId, early, size));
-        const grown = await updateSearchGraph(baseId, MODEL, ROW_VECTORS);
+        const grown = await updateSearchGraph(baseId, MODEL, { annMinVectors: ROW_VECTORS });
         expect(grown).toMatchObject({ size, added: ROW_VECTORS, rebuilt: false });
         const saved = (await db.searchGraphs.get([baseId, MODEL]))!.graph;
 
         // ---- Cold loads: the app's own path from IndexedDB, without and with the graph.
         log(`${size}: cold loads via openSearchIndex`);
         started = performance.now();
-        const { vectors: exactOnly, bm25 } = await openSearchIndex(baseId, MODEL, Infinity);
+        const { vectors: exactOnly, bm25 } = await openSearchIndex(baseId, MODEL, { annMinVectors: Infinity });
         const loadMs = performance.now() - started;
         expect(exactOnly.graph).toBeNull();
         expect(bm25.search('coffee', 1)).toEqual([]);
         forgetSearchIndexes(baseId); // so this load is cold too
         started = performance.now();
-        const { vectors } = await openSearchIndex(baseId, MODEL, ROW_VECTORS);
+        const { vectors } = await openSearchIndex(baseId, MODEL, { annMinVectors: ROW_VECTORS });
         const loadWithGraphMs = performance.now() - started;
         const { block } = vectors;
         expect(vectors.graph).not.toBeNull();

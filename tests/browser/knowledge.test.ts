@@ -13,6 +13,7 @@ import {
 import { reembedMissing } from '#lib/services/knowledge-reembed.service.ts';
 import { openSearchIndex, passageOf, search, searchAllBases } from '#lib/services/knowledge-search.service.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
+import { DEFAULT_SETTINGS } from '#lib/services/settings.service.ts';
 import { EmbedBridge } from '#lib/workers/embed-bridge.ts';
 import { devModel, mirror, variantOn } from './helpers.ts';
 
@@ -32,6 +33,9 @@ Pour 30 g of water just off the boil and wait 30 seconds while the grounds degas
 
 ## Pour
 Pour the rest in slow circles until the scale reads 250 g.`;
+
+/** The app's graph threshold, as the stores pass it from the settings (these bases stay far below it). */
+const graph = { annMinVectors: DEFAULT_SETTINGS.annMinVectors };
 
 const file = (name: string, content: BlobPart | BlobPart[], type = '') =>
   new File(Array.isArray(content) ? content : [content], name, { type });
@@ -81,7 +85,10 @@ beforeEach(async () => {
 describe('knowledge base', () => {
   it('imports markdown: chunks by heading, embeds with progress, stores in one go, and finds a passage', async () => {
     const progress: ImportProgress[] = [];
-    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder, (p) => progress.push(p));
+    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder, {
+      ...graph,
+      onProgress: (p) => progress.push(p)
+    });
     expect(progress.map((p) => p.phase)).toEqual(expect.arrayContaining(['reading', 'embedding', 'saving']));
     expect(progress.at(-1)).toEqual({ phase: 'saving', done: 1, total: 1 });
 
@@ -93,7 +100,10 @@ describe('knowledge base', () => {
     expect(vectors!.chunkIds).toEqual(chunks.map((c) => c.id));
     expect(vectors!.data.length).toBe(chunks.length * vectors!.dim);
 
-    const hits = await search(baseId, [...bloom.headingPath, bloom.text].join('\n'), embedder, { minCosine: 0.99 });
+    const hits = await search(baseId, [...bloom.headingPath, bloom.text].join('\n'), embedder, {
+      ...graph,
+      minCosine: 0.99
+    });
     expect(hits[0]?.chunk.id).toBe(bloom.id);
     expect(hits[0]?.cosine).toBeCloseTo(1, 4);
     expect(hits[0]?.document.name).toBe('coffee.md');
@@ -102,7 +112,7 @@ describe('knowledge base', () => {
   it('imports HTML (headings kept, scripts dropped) and a PDF with its page numbers', async () => {
     const html = `<html><head><script>alert(1)</script></head><body>
       <h1>Lab safety</h1><p>Wear goggles at all times.</p><h2>Spills</h2><p>Report every spill to the teacher.</p></body></html>`;
-    const page = await importDocument(baseId, file('safety.html', html), embedder);
+    const page = await importDocument(baseId, file('safety.html', html), embedder, graph);
     const htmlChunks = await db.chunks.where('documentId').equals(page.id!).toArray();
     expect(htmlChunks.some((c) => c.headingPath.join('/') === 'Lab safety/Spills')).toBe(true);
     expect(htmlChunks.some((c) => c.text.includes('alert'))).toBe(false);
@@ -110,7 +120,8 @@ describe('knowledge base', () => {
     const pdf = await importDocument(
       baseId,
       file('titration.pdf', [pdfWithText('Add the indicator drop by drop')]),
-      embedder
+      embedder,
+      graph
     );
     const pdfChunks = await db.chunks.where('documentId').equals(pdf.id!).toArray();
     expect(pdfChunks.map((c) => c.text).join(' ')).toContain('Add the indicator drop by drop');
@@ -118,25 +129,25 @@ describe('knowledge base', () => {
   });
 
   it('refuses a duplicate, and deleting cascades to passages and vectors, with undo', async () => {
-    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder);
+    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder, graph);
     const before = await counts();
-    await expect(importDocument(baseId, file('copy.md', GUIDE), embedder)).rejects.toThrow(
+    await expect(importDocument(baseId, file('copy.md', GUIDE), embedder, graph)).rejects.toThrow(
       /already in this knowledge base \(as "coffee.md"\)/
     );
     expect(await counts()).toEqual(before);
 
-    const undo = await deleteDocument(document.id!);
+    const undo = await deleteDocument(document.id!, graph);
     expect(await counts()).toEqual({ documents: 0, chunks: 0, vectors: 0 });
-    expect(await search(baseId, 'Grind', embedder, { minCosine: -1 })).toEqual([]);
+    expect(await search(baseId, 'Grind', embedder, { ...graph, minCosine: -1 })).toEqual([]);
 
     await undo();
     expect(await counts()).toEqual(before);
     expect((await listDocuments(baseId)).map((d) => d.name)).toEqual(['coffee.md']);
-    expect((await search(baseId, 'Grind', embedder, { minCosine: -1 })).length).toBeGreaterThan(0);
+    expect((await search(baseId, 'Grind', embedder, { ...graph, minCosine: -1 })).length).toBeGreaterThan(0);
   });
 
   it('a failed import gives a clear error and leaves the store unchanged', async () => {
-    await importDocument(baseId, file('coffee.md', GUIDE), embedder);
+    await importDocument(baseId, file('coffee.md', GUIDE), embedder, graph);
     const before = await counts();
     const megabyte = new Uint8Array(1024 * 1024);
     const cases: [File, RegExp][] = [
@@ -153,7 +164,7 @@ describe('knowledge base', () => {
       [file('slides.pptx', 'x'), /not a supported document/]
     ];
     for (const [bad, message] of cases) {
-      const failure = importDocument(baseId, bad, embedder);
+      const failure = importDocument(baseId, bad, embedder, graph);
       await expect(failure).rejects.toBeInstanceOf(DocumentImportError);
       await expect(failure).rejects.toThrow(message);
     }
@@ -161,28 +172,36 @@ describe('knowledge base', () => {
   });
 
   it('after a change of embedding model, re-embeds in the background and never mixes two models', async () => {
-    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder);
+    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder, graph);
     // Another model id: its vectors are kept apart from the first model's.
     const other: Embedder = { modelId: 'other-model', embed: embedder.embed };
-    expect(await search(baseId, GUIDE, other, { minCosine: -1 })).toEqual([]);
+    expect(await search(baseId, GUIDE, other, { ...graph, minCosine: -1 })).toEqual([]);
 
     const progress: { done: number; total: number }[] = [];
-    expect(await reembedMissing(baseId, other, (p) => progress.push(p))).toBe(1);
+    expect(await reembedMissing(baseId, other, { ...graph, onProgress: (p) => progress.push(p) })).toBe(1);
     expect(progress.at(-1)).toEqual({ done: 1, total: 1 });
     expect(await db.vectors.where('documentId').equals(document.id!).count()).toBe(2);
-    expect((await openSearchIndex(baseId, 'other-model')).vectors.block.count).toBe(document.chunkCount);
-    const hits = await search(baseId, GUIDE, other, { minCosine: -1 });
+    expect((await openSearchIndex(baseId, 'other-model', graph)).vectors.block.count).toBe(document.chunkCount);
+    const hits = await search(baseId, GUIDE, other, { ...graph, minCosine: -1 });
     expect(hits.length).toBeGreaterThan(0);
     expect(hits.every((hit) => hit.document.id === document.id)).toBe(true);
     // Nothing left to do the second time.
-    expect(await reembedMissing(baseId, other)).toBe(0);
+    expect(await reembedMissing(baseId, other, graph)).toBe(0);
   });
 
   it('searches every base at once for questions asked outside the Knowledge page', async () => {
     const garden = await createBase('Garden');
-    await importDocument(baseId, file('coffee.md', GUIDE), embedder);
-    await importDocument(garden, file('roses.txt', 'Prune roses in late winter, above an outward bud.'), embedder);
-    const hits = await searchAllBases('Prune roses in late winter, above an outward bud.', embedder, { k: 2 });
+    await importDocument(baseId, file('coffee.md', GUIDE), embedder, graph);
+    await importDocument(
+      garden,
+      file('roses.txt', 'Prune roses in late winter, above an outward bud.'),
+      embedder,
+      graph
+    );
+    const hits = await searchAllBases('Prune roses in late winter, above an outward bud.', embedder, {
+      ...graph,
+      k: 2
+    });
     expect(hits[0]!.document.name).toBe('roses.txt');
     expect(hits[0]!.cosine).toBeGreaterThanOrEqual(hits[1]?.cosine ?? -1);
     expect(passageOf(hits[0]!)).toEqual({
@@ -196,13 +215,11 @@ describe('knowledge base', () => {
     const long = Array.from({ length: 80 }, (_, i) => `Paragraph ${i}. ${'All about brewing. '.repeat(25)}`).join(
       '\n\n'
     );
-    const importing = importDocument(
-      baseId,
-      file('long.txt', long),
-      embedder,
-      (p) => p.phase === 'embedding' && p.done > 0 && controller.abort(),
-      controller.signal
-    );
+    const importing = importDocument(baseId, file('long.txt', long), embedder, {
+      ...graph,
+      onProgress: (p) => p.phase === 'embedding' && p.done > 0 && controller.abort(),
+      signal: controller.signal
+    });
     await expect(importing).rejects.toThrow(/cancelled/);
     expect(await counts()).toEqual({ documents: 0, chunks: 0, vectors: 0 });
   });

@@ -6,12 +6,18 @@ import { abortError, DocumentImportError, isQuotaExceeded, QuotaError } from '#l
 import { chunkDocument, type Chunk } from '#lib/core/retrieval/index.ts';
 import { db, type KnowledgeBase, type KnowledgeChunk, type KnowledgeDocument } from '#lib/db/index.ts';
 import { extractText } from './document-text.service.ts';
-import { refreshSearchAfterChange } from './search-graph-upkeep.service.ts';
+import { refreshSearchAfterChange, type GraphOptions } from './search-graph-upkeep.service.ts';
 
 export interface ImportProgress {
   phase: 'reading' | 'embedding' | 'saving';
   done: number;
   total: number;
+}
+
+/** An import: the app's graph threshold, and optionally progress reports and a cancel signal. */
+export interface ImportOptions extends GraphOptions {
+  onProgress?: (progress: ImportProgress) => void;
+  signal?: AbortSignal;
 }
 
 /** Passages per embedding call: progress moves often, and an abort lands within one batch. */
@@ -41,9 +47,9 @@ export async function importDocument(
   baseId: number,
   file: File,
   embedder: Embedder,
-  onProgress: (progress: ImportProgress) => void = () => undefined,
-  signal?: AbortSignal
+  options: ImportOptions
 ): Promise<KnowledgeDocument> {
+  const { onProgress = () => undefined, signal } = options;
   const format = documentFormat(file.name, file.size);
   onProgress({ phase: 'reading', done: 0, total: 1 });
   const bytes = new Uint8Array(await file.arrayBuffer());
@@ -82,16 +88,17 @@ export async function importDocument(
         })
       : error;
   }
-  refreshSearchAfterChange(baseId, [embedder.modelId]);
+  refreshSearchAfterChange(baseId, [embedder.modelId], options);
   onProgress({ phase: 'saving', done: 1, total: 1 });
   return document;
 }
 
 /**
  * Deletes a document with its passages and vectors, and returns an undo that puts back exactly
- * what was removed (same ids, so citations elsewhere keep working).
+ * what was removed (same ids, so citations elsewhere keep working). Both bring the base's search
+ * graphs up to date with `annMinVectors`.
  */
-export async function deleteDocument(documentId: number): Promise<() => Promise<void>> {
+export async function deleteDocument(documentId: number, options: GraphOptions): Promise<() => Promise<void>> {
   const removed = await db.transaction('rw', [db.documents, db.chunks, db.vectors], async () => {
     const document = await db.documents.get(documentId);
     const chunks = await db.chunks.where('documentId').equals(documentId).toArray();
@@ -105,7 +112,7 @@ export async function deleteDocument(documentId: number): Promise<() => Promise<
     return { document, chunks, vectors };
   });
   if (removed.document) {
-    refreshSearchAfterChange(removed.document.baseId, modelsOf(removed.vectors));
+    refreshSearchAfterChange(removed.document.baseId, modelsOf(removed.vectors), options);
   }
   return async () => {
     if (!removed.document) {
@@ -116,7 +123,7 @@ export async function deleteDocument(documentId: number): Promise<() => Promise<
       await db.chunks.bulkPut(removed.chunks);
       await db.vectors.bulkPut(removed.vectors);
     });
-    refreshSearchAfterChange(removed.document.baseId, modelsOf(removed.vectors));
+    refreshSearchAfterChange(removed.document.baseId, modelsOf(removed.vectors), options);
   };
 }
 

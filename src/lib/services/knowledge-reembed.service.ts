@@ -1,7 +1,7 @@
 import type { Embedder } from '#lib/core/embedder.ts';
 import { db } from '#lib/db/index.ts';
 import { embedPassages, listDocuments } from './knowledge-documents.service.ts';
-import { refreshSearchAfterChange } from './search-graph-upkeep.service.ts';
+import { refreshSearchAfterChange, type GraphOptions } from './search-graph-upkeep.service.ts';
 
 /**
  * Embeds, with `embedder`'s model, every document of the base that has no vectors from it yet
@@ -12,9 +12,9 @@ import { refreshSearchAfterChange } from './search-graph-upkeep.service.ts';
 export async function reembedMissing(
   baseId: number,
   embedder: Embedder,
-  onProgress: (progress: { done: number; total: number }) => void = () => undefined,
-  signal?: AbortSignal
+  options: GraphOptions & { onProgress?: (progress: { done: number; total: number }) => void; signal?: AbortSignal }
 ): Promise<number> {
+  const { onProgress = () => undefined, signal } = options;
   const documents = await listDocuments(baseId);
   const done = new Set(
     (await db.vectors.where('[baseId+modelId]').equals([baseId, embedder.modelId]).toArray()).map((v) => v.documentId)
@@ -38,7 +38,7 @@ export async function reembedMissing(
         });
       }
     });
-    refreshSearchAfterChange(baseId, [embedder.modelId]);
+    refreshSearchAfterChange(baseId, [embedder.modelId], options);
   }
   onProgress({ done: missing.length, total: missing.length });
   return missing.length;

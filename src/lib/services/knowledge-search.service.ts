@@ -1,7 +1,6 @@
 import type { Embedder } from '#lib/core/embedder.ts';
 import { sourceLabel, type Passage } from '#lib/core/grounded-answer.ts';
 import {
-  ANN_MIN_VECTORS,
   Bm25Index,
   DEFAULT_MIN_COSINE,
   fuseResults,
@@ -13,7 +12,7 @@ import { db, type KnowledgeChunk, type KnowledgeDocument } from '#lib/db/index.t
 import { readVectorBlock } from '#lib/db/vector-block.ts';
 import { listBases } from './knowledge-documents.service.ts';
 import { cachedSearchIndex, type SearchIndex } from './search-index-cache.ts';
-import { updateSearchGraph } from './search-graph-upkeep.service.ts';
+import { updateSearchGraph, type GraphOptions } from './search-graph-upkeep.service.ts';
 
 export interface SearchHit {
   chunk: KnowledgeChunk;
@@ -22,6 +21,12 @@ export interface SearchHit {
   score: number;
   /** Cosine similarity to the question: what the relevance threshold applies to. */
   cosine: number;
+}
+
+/** How a search goes: `k` hits at most, from cosine `minCosine` on, with the app's graph threshold. */
+export interface SearchOptions extends GraphOptions {
+  k?: number;
+  minCosine?: number;
 }
 
 /**
@@ -33,10 +38,10 @@ export async function search(
   baseId: number,
   question: string,
   embedder: Embedder,
-  options: { k?: number; minCosine?: number } = {}
+  options: SearchOptions
 ): Promise<SearchHit[]> {
   const k = options.k ?? 5;
-  const index = await openSearchIndex(baseId, embedder.modelId);
+  const index = await openSearchIndex(baseId, embedder.modelId, options);
   const { block } = index.vectors;
   if (block.count === 0) {
     return [];
@@ -79,7 +84,7 @@ export function passageOf(hit: SearchHit): Passage {
 export async function searchAllBases(
   question: string,
   embedder: Embedder,
-  options: { k?: number; minCosine?: number } = {}
+  options: SearchOptions
 ): Promise<SearchHit[]> {
   const k = options.k ?? 3;
   const perBase = await Promise.all(
@@ -93,15 +98,14 @@ export async function searchAllBases(
 
 /**
  * The in-memory search structures of a base for one embedding model, read from IndexedDB once.
- * From `annMinVectors` vectors on, the base is searched through its saved graph (tests and
- * benchmarks pass a small threshold to get graphs on small bases).
+ * From `annMinVectors` vectors on (the app's setting), the base is searched through its saved graph.
  */
 export function openSearchIndex(
   baseId: number,
   modelId: string,
-  annMinVectors = ANN_MIN_VECTORS
+  { annMinVectors }: GraphOptions
 ): Promise<SearchIndex> {
-  return cachedSearchIndex(baseId, modelId, () => loadIndex(baseId, modelId, annMinVectors));
+  return cachedSearchIndex(baseId, modelId, annMinVectors, () => loadIndex(baseId, modelId, annMinVectors));
 }
 
 async function loadIndex(baseId: number, modelId: string, annMinVectors: number): Promise<SearchIndex> {
@@ -115,7 +119,7 @@ async function loadIndex(baseId: number, modelId: string, annMinVectors: number)
     const saved = await db.searchGraphs.get([baseId, modelId]);
     if (!saved || !vectors.attachGraph(saved.graph) || vectors.uncovered > 0) {
       // Searches stay correct meanwhile: what the graph does not cover is scanned exactly.
-      void updateSearchGraph(baseId, modelId, annMinVectors).catch(() => undefined);
+      void updateSearchGraph(baseId, modelId, { annMinVectors }).catch(() => undefined);
     }
   }
   return { vectors, bm25 };

@@ -6,31 +6,39 @@ export interface SearchIndex {
   bm25: Bm25Index;
 }
 
-/** Per base and model, built from IndexedDB on first search and dropped when the base changes. */
-const indexes = new Map<string, Promise<SearchIndex>>();
+/**
+ * Per base and model, built from IndexedDB on first search and dropped when the base changes;
+ * with the graph threshold it was opened with (another threshold opens it afresh).
+ */
+const indexes = new Map<string, { annMinVectors: number; index: Promise<SearchIndex> }>();
 
 /** One key per base and embedding model: the unit that is cached, and whose graph is updated. */
 export const indexKey = (baseId: number, modelId: string) => `${baseId}:${modelId}`;
 
-/** The cached index of a base for one model, loaded with `load` on first use (a failed load is not kept). */
+/**
+ * The cached index of a base for one model, loaded with `load` on first use or when it was opened
+ * with another `annMinVectors` (a failed load is not kept).
+ */
 export function cachedSearchIndex(
   baseId: number,
   modelId: string,
+  annMinVectors: number,
   load: () => Promise<SearchIndex>
 ): Promise<SearchIndex> {
   const key = indexKey(baseId, modelId);
-  let index = indexes.get(key);
-  if (!index) {
-    index = load();
-    index.catch(() => indexes.delete(key));
-    indexes.set(key, index);
+  const cached = indexes.get(key);
+  if (cached?.annMinVectors === annMinVectors) {
+    return cached.index;
   }
+  const index = load();
+  index.catch(() => indexes.get(key)?.index === index && indexes.delete(key));
+  indexes.set(key, { annMinVectors, index });
   return index;
 }
 
 /** The index already open for a base and model, if a search opened one; never loads. */
 export function openedSearchIndex(baseId: number, modelId: string): Promise<SearchIndex> | undefined {
-  return indexes.get(indexKey(baseId, modelId));
+  return indexes.get(indexKey(baseId, modelId))?.index;
 }
 
 /** Drops every model's cached index of a base, so the next search reads its documents afresh. */

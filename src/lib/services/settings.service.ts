@@ -1,4 +1,4 @@
-import { DEFAULT_MIN_COSINE } from '#lib/core/retrieval/index.ts';
+import { ANN_MIN_VECTORS, DEFAULT_MIN_COSINE } from '#lib/core/retrieval/index.ts';
 import { db } from '#lib/db/index.ts';
 import { DEFAULT_MODEL_HOST } from './registry.service.ts';
 
@@ -17,6 +17,8 @@ export interface Settings {
    * cosines run, so it is the user's to tune; below it the answer is "no relevant passage".
    */
   minRelevance: number;
+  /** From how many vectors a knowledge base is searched through its saved HNSW graph (below it, exactly). */
+  annMinVectors: number;
   /** The edge API for heavy jobs; null: the app's own origin (the edge server also serves the app). */
   edgeUrl: string | null;
   /** An API key (`vh_…`) or a JWT for the edge API; null asks anonymously. */
@@ -35,6 +37,7 @@ export const DEFAULT_SETTINGS: Settings = {
   variantOverrides: {},
   continuousIntervalS: 5,
   minRelevance: DEFAULT_MIN_COSINE,
+  annMinVectors: ANN_MIN_VECTORS,
   edgeUrl: null,
   edgeCredential: null,
   hiddenEdgeJobs: []
@@ -71,6 +74,9 @@ export async function saveSetting<K extends keyof Settings>(key: K, value: Setti
   }
   if (key === 'minRelevance' && !(typeof value === 'number' && value >= 0 && value <= 1)) {
     throw new RangeError('The relevance threshold must be a number from 0 to 1');
+  }
+  if (key === 'annMinVectors' && !(Number.isInteger(value) && (value as number) >= 1)) {
+    throw new RangeError('The search graph threshold must be a whole number of vectors, at least 1');
   }
   await db.settings.put({ key, value });
 }
