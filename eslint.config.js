@@ -17,17 +17,18 @@ const layer = (files, patterns) => ({
   rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] }
 });
 const coreOnly = {
-  regex: '^#lib/(?!core/)|^\\$(app|lib)\\b|^(svelte|dexie|comlink|@huggingface|onnxruntime-web|@mlc-ai)(/|$)',
+  regex: '^[#$]lib/(?!core/)|^\\$app\\b|^(svelte|dexie|comlink|@huggingface|onnxruntime-web|@mlc-ai)(/|$)',
   message: 'src/lib/core is pure TypeScript shared by the app, the workers and edge-api: it imports nothing above it.'
 };
 export const boundaries = [
   layer(['src/lib/core/*.ts'], [coreOnly, { regex: '^\\.\\./', message: coreOnly.message }]),
-  layer(['src/lib/core/*/*.ts'], [coreOnly, { regex: '^\\.\\./\\.\\./', message: coreOnly.message }]),
+  layer(['src/lib/core/*/*.ts'], [coreOnly, { regex: '^(\\.\\./){2}', message: coreOnly.message }]),
+  layer(['src/lib/core/*/*/*.ts'], [coreOnly, { regex: '^(\\.\\./){3}', message: coreOnly.message }]),
   layer(
     ['src/routes/**', 'src/lib/components/**'],
     [
       {
-        regex: '^(dexie|comlink)$|^#lib/(db|workers)/|/workers/',
+        regex: '^(dexie|comlink)(/|$)|^[#$]lib/(db|workers)/|(^|/)(db|workers)/|^@huggingface/|^onnxruntime-',
         allowTypeImports: true,
         message: 'Pages and components reach IndexedDB and workers through a store and its services.'
       }
@@ -37,7 +38,7 @@ export const boundaries = [
     ['edge-api/**'],
     [
       {
-        regex: '^#lib/(?!core/)|(^|/)src/(?!lib/core/)|^(svelte|dexie|comlink|\\$app)(/|$)',
+        regex: '^#lib/(?!core/)|(^|/)src/(?!lib/core/)|(^|/)workers/|^(svelte|dexie|comlink|\\$app)(/|$)',
         message: 'edge-api takes only src/lib/core from the app.'
       }
     ]

@@ -5,7 +5,12 @@ import {
   type PreTrainedModel
 } from '@huggingface/transformers';
 import { expose } from 'comlink';
-import type { GenerateOptions, GenerationStats, LoadProgress } from '#lib/core/engine-types.ts';
+import {
+  DEFAULT_MAX_NEW_TOKENS,
+  type GenerateOptions,
+  type GenerationStats,
+  type LoadProgress
+} from '#lib/core/engine-types.ts';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import type { VlmFrame, VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import { release, runError } from './runtime/common.ts';
@@ -119,7 +124,7 @@ const api = {
     try {
       await model.generate({
         ...inputs,
-        max_new_tokens: options.maxNewTokens ?? 128,
+        max_new_tokens: options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
         do_sample: false,
         // Xenova/moondream2 ships no generation_config.json: stop at the tokenizer's end of text.
         ...(request.architecture === 'moondream1' && { eos_token_id: tokenizer.eos_token_id }),

@@ -3,14 +3,15 @@ import { EngineBusyError, UnsupportedRequestError } from '#lib/core/errors.ts';
 import type { ChatRequest } from '#lib/core/text-generator.ts';
 import { db } from '#lib/db/index.ts';
 import { appEvents, type EngineStatus } from '#lib/services/app-events.ts';
-import { engineStatus, generateText } from '#lib/services/engine.service.ts';
+import { deviceTextGenerator, engineStatus } from '#lib/services/engine.service.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
-import { residentModels } from '#lib/services/model-runtime.service.ts';
+import { releaseModel, residentModels } from '#lib/services/model-runtime.service.ts';
 import { DEFAULT_SETTINGS } from '#lib/services/settings.service.ts';
 import { devModel, mirror, testFrame, variantOn } from './helpers.ts';
 
 const smolvlm = devModel('vision-hub-dev/tiny-smolvlm');
 const settings = { ...DEFAULT_SETTINGS, variantOverrides: { [smolvlm.id]: variantOn(smolvlm, 'wasm').id } };
+const engine = deviceTextGenerator(smolvlm, settings);
 const question = (text: string, max_tokens = 6): ChatRequest<ImageBitmap> => ({
   messages: [{ role: 'user', content: text }],
   max_tokens
@@ -27,9 +28,7 @@ describe('the text engine', () => {
     const off = appEvents.on('engine:status', ({ phase }) => phases.at(-1) !== phase && phases.push(phase));
     let streamed = '';
     const frame = await testFrame();
-    const result = await generateText(
-      smolvlm,
-      settings,
+    const result = await engine.generate(
       {
         messages: [
           {
@@ -42,7 +41,7 @@ describe('the text engine', () => {
         ],
         max_tokens: 4
       },
-      { onToken: (delta) => (streamed += delta) }
+      (delta) => (streamed += delta)
     );
     off();
     expect(phases).toEqual(['loading', 'generating', 'idle']);
@@ -52,19 +51,34 @@ describe('the text engine', () => {
     expect(result.usage.prompt_tokens).toBeGreaterThan(10);
     expect(result.usage.total_tokens).toBe(result.usage.prompt_tokens + result.usage.completion_tokens);
     expect(result.finish_reason).toBe(result.stats.tokens >= 4 ? 'length' : 'stop');
-    expect(result.ready.model.id).toBe(smolvlm.id);
+    expect(result.stats.variantId).toBe(variantOn(smolvlm, 'wasm').id);
     expect(residentModels().get('vlm')?.model.id).toBe(smolvlm.id);
     expect(engineStatus()).toMatchObject({ phase: 'idle', ready: { model: { id: smolvlm.id } } });
   });
 
+  it('lets a model go when it is released (uninstalled), and loads it again when asked', async () => {
+    await engine.generate(question('Warm up'));
+    releaseModel(smolvlm.id);
+    expect(residentModels().has('vlm')).toBe(false);
+    const phases: EngineStatus['phase'][] = [];
+    const off = appEvents.on('engine:status', ({ phase, progress }) => progress && phases.push(phase));
+    expect((await engine.generate(question('Back again?'))).usage.completion_tokens).toBeGreaterThan(0);
+    off();
+    // Loading reported file progress: the model was read into a fresh worker, not found resident.
+    expect(phases.length).toBeGreaterThan(0);
+    expect(residentModels().get('vlm')?.model.id).toBe(smolvlm.id);
+  });
+
   it('runs one generation at a time: a second caller is refused, or waits its turn when it asks to', async () => {
-    const first = generateText(smolvlm, settings, question('First question', 24));
-    await expect(generateText(smolvlm, settings, question('Second question'))).rejects.toThrow(EngineBusyError);
+    const first = engine.generate(question('First question', 24));
+    await expect(engine.generate(question('Second question'))).rejects.toThrow(EngineBusyError);
     const order: string[] = [];
-    const waiting = generateText(smolvlm, settings, question('Third question'), { wait: true }).then((r) => {
-      order.push('third');
-      return r;
-    });
+    const waiting = deviceTextGenerator(smolvlm, settings, { wait: true })
+      .generate(question('Third question'))
+      .then((r) => {
+        order.push('third');
+        return r;
+      });
     await first.then(() => order.push('first'));
     expect((await waiting).usage.completion_tokens).toBeGreaterThan(0);
     expect(order).toEqual(['first', 'third']);
@@ -73,14 +87,15 @@ describe('the text engine', () => {
   it('an abort stops the answer after the current token, keeps the text so far, and frees the engine', async () => {
     const controller = new AbortController();
     let tokens = 0;
-    const result = await generateText(smolvlm, settings, question('Tell me everything', 200), {
-      signal: controller.signal,
-      onToken: () => (tokens += 1) === 2 && controller.abort()
-    });
+    const result = await engine.generate(
+      question('Tell me everything', 200),
+      () => (tokens += 1) === 2 && controller.abort(),
+      controller.signal
+    );
     expect(result.finish_reason).toBe('aborted');
     expect(result.usage.completion_tokens).toBeLessThan(200);
     expect(engineStatus().phase).toBe('idle');
-    expect((await generateText(smolvlm, settings, question('Again'))).finish_reason).not.toBe('aborted');
+    expect((await engine.generate(question('Again'))).finish_reason).not.toBe('aborted');
   });
 
   it('a generation that fails gives the engine back for the next one', async () => {
@@ -97,10 +112,8 @@ describe('the text engine', () => {
         }
       ]
     };
-    await expect(generateText(smolvlm, settings, twoImages)).rejects.toThrow(UnsupportedRequestError);
+    await expect(engine.generate(twoImages)).rejects.toThrow(UnsupportedRequestError);
     expect(engineStatus().phase).toBe('idle');
-    expect((await generateText(smolvlm, settings, question('Still there?'))).usage.completion_tokens).toBeGreaterThan(
-      0
-    );
+    expect((await engine.generate(question('Still there?'))).usage.completion_tokens).toBeGreaterThan(0);
   });
 });

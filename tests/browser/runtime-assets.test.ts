@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ORT_RUNTIME_FILES, ORT_RUNTIME_PATH } from '#lib/core/ort-runtime.ts';
-import { detectCapabilities } from '#lib/workers/capabilities.ts';
+import { detectCapabilities } from '#lib/services/capabilities.service.ts';
 
 describe('runtime assets', () => {
   it('serves the ONNX Runtime WASM files from this origin (no CDN)', async () => {

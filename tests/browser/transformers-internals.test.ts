@@ -3,17 +3,27 @@
  * They are not public API: this fails, naming them, when an upgrade renames them or generate()
  * stops calling them, instead of the app silently losing its timings and its prompt aborts.
  */
-import type { PreTrainedModel } from '@huggingface/transformers';
+import { env, type PreTrainedModel } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
 import { installModel } from '#lib/services/model-install.service.ts';
 import { configureTransformers } from '../../workers/runtime/transformers.ts';
 import { wrapModelMethod, type WrappedInternal } from '../../workers/runtime/transformers-internals.ts';
 import { buildVlm, prepareInputs } from '../../workers/vlm-model.ts';
+import packageJson from '../../package.json';
 import { devModel, loadRequest, mirror, testFrame, variantOn } from './helpers.ts';
 
 const internals: WrappedInternal[] = ['encode_image', 'forward'];
 
 describe('transformers.js internals the VLM worker wraps', () => {
+  it('come from the one exact version the project pins', () => {
+    const pinned = packageJson.dependencies['@huggingface/transformers'];
+    expect(
+      pinned,
+      'package.json must pin @huggingface/transformers exactly: its internals change between versions'
+    ).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(env.version, 'the installed transformers.js is not the pinned one: run npm ci').toBe(pinned);
+  });
+
   for (const repo of ['vision-hub-dev/tiny-smolvlm', 'vision-hub-dev/tiny-moondream']) {
     it(`exist on ${repo} and generate() calls them`, async () => {
       const entry = devModel(repo);

@@ -29,7 +29,10 @@ describe('the typed event bus', () => {
     offFirst();
     bus.emit('answer', { text: 'a kettle' });
     expect(listener).toHaveBeenCalledTimes(1);
-    expect(bus.listenerCount('answer')).toBe(1);
+    offFirst();
+    bus.emit('answer', { text: 'a kettle' });
+    // Unsubscribing the first again leaves the second subscription in place.
+    expect(listener).toHaveBeenCalledTimes(2);
   });
 
   it('a throwing listener neither stops the others nor fails the emitter', () => {

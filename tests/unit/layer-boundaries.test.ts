@@ -24,7 +24,10 @@ describe('the layers, kept by the linter', () => {
     expect(await violations('src/lib/core/tracker/a.ts', "import { x } from '../../state/x.ts';")).toHaveLength(1);
     expect(await violations('src/lib/core/a.ts', "import Dexie from 'dexie';")).toHaveLength(1);
     expect(await violations('src/lib/core/a.ts', "import { env } from '@huggingface/transformers';")).toHaveLength(1);
+    expect(await violations('src/lib/core/a/b/c.ts', "import { x } from '../../../db/index.ts';")).toHaveLength(1);
+    expect(await violations('src/lib/core/a.ts', "import { x } from '$lib/state/x.ts';")).toHaveLength(1);
     expect(await violations('src/lib/core/tracker/a.ts', "import { e } from '../errors.ts';")).toEqual([]);
+    expect(await violations('src/lib/core/a/b/c.ts', "import { e } from '../../errors.ts';")).toEqual([]);
     expect(await violations('src/lib/core/a.ts', "import { z } from 'zod/mini';")).toEqual([]);
   });
 
@@ -34,6 +37,12 @@ describe('the layers, kept by the linter', () => {
       await violations('src/lib/components/a.ts', "import { VlmBridge } from '#lib/workers/vlm-bridge.ts';")
     ).toHaveLength(1);
     expect(await violations('src/routes/+page.ts', "import { wrap } from 'comlink';")).toHaveLength(1);
+    expect(await violations('src/routes/+page.ts', "import { db } from '$lib/db/index.ts';")).toHaveLength(1);
+    expect(await violations('src/routes/x/+page.ts', "import { db } from '../../lib/db/index.ts';")).toHaveLength(1);
+    expect(await violations('src/lib/components/a.ts', "import Dexie from 'dexie/dist/dexie.mjs';")).toHaveLength(1);
+    expect(
+      await violations('src/lib/components/a.ts', "import { env } from '@huggingface/transformers';")
+    ).toHaveLength(1);
     expect(await violations('src/routes/+page.ts', "import type { Observation } from '#lib/db/index.ts';")).toEqual([]);
     expect(
       await violations('src/routes/+page.ts', "import { taskStore } from '#lib/state/task-store.svelte.ts';")
@@ -44,6 +53,7 @@ describe('the layers, kept by the linter', () => {
     expect(await violations('edge-api/routes/a.ts', "import { db } from '../../src/lib/db/index.ts';")).toHaveLength(1);
     expect(await violations('edge-api/a.ts', "import { s } from '../src/lib/services/x.ts';")).toHaveLength(1);
     expect(await violations('edge-api/a.ts', "import { s } from '#lib/state/x.ts';")).toHaveLength(1);
+    expect(await violations('edge-api/a.ts', "import type { Api } from '../workers/vlm.worker.ts';")).toHaveLength(1);
     expect(await violations('edge-api/routes/a.ts', "import { b } from '../../src/lib/core/backoff.ts';")).toEqual([]);
   });
 

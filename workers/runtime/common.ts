@@ -21,7 +21,7 @@ export function release(callback: unknown): void {
   (callback as Remote<unknown>)[releaseProxy]();
 }
 
-/** Calls `onDeviceLost` when `device` is lost (not when it is destroyed on unload). */
+/** Calls `onDeviceLost` when `device` is lost (not when the runtime destroys it on purpose, as on dispose). */
 export function watchDeviceLost(device: GPUDevice | undefined, onDeviceLost: (message: string) => void): void {
   void device?.lost.then((info) => {
     if (info.reason !== 'destroyed') {

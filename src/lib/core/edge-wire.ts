@@ -44,7 +44,10 @@ export interface JobList {
   next_cursor: string | null;
 }
 
-/** One image (a camera frame, a video frame, an upload) for MedGemma, as a data: URL. */
+/**
+ * One image for MedGemma (a camera frame, a video frame): a data: URL, `upload:<id>` naming a
+ * finished upload, or an https URL on a host the server allows.
+ */
 export interface AnalysisImage {
   url: string;
   /** Where a video frame sits in its video, so findings can be placed on the timeline. */

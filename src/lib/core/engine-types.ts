@@ -10,7 +10,11 @@ export interface LoadProgress {
   total: number;
 }
 
+/** Tokens an answer may run to when the caller sets no limit: a few sentences, quick on a phone. */
+export const DEFAULT_MAX_NEW_TOKENS = 128;
+
 export interface GenerateOptions {
+  /** At most this many tokens; DEFAULT_MAX_NEW_TOKENS when absent. */
   maxNewTokens?: number;
 }
 

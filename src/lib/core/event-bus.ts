@@ -30,9 +30,4 @@ export class EventBus<Events extends { [K in keyof Events]: unknown }> {
       }
     }
   }
-
-  /** How many listeners `type` has (for tests and leak checks). */
-  listenerCount(type: keyof Events): number {
-    return this.#listeners.get(type)?.size ?? 0;
-  }
 }

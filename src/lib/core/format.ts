@@ -14,3 +14,12 @@ export function formatBytes(bytes: number): string {
   }
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
+
+/**
+ * "42%" for a fraction of a whole (progress, confidence). Rounded down, so a download or a job
+ * never reads 100% before it has finished.
+ */
+export function formatPercent(done: number, total = 1): string {
+  const fraction = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  return `${Math.floor(fraction * 100)}%`;
+}

@@ -1,11 +1,26 @@
-import type { MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
+import type { JobView, MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
 import type { EdgeJob } from './schema.ts';
 
-/** An edge job as versions 5 and 6 stored it: MedGemma only, about an observation, with one report. */
-export interface EdgeJobV6 extends Omit<EdgeJob, 'kind' | 'request' | 'subject' | 'artifacts'> {
+/**
+ * An edge job as versions 5 and 6 stored it: MedGemma only, about an observation, with one report.
+ * Spelled out, so that later changes to EdgeJob leave it as it was.
+ */
+export interface EdgeJobV6 {
+  id: string;
+  idempotencyKey: string;
   request: MedgemmaAnalyzeRequest;
   observationId: number | null;
+  label: string;
+  server: string | null;
+  serverId: string | null;
+  job: JobView | null;
   report: string | null;
+  problem: { message: string; code: string; final: boolean } | null;
+  attempts: number;
+  retryAt: number;
+  outbox?: 1;
+  createdAt: number;
+  updatedAt: number;
 }
 
 /**

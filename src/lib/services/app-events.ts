@@ -1,6 +1,7 @@
 /**
- * The app's one map of cross-module events (DESIGN §5.5). Services emit; stores subscribe. Add a
- * new event here, with its payload, rather than a callback field or a one-listener setter.
+ * The app's one map of cross-module events: services emit them; stores (and a service that must
+ * follow another, as the engine follows its model's fallback) subscribe. A new event is a line
+ * here, with its payload, never a callback field or a one-listener setter.
  */
 import { EventBus } from '#lib/core/event-bus.ts';
 import type { LoadProgress } from '#lib/core/engine-types.ts';

@@ -1,7 +1,7 @@
-import type { ModelEntry } from '#lib/core/manifest.ts';
 import type { GenerationStats } from '#lib/core/engine-types.ts';
+import type { ModelEntry } from '#lib/core/manifest.ts';
 import { appEvents } from './app-events.ts';
-import { generateText, type GenerateOptions } from './engine.service.ts';
+import { deviceTextGenerator } from './engine.service.ts';
 import { addObservation, thumbnailOf } from './observations.service.ts';
 import type { Settings } from './settings.service.ts';
 
@@ -21,12 +21,11 @@ export async function ask(
   model: ModelEntry,
   settings: Settings,
   request: AskRequest,
-  options: Omit<GenerateOptions, 'wait'> = {}
+  onToken: (delta: string) => void,
+  signal?: AbortSignal
 ): Promise<GenerationStats> {
   const thumbnail = await thumbnailOf(request.frame, request.frame.width, request.frame.height);
-  const { stats, ready } = await generateText(
-    model,
-    settings,
+  const { stats } = await deviceTextGenerator(model, settings).generate(
     {
       messages: [
         {
@@ -39,19 +38,20 @@ export async function ask(
       ],
       max_tokens: request.maxNewTokens
     },
-    options
+    onToken,
+    signal
   );
-  const { text, ...timings } = stats;
+  const { text, variantId, ...timings } = stats;
   await addObservation({
     createdAt: Date.now(),
     prompt: request.prompt,
     answer: text,
-    modelId: ready.model.id,
-    variantId: ready.variant.id,
+    modelId: model.id,
+    variantId,
     thumbnail,
     stats: timings,
     source: request.source
   });
   appEvents.emit('assistant:answer', { text });
-  return stats;
+  return { text, ...timings };
 }

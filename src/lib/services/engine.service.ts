@@ -9,7 +9,7 @@ import { GenerationLock } from '#lib/core/generation-lock.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
 import { singleTurn, type ChatRequest, type ChatResult, type TextGenerator } from '#lib/core/text-generator.ts';
 import { vlmLoadRequest } from '#lib/core/vlm-load-request.ts';
-import type { GenerationStats } from '#lib/core/engine-types.ts';
+import { DEFAULT_MAX_NEW_TOKENS, type GenerationStats } from '#lib/core/engine-types.ts';
 import type { VlmFrame } from '#lib/core/vlm-types.ts';
 import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
 import { appEvents, type EngineStatus } from './app-events.ts';
@@ -35,64 +35,66 @@ export function engineStatus(): EngineStatus {
   return status;
 }
 
-/** The worker's VLM as a TextGenerator: one user turn, about at most one image. */
-function vlmGenerator(ready: ReadyModel): TextGenerator<VlmFrame, GenerationStats> {
+/** What the device's engine reports of a generation: its timings, and the variant that ran. */
+export type DeviceGenerationStats = GenerationStats & { variantId: string };
+
+/** The worker's VLM answering one user turn, about at most one image. */
+async function generateOnDevice(
+  ready: ReadyModel,
+  request: ChatRequest<VlmFrame>,
+  onToken: (delta: string) => void,
+  signal?: AbortSignal
+): Promise<ChatResult<DeviceGenerationStats>> {
+  const { prompt, image } = singleTurn(request.messages);
+  const limit = request.max_tokens ?? DEFAULT_MAX_NEW_TOKENS;
+  const stats = await bridge.generate(image, prompt, { maxNewTokens: limit }, onToken, signal);
   return {
-    model: ready.model.id,
-    async generate(request, onToken = () => undefined, signal) {
-      const { prompt, image } = singleTurn(request.messages);
-      const stats = await bridge.generate(image, prompt, { maxNewTokens: request.max_tokens }, onToken, signal);
-      const cut = request.max_tokens !== undefined && stats.tokens >= request.max_tokens;
-      return {
-        text: stats.text,
-        finish_reason: stats.aborted ? 'aborted' : cut ? 'length' : 'stop',
-        usage: {
-          prompt_tokens: stats.promptTokens,
-          completion_tokens: stats.tokens,
-          total_tokens: stats.promptTokens + stats.tokens
-        },
-        stats
-      };
-    }
+    text: stats.text,
+    finish_reason: stats.aborted ? 'aborted' : stats.tokens >= limit ? 'length' : 'stop',
+    usage: {
+      prompt_tokens: stats.promptTokens,
+      completion_tokens: stats.tokens,
+      total_tokens: stats.promptTokens + stats.tokens
+    },
+    stats: { ...stats, variantId: ready.variant.id }
   };
 }
 
-export interface GenerateOptions {
-  onToken?: (delta: string) => void;
-  signal?: AbortSignal;
-  /** Wait for a running generation to finish instead of failing with EngineBusyError. */
-  wait?: boolean;
-}
-
 /**
- * Loads `model` if it is not resident (a cheap no-op when it is), then streams the answer to
- * `request`. One generation at a time: the lock is held from loading to the last token, and given
- * back however the generation ends. Images in the request are transferred to the worker.
+ * The device's text engine for `model`, as the TextGenerator every caller uses (RAG answers, the
+ * task guide, the camera). Each generation loads the model if it is not resident (a no-op when it
+ * is) and holds the one lock from loading to the last token, given back however it ends. A
+ * caller that finds the engine busy fails with EngineBusyError, or with `wait` queues for its turn.
+ * Images in a request are transferred to the worker.
  */
-export async function generateText(
+export function deviceTextGenerator(
   model: ModelEntry,
   settings: Settings,
-  request: ChatRequest<VlmFrame>,
-  options: GenerateOptions = {}
-): Promise<ChatResult<GenerationStats> & { ready: ReadyModel }> {
-  const release = await lock.acquire({
-    wait: options.wait,
-    signal: options.signal,
-    busyMessage: 'The assistant is still answering another question; try again when it has finished.'
-  });
-  try {
-    setStatus({ phase: 'loading', progress: null });
-    const ready = await runtime.prepare(bridge, model, settings, (progress) => setStatus({ progress }));
-    setStatus({ phase: 'generating', progress: null, ready });
-    return { ...(await vlmGenerator(ready).generate(request, options.onToken, options.signal)), ready };
-  } catch (error) {
-    if (error instanceof DeviceLostError || error instanceof WorkerCrashError) {
-      // The worker is gone, and the model with it.
-      setStatus({ ready: null });
+  options: { wait?: boolean } = {}
+): TextGenerator<VlmFrame, DeviceGenerationStats> {
+  return {
+    model: model.id,
+    async generate(request, onToken = () => undefined, signal) {
+      const release = await lock.acquire({
+        wait: options.wait,
+        signal,
+        busyMessage: 'The assistant is still answering another question; try again when it has finished.'
+      });
+      try {
+        setStatus({ phase: 'loading', progress: null });
+        const ready = await runtime.prepare(bridge, model, settings, (progress) => setStatus({ progress }));
+        setStatus({ phase: 'generating', progress: null, ready });
+        return await generateOnDevice(ready, request, onToken, signal);
+      } catch (error) {
+        if (error instanceof DeviceLostError || error instanceof WorkerCrashError) {
+          // The worker is gone, and the model with it.
+          setStatus({ ready: null });
+        }
+        throw error;
+      } finally {
+        setStatus({ phase: 'idle', progress: null });
+        release();
+      }
     }
-    throw error;
-  } finally {
-    setStatus({ phase: 'idle', progress: null });
-    release();
-  }
+  };
 }

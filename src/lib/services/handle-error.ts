@@ -42,6 +42,8 @@ export function handleError(error: unknown): UserError | null {
       return { message, action: 'retry' };
     case 'DocumentImportError':
     case 'TaskDefinitionError':
+    case 'EngineBusyError':
+    case 'UnsupportedRequestError':
       return { message, action: null };
     case 'EdgeAuthError':
       return {
@@ -68,13 +70,3 @@ export function handleError(error: unknown): UserError | null {
 }
 
 const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
-
-/** Runs `work` and returns what the user should see if it failed (null when it worked or was aborted). */
-export async function attempt(work: () => Promise<void>): Promise<UserError | null> {
-  try {
-    await work();
-    return null;
-  } catch (error) {
-    return handleError(error);
-  }
-}

@@ -5,6 +5,7 @@ import { formatBytes } from '#lib/core/format.ts';
 import { type ModelEntry, type ModelFile, type ModelVariant } from '#lib/core/manifest.ts';
 import { MODEL_CACHE_NAME, modelFileUrl } from '#lib/core/model-cache.ts';
 import { db, type InstalledModel } from '#lib/db/index.ts';
+import { releaseModel } from './model-runtime.service.ts';
 
 export interface InstallProgress {
   file: string;
@@ -91,7 +92,9 @@ export async function installModel(
 }
 
 /** Removes a model's files and record. Partial downloads of it are dropped too. */
+/** Removes a model's files and record; a worker that holds it lets it go first. */
 export async function uninstallModel(model: ModelEntry, installed: InstalledModel): Promise<void> {
+  releaseModel(model.id);
   const cache = await caches.open(MODEL_CACHE_NAME);
   const urls = installed.files.map((f) =>
     modelFileUrl(installed.host, model.source.repo, model.source.revision, f.path)

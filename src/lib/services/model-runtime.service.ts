@@ -5,7 +5,7 @@ import type { ModelLoadRequest } from '#lib/core/model-load-request.ts';
 import type { LoadProgress } from '#lib/core/engine-types.ts';
 import { db } from '#lib/db/index.ts';
 import type { BridgeEvents } from '#lib/workers/model-worker-bridge.ts';
-import { detectCapabilities } from '#lib/workers/capabilities.ts';
+import { detectCapabilities } from './capabilities.service.ts';
 import { appEvents, type AppEvents } from './app-events.ts';
 import type { Settings } from './settings.service.ts';
 
@@ -25,6 +25,8 @@ interface LoadingBridge<R extends ModelLoadRequest> {
     onProgress: (progress: LoadProgress) => void,
     wasmFallback?: R
   ): Promise<{ loadMs: number; request: R }>;
+  /** Stops the worker, freeing the model's memory. */
+  dispose(): void;
 }
 
 let capabilities: Promise<DeviceCapabilities> | undefined;
@@ -41,6 +43,16 @@ export function residentModels(): Map<EngineName, ReadyModel> {
     }
   }
   return resident;
+}
+
+/** Frees the memory of `modelId` in whichever engine holds it (it is being uninstalled, say). */
+export function releaseModel(modelId: string): void {
+  for (const [engine, { bridge }] of loads) {
+    if (bridge.loaded?.modelId === modelId) {
+      bridge.dispose();
+      loads.delete(engine);
+    }
+  }
 }
 
 /**

@@ -11,7 +11,6 @@ import {
   parseTaskIndex,
   reset,
   restore,
-  serializeTaskDefinition,
   type QueryAnswer,
   type TaskDefinition,
   type TrackerState
@@ -35,10 +34,6 @@ export async function readTaskFile(file: File): Promise<TaskDefinition> {
     throw new TaskDefinitionError(`"${file.name}" is not valid JSON`, { cause: error });
   }
   return parseTaskDefinition(json);
-}
-
-export function taskFile(definition: TaskDefinition): File {
-  return new File([serializeTaskDefinition(definition)], `${definition.id}.json`, { type: 'application/json' });
 }
 
 export async function startSession(definition: TaskDefinition): Promise<TaskSession> {

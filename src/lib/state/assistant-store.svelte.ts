@@ -113,8 +113,8 @@ class AssistantStore {
     this.#stats = null;
     const answered = await this.#errors.run(async () => {
       try {
-        const options = { onToken: (token: string) => (this.#answer += token), signal };
-        this.#stats = await ask(model, modelsStore.settings, { frame, prompt, source }, options);
+        const onToken = (token: string) => (this.#answer += token);
+        this.#stats = await ask(model, modelsStore.settings, { frame, prompt, source }, onToken, signal);
       } catch (error) {
         frame.close();
         // Another page's answer took the engine a moment ago: not a failure to report.

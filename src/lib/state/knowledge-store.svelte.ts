@@ -5,7 +5,7 @@ import type { GenerationStats } from '#lib/core/engine-types.ts';
 import type { KnowledgeBase, KnowledgeDocument } from '#lib/db/index.ts';
 import { appEvents } from '#lib/services/app-events.ts';
 import { prepareEmbedder } from '#lib/services/embedder.service.ts';
-import { generateText } from '#lib/services/engine.service.ts';
+import { deviceTextGenerator } from '#lib/services/engine.service.ts';
 import type { UserError } from '#lib/services/handle-error.ts';
 import {
   createBase,
@@ -127,8 +127,11 @@ class KnowledgeStore {
     }
     await this.#errors.run(async () => {
       try {
-        await reembedMissing(baseId, await this.#embedder(), (progress) => {
-          this.#reembedding = progress.done < progress.total ? progress : null;
+        await reembedMissing(baseId, await this.#embedder(), {
+          annMinVectors: modelsStore.settings.annMinVectors,
+          onProgress: (progress) => {
+            this.#reembedding = progress.done < progress.total ? progress : null;
+          }
         });
       } finally {
         this.#reembedding = null;
@@ -160,13 +163,11 @@ class KnowledgeStore {
         this.#importing = { name: file.name, progress: { phase: 'reading', done: 0, total: 1 } };
         await this.#errors.run(async () => {
           const embedder = await this.#embedder();
-          await importDocument(
-            baseId,
-            file,
-            embedder,
-            (progress) => (this.#importing = { name: file.name, progress }),
+          await importDocument(baseId, file, embedder, {
+            annMinVectors: modelsStore.settings.annMinVectors,
+            onProgress: (progress) => (this.#importing = { name: file.name, progress }),
             signal
-          );
+          });
         });
         this.#documents = await listDocuments(baseId);
       }
@@ -186,7 +187,8 @@ class KnowledgeStore {
 
   async remove(document: KnowledgeDocument): Promise<void> {
     await this.#errors.run(async () => {
-      this.#removed = { name: document.name, undo: await deleteDocument(document.id!) };
+      const undo = await deleteDocument(document.id!, { annMinVectors: modelsStore.settings.annMinVectors });
+      this.#removed = { name: document.name, undo };
       this.#hits = null;
       this.#documents = await listDocuments(document.baseId);
     });
@@ -221,27 +223,24 @@ class KnowledgeStore {
     try {
       await this.#errors.run(async () => {
         const hits = await search(baseId, question, await this.#embedder(), {
-          minCosine: modelsStore.settings.minRelevance
+          minCosine: modelsStore.settings.minRelevance,
+          annMinVectors: modelsStore.settings.annMinVectors
         });
         this.#hits = hits;
         if (hits.length > 0 && this.writesAnswers) {
           this.#written = { text: '', stats: null };
           this.#writing = new AbortController();
-          const { stats } = await generateText(
-            modelsStore.requireVisionModel(),
-            modelsStore.settings,
+          const { stats } = await deviceTextGenerator(modelsStore.requireVisionModel(), modelsStore.settings).generate(
             {
               messages: [{ role: 'user', content: groundedPrompt(question, hits.map(passageOf)) }],
               max_tokens: GROUNDED_ANSWER_MAX_TOKENS
             },
-            {
-              onToken: (token) => {
-                if (this.#written) {
-                  this.#written.text += token;
-                }
-              },
-              signal: this.#writing.signal
-            }
+            (token) => {
+              if (this.#written) {
+                this.#written.text += token;
+              }
+            },
+            this.#writing.signal
           );
           this.#written = { text: stats.text, stats };
         }

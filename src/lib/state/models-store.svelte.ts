@@ -12,7 +12,7 @@ import {
 } from '#lib/services/model-install.service.ts';
 import { modelHostFor, modelsFor } from '#lib/services/registry.service.ts';
 import { DEFAULT_SETTINGS, loadSettings, saveSetting, type Settings } from '#lib/services/settings.service.ts';
-import { detectCapabilities } from '#lib/workers/capabilities.ts';
+import { detectCapabilities } from '#lib/services/capabilities.service.ts';
 
 /** The model registry as this device sees it: what is installed, chosen, downloading, and the settings. */
 class ModelsStore {

@@ -1,3 +1,4 @@
+import { EngineBusyError } from '#lib/core/errors.ts';
 import { GROUNDED_ANSWER_MAX_TOKENS, groundedPrompt } from '#lib/core/grounded-answer.ts';
 import type { Unsubscribe } from '#lib/core/event-bus.ts';
 import {
@@ -10,7 +11,7 @@ import {
 import type { TaskSession } from '#lib/db/index.ts';
 import { prepareEmbedder } from '#lib/services/embedder.service.ts';
 import { appEvents } from '#lib/services/app-events.ts';
-import { engineStatus, generateText } from '#lib/services/engine.service.ts';
+import { deviceTextGenerator, engineStatus } from '#lib/services/engine.service.ts';
 import type { UserError } from '#lib/services/handle-error.ts';
 import { passageOf, searchAllBases, type SearchHit } from '#lib/services/knowledge-search.service.ts';
 import {
@@ -133,7 +134,8 @@ class TaskStore {
       const step = session.definition.steps[session.state.current];
       fallback.hits = this.following
         ? await searchAllBases(`${step?.title ?? ''}: ${question}`, await this.#embedder(), {
-            minCosine: modelsStore.settings.minRelevance
+            minCosine: modelsStore.settings.minRelevance,
+            annMinVectors: modelsStore.settings.annMinVectors
           })
         : [];
       const prompt = groundedPrompt(question, fallback.hits.map(passageOf), {
@@ -143,41 +145,36 @@ class TaskStore {
       const frame = grabFrame ? await grabFrame().catch(() => null) : null;
       this.#fallback = { ...fallback };
       this.#writing = new AbortController();
-      const { stats } = await generateText(
-        modelsStore.requireVisionModel(),
-        modelsStore.settings,
-        {
-          messages: [
-            {
-              role: 'user',
-              content: frame
-                ? [
-                    { type: 'image', image: frame },
-                    { type: 'text', text: prompt }
-                  ]
-                : prompt
-            }
-          ],
-          max_tokens: GROUNDED_ANSWER_MAX_TOKENS
-        },
-        {
-          onToken: (token) => {
-            if (this.#fallback?.question === question) {
-              this.#fallback.text += token;
-            }
-          },
-          signal: this.#writing.signal
+      const content = frame
+        ? [
+            { type: 'image' as const, image: frame },
+            { type: 'text' as const, text: prompt }
+          ]
+        : prompt;
+      const onToken = (token: string) => {
+        if (this.#fallback?.question === question) {
+          this.#fallback.text += token;
         }
-      ).catch((error: unknown) => {
-        frame?.close();
-        throw error;
-      });
+      };
+      const { stats } = await deviceTextGenerator(modelsStore.requireVisionModel(), modelsStore.settings)
+        .generate(
+          { messages: [{ role: 'user', content }], max_tokens: GROUNDED_ANSWER_MAX_TOKENS },
+          onToken,
+          this.#writing.signal
+        )
+        .catch((error: unknown) => {
+          frame?.close();
+          throw error;
+        });
       if (this.#fallback?.question === question) {
         this.#fallback = { ...fallback, text: stats.text, done: true };
       }
     } catch (error) {
       this.#fallback = null;
-      throw error;
+      // Another answer took the engine while the passages were found: the template answer stands alone.
+      if (!(error instanceof EngineBusyError)) {
+        throw error;
+      }
     } finally {
       this.#writing = null;
     }

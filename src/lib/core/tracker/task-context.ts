@@ -1,3 +1,4 @@
+import { formatPercent } from '../format.ts';
 import type { TaskDefinition } from './task-definition.ts';
 import type { TrackerState } from './tracker-state.ts';
 
@@ -15,7 +16,7 @@ export function taskContext(definition: TaskDefinition, state: TrackerState): st
   definition.steps.forEach((step, i) => {
     const here =
       !state.completed && i === state.current
-        ? ` <- the tracker thinks the user is here (${Math.round((state.belief[i] ?? 0) * 100)}% sure)`
+        ? ` <- the tracker thinks the user is here (${formatPercent(state.belief[i] ?? 0)} sure)`
         : '';
     lines.push(`${i + 1}. ${step.title}${step.optional ? ' (optional)' : ''}: ${step.description}${here}`);
   });
