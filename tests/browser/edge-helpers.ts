@@ -1,4 +1,5 @@
 import type { MedgemmaAnalyzeRequest } from '#lib/core/edge-wire.ts';
+import type { EdgeJobV6 } from '#lib/db/edge-job-upgrades.ts';
 import { testFrame } from './helpers.ts';
 
 /** A camera-like JPEG as a data: URL, the way the app sends frames to MedGemma. */
@@ -16,5 +17,46 @@ export async function analysisRequest(prompt: string, maxTokens?: number): Promi
   return {
     type: 'medgemma.analyze',
     input: { images: [{ url: await jpegDataUrl() }], prompt, ...(maxTokens && { max_tokens: maxTokens }) }
+  };
+}
+
+/**
+ * The database's tables as version 5 and 6 shipped them, every table in one step: upgrade tests
+ * open an old database with these, then the app's. They differ only in the edge jobs' indexes.
+ */
+export function shippedStores(version: 5 | 6): Record<string, string> {
+  return {
+    settings: 'key',
+    models: 'modelId',
+    downloadParts: '[url+offset], url',
+    observations: '++id, createdAt',
+    knowledgeBases: '++id',
+    documents: '++id, baseId, [baseId+contentHash]',
+    chunks: '++id, documentId, baseId',
+    vectors: '[documentId+modelId], [baseId+modelId], baseId',
+    taskSessions: '++id, taskId, updatedAt',
+    searchGraphs: '[baseId+modelId]',
+    edgeJobs: version === 5 ? 'id, createdAt, observationId' : 'id, createdAt, outbox'
+  };
+}
+
+/** An unsent job row as versions 5 and 6 stored it; `extra` sets what a test needs. */
+export function shippedJobRow(id: string, extra: Partial<EdgeJobV6> = {}): EdgeJobV6 {
+  return {
+    id,
+    idempotencyKey: `vh-${id}`,
+    request: { type: 'medgemma.analyze', input: { images: [{ url: 'data:image/jpeg;base64,AA==' }] } },
+    observationId: null,
+    label: id,
+    server: null,
+    serverId: null,
+    job: null,
+    report: null,
+    problem: null,
+    attempts: 0,
+    retryAt: 0,
+    createdAt: 1,
+    updatedAt: 1,
+    ...extra
   };
 }

@@ -14,6 +14,7 @@ import {
 } from '#lib/services/edge-jobs.service.ts';
 import { edgeJobsStore } from '#lib/state/edge-jobs-store.svelte.ts';
 import { jobView } from '../unit/fixtures/job-view.ts';
+import { shippedJobRow, shippedStores } from './edge-helpers.ts';
 
 const { name } = vi.hoisted(() => ({ name: `vision-hub-v6-${crypto.randomUUID()}` }));
 
@@ -45,23 +46,8 @@ const request: MedgemmaAnalyzeRequest = {
   type: 'medgemma.analyze',
   input: { images: [{ url: 'data:image/jpeg;base64,AA==' }] }
 };
-const v6 = (id: string, createdAt: number, extra: Partial<EdgeJobV6>): EdgeJobV6 => ({
-  id,
-  idempotencyKey: `vh-${id}`,
-  request,
-  observationId: null,
-  label: id,
-  server: null,
-  serverId: null,
-  job: null,
-  report: null,
-  problem: null,
-  attempts: 0,
-  retryAt: 0,
-  createdAt,
-  updatedAt: createdAt,
-  ...extra
-});
+const v6 = (id: string, createdAt: number, extra: Partial<EdgeJobV6>): EdgeJobV6 =>
+  shippedJobRow(id, { request, createdAt, updatedAt: createdAt, ...extra });
 /** Version 6 rows as the app stored them: waiting to be sent, done with its report kept, refused. */
 const rows = [
   { ...v6('unsent', 1, { observationId: 7 }), outbox: 1 as const },
@@ -84,20 +70,7 @@ describe('edge jobs stored before job kinds', () => {
   it('are upgraded to a kind, a subject and artifacts, and the service and the store read them', async () => {
     expect(db.name).toBe(name);
     const old = new Dexie(name);
-    // Version 6 as it shipped, every table in one step.
-    old.version(6).stores({
-      settings: 'key',
-      models: 'modelId',
-      downloadParts: '[url+offset], url',
-      observations: '++id, createdAt',
-      knowledgeBases: '++id',
-      documents: '++id, baseId, [baseId+contentHash]',
-      chunks: '++id, documentId, baseId',
-      vectors: '[documentId+modelId], [baseId+modelId], baseId',
-      taskSessions: '++id, taskId, updatedAt',
-      searchGraphs: '[baseId+modelId]',
-      edgeJobs: 'id, createdAt, outbox'
-    });
+    old.version(6).stores(shippedStores(6));
     await old.table('edgeJobs').bulkAdd(rows);
     old.close();
 

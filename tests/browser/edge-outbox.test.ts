@@ -19,7 +19,7 @@ import { loadSetting, saveSetting } from '#lib/services/settings.service.ts';
 import { edgeConnectionStore } from '#lib/state/edge-connection-store.svelte.ts';
 import { edgeJobsStore } from '#lib/state/edge-jobs-store.svelte.ts';
 import { jobView } from '../unit/fixtures/job-view.ts';
-import { analysisRequest, jpegDataUrl } from './edge-helpers.ts';
+import { analysisRequest, jpegDataUrl, shippedJobRow, shippedStores } from './edge-helpers.ts';
 
 const connection = { baseUrl: inject('edgeUrl'), credential: inject('edgeKeys').outbox };
 /** This file's own tenant on the real server, so its job list holds only this file's jobs. */
@@ -320,37 +320,8 @@ describe('the database', () => {
   it('upgrades from version 5 with the outbox mark on exactly the unsent jobs, and drops the unused index', async () => {
     const name = `vision-hub-upgrade-${crypto.randomUUID()}`;
     const old = new Dexie(name);
-    // Version 5 as it shipped, every table in one step.
-    old.version(5).stores({
-      settings: 'key',
-      models: 'modelId',
-      downloadParts: '[url+offset], url',
-      observations: '++id, createdAt',
-      knowledgeBases: '++id',
-      documents: '++id, baseId, [baseId+contentHash]',
-      chunks: '++id, documentId, baseId',
-      vectors: '[documentId+modelId], [baseId+modelId], baseId',
-      taskSessions: '++id, taskId, updatedAt',
-      searchGraphs: '[baseId+modelId]',
-      edgeJobs: 'id, createdAt, observationId'
-    });
-    const row = (id: string, extra: Partial<EdgeJobV6> = {}): EdgeJobV6 => ({
-      id,
-      idempotencyKey: `vh-${id}`,
-      request: { type: 'medgemma.analyze', input: { images: [{ url: 'data:image/jpeg;base64,AA==' }] } },
-      observationId: 7,
-      label: id,
-      server: null,
-      serverId: null,
-      job: null,
-      report: null,
-      problem: null,
-      attempts: 0,
-      retryAt: 0,
-      createdAt: 1,
-      updatedAt: 1,
-      ...extra
-    });
+    old.version(5).stores(shippedStores(5));
+    const row = (id: string, extra: Partial<EdgeJobV6> = {}) => shippedJobRow(id, { observationId: 7, ...extra });
     const sent = { server: 'https://edge.example', serverId: 'job_1' };
     const rows = [
       row('fresh'),
