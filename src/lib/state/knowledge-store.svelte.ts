@@ -32,10 +32,15 @@ class KnowledgeStore {
   #reembedding = $state<{ done: number; total: number } | null>(null);
   #indexing = $state<{ done: number; total: number } | null>(null);
   #removed = $state.raw<{ name: string; undo: () => Promise<void> } | null>(null);
+  #loaded = $state(false);
   #errors = new ErrorSlot();
   #cancel: AbortController | null = null;
   #writing: AbortController | null = null;
 
+  /** The bases and the chosen one's documents have been read once (the page shows nothing before). */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
   get bases(): KnowledgeBase[] {
     return this.#bases;
   }
@@ -98,6 +103,7 @@ class KnowledgeStore {
   async init(): Promise<void> {
     this.#bases = await listBases();
     await this.select(this.#baseId ?? this.#bases[0]?.id ?? null);
+    this.#loaded = true;
   }
 
   async select(baseId: number | null): Promise<void> {

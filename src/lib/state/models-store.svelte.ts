@@ -82,16 +82,18 @@ class ModelsStore {
 
   async init(): Promise<void> {
     this.#models = [...modelsFor('image-text-to-text'), ...modelsFor('feature-extraction')];
-    const [settings, installed, capabilities] = await Promise.all([
+    const [settings, installed, capabilities, storage] = await Promise.all([
       loadSettings(),
       installedModels(),
-      detectCapabilities()
+      detectCapabilities(),
+      storageEstimate()
     ]);
+    // All at once: pages lay themselves out once, instead of shifting as each answer arrives.
     this.#settings = settings;
     this.#installed = installed;
     this.#capabilities = capabilities;
+    this.#storage = storage;
     this.#initialised = true;
-    await this.refreshStorage();
   }
 
   /** The vision-language model that writes answers, or why there is none to use. */
