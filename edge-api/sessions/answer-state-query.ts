@@ -11,7 +11,7 @@ export interface StateQueryBody extends HistoryOptions {
 
 /**
  * Answers a question about one of `tenant`'s sessions from its server-kept state: the one the
- * body names, else `options.sessionId`, else the tenant's most recently updated one. `go back`
+ * body names, else `options.sessionId`, else the tenant's one created or changed last. `go back`
  * and `start over` also move the session (saved, so change listeners hear it); on an ended
  * session they are refused (409), while other questions are still answered.
  * Throws `ApiError` 404 when there is no such session (another tenant's included).

@@ -46,7 +46,7 @@ export interface TaskSessionStore {
   create(tenant: string, definition: TaskDefinition, state: TrackerState, at: number): Promise<TaskSession>;
   /** Null when it does not exist or belongs to another tenant. */
   get(tenant: string, id: string): Promise<TaskSession | null>;
-  /** The tenant's most recently updated session (ended or not); null when it has none. */
+  /** The tenant's session created or changed last (ended or not); null when it has none. */
   latest(tenant: string): Promise<TaskSession | null>;
   /** `InvalidCursorError` for a cursor this store did not hand out. */
   list(tenant: string, options: { limit: number; cursor?: string }): Promise<SessionPage>;
