@@ -6,7 +6,11 @@ import { createJwtVerifier, type JwtVerifier } from './jwt-verifier.ts';
 import type { AuthEnv, Principal } from './principal.ts';
 
 export interface AuthenticateOptions {
-  /** Requests without an `Authorization` header get the `local` tenant instead of a 401. */
+  /**
+   * Requests without an `Authorization` header get the `local` tenant instead of a 401. With
+   * neither API keys nor JWTs configured (keyless), a header is ignored too: no credential
+   * could be checked, and OpenAI clients always send one, often a placeholder.
+   */
   allowAnonymous: boolean;
   /** Omitted: every API key is refused. */
   apiKeys?: ApiKeyLookup;
@@ -25,9 +29,10 @@ const BEARER = /^Bearer +(\S+) *$/i;
 
 /**
  * Sets `c.get('principal')` from `Authorization: Bearer <API key | JWT>`, or to {@link ANONYMOUS}
- * when there is no header and `allowAnonymous` is set; anything else is a 401 in the OpenAI
- * error shape with `WWW-Authenticate: Bearer`. A header that is present but wrong is never
- * downgraded to anonymous: a client that sends credentials expects them to be checked.
+ * when `allowAnonymous` is set and there is no header or the server is keyless (as vLLM, Ollama
+ * and LM Studio are without a key); anything else is a 401 in the OpenAI error shape with
+ * `WWW-Authenticate: Bearer`. Where credentials are configured, a header that is present but
+ * wrong is never downgraded to anonymous: a client that sends credentials expects them checked.
  */
 export function authenticate(options: AuthenticateOptions): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
@@ -37,11 +42,18 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Au
 }
 
 async function principalOf(header: string | undefined, options: AuthenticateOptions): Promise<Principal> {
+  const keyless = !options.apiKeys && !options.jwt;
+  if (options.allowAnonymous && (header === undefined || keyless)) {
+    return ANONYMOUS;
+  }
   if (header === undefined) {
-    if (options.allowAnonymous) {
-      return ANONYMOUS;
-    }
     throw unauthorized('Authentication required: send Authorization: Bearer <API key or token>', 'missing_credentials');
+  }
+  if (keyless) {
+    throw unauthorized(
+      'This server accepts no credentials yet: it has neither API keys nor JWTs configured, and anonymous access is off',
+      'invalid_credentials'
+    );
   }
   const token = BEARER.exec(header)?.[1];
   if (!token) {

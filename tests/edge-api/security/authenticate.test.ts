@@ -349,9 +349,9 @@ describe('API keys', () => {
     }
   });
 
-  it('refuses every key when none are configured', async () => {
-    const noKeys = appWith({ allowAnonymous: true });
-    await expectUnauthorized(await get(noKeys, `Bearer ${key}`), 'invalid_api_key', key);
+  it('refuses every key when only JWTs are configured', async () => {
+    const jwtOnly = appWith({ allowAnonymous: true, jwt: await verifier({ secret: SECRET }) });
+    await expectUnauthorized(await get(jwtOnly, `Bearer ${key}`), 'invalid_api_key', key);
   });
 });
 
@@ -372,13 +372,41 @@ describe('no credentials', () => {
     }
   });
 
-  it('refuses JWTs when no JWT key is configured', async () => {
+  it('refuses JWTs when only API keys are configured', async () => {
     const token = await sign(secretKey, 'HS256');
-    await expectUnauthorized(
-      await get(appWith({ allowAnonymous: true }), `Bearer ${token}`),
-      'invalid_credentials',
-      token
-    );
+    const { hash } = await createApiKey();
+    const keysOnly = appWith({ allowAnonymous: true, apiKeys: apiKeyLookup([{ tenant: 'lab', name: 'x', hash }]) });
+    await expectUnauthorized(await get(keysOnly, `Bearer ${token}`), 'invalid_credentials', token);
+  });
+});
+
+describe('a keyless server (neither API keys nor JWTs configured)', () => {
+  const headers = async () => [
+    'Bearer sk-no-key-required',
+    'Bearer EMPTY',
+    `Bearer ${(await createApiKey()).key}`,
+    `Bearer ${await sign(secretKey, 'HS256')}`,
+    'Basic dXNlcjpwYXNz',
+    ''
+  ];
+
+  it('ignores whatever Authorization header an OpenAI client sends, when anonymous access is allowed', async () => {
+    const app = appWith({ allowAnonymous: true });
+    for (const header of await headers()) {
+      expect(await principal(await get(app, header))).toEqual({
+        tenant: 'local',
+        subject: 'anonymous',
+        via: 'anonymous'
+      });
+    }
+  });
+
+  it('refuses every request when anonymous access is not allowed (listening beyond loopback)', async () => {
+    const options = await authenticateOptionsFromConfig(loadConfig({ HOST: '0.0.0.0' }));
+    expect(options).toMatchObject({ allowAnonymous: false, apiKeys: undefined, jwt: undefined });
+    const app = appWith(options);
+    await expectUnauthorized(await get(app), 'missing_credentials');
+    await expectUnauthorized(await get(app, 'Bearer sk-no-key-required'), 'invalid_credentials');
   });
 });
 
