@@ -49,6 +49,15 @@ export interface ChatOptions extends CallOptions {
   onStart?: () => void;
 }
 
+export interface EmbedOptions extends CallOptions {
+  /**
+   * Shorter vectors, asked of a model trained for them (Matryoshka). Passed on to model servers,
+   * which decide; a backend that cannot shorten returns the model's own size and the route
+   * refuses the mismatch, so a vector is never cut where the model was not trained for it.
+   */
+  dimensions?: number;
+}
+
 export interface EmbeddingResult {
   vectors: number[][];
   promptTokens: number;
@@ -85,7 +94,7 @@ export interface Backend {
   readonly id: string;
   models(): ModelInfo[];
   chat(request: ChatRequest, options: ChatOptions): Promise<ChatResult>;
-  embed(model: string, input: string[], options: CallOptions): Promise<EmbeddingResult>;
+  embed(model: string, input: string[], options: EmbedOptions): Promise<EmbeddingResult>;
   /** Checks reachability now (a cheap call per server), for readiness and `/health/detailed`. */
   status(): Promise<BackendStatus[]>;
   close(): Promise<void>;

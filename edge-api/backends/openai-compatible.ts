@@ -281,11 +281,11 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
       }
     },
 
-    async embed(model, input, { signal, requestId }) {
+    async embed(model, input, { signal, requestId, dimensions }) {
       const { upstream, response, started } = await call(
         model,
         '/embeddings',
-        (target) => ({ model: target.config.upstreamModel ?? model, input }),
+        (target) => ({ model: target.config.upstreamModel ?? model, input, ...(dimensions && { dimensions }) }),
         { signal, requestId }
       );
       try {

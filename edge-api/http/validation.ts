@@ -1,26 +1,62 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Env, MiddlewareHandler } from 'hono';
-import { ApiError, unprocessable } from './errors.ts';
+import { ApiError, badRequest, unprocessable } from './errors.ts';
 
-/**
- * A sub-app whose routes validate requests against their zod schemas (the same schemas the
- * OpenAPI document is generated from). A body that parses but breaks the schema is a 422 naming
- * the first offending field; unparseable JSON stays Hono's 400.
- */
-export function apiRouter<E extends Env>(): OpenAPIHono<E> {
+type Issue = z.core.$ZodIssue;
+type Refusal = (target: string, issue: Issue | undefined) => ApiError;
+
+/** A sub-app whose routes validate requests against their zod schemas, refusing a mismatch with `refuse`. */
+function validatingRouter<E extends Env>(refuse: Refusal): OpenAPIHono<E> {
   return new OpenAPIHono<E>({
     defaultHook: (result) => {
       if (!result.success) {
-        const issue = result.error.issues[0];
-        const path = issue?.path.join('.') ?? '';
-        throw unprocessable(
-          `Invalid ${result.target}${path ? ` at "${path}"` : ''}: ${issue?.message ?? 'does not match the schema'}`,
-          'validation_failed',
-          path || undefined
-        );
+        throw refuse(result.target, result.error.issues[0]);
       }
     }
   });
+}
+
+/**
+ * A sub-app of this API's own routes (jobs, uploads, the state query), validated against the
+ * zod schemas the OpenAPI document is generated from. A body that parses but breaks the schema is
+ * a 422 naming the first offending field as a dotted path (`input.images.0`); unparseable JSON
+ * stays Hono's 400.
+ */
+export function apiRouter<E extends Env>(): OpenAPIHono<E> {
+  return validatingRouter<E>((target, issue) => {
+    const path = issue?.path.join('.') ?? '';
+    return unprocessable(
+      `Invalid ${target}${path ? ` at "${path}"` : ''}: ${issue?.message ?? 'does not match the schema'}`,
+      'validation_failed',
+      path || undefined
+    );
+  });
+}
+
+/**
+ * A sub-app of OpenAI-compatible routes: a request that breaks the schema is a 400
+ * `invalid_request_error` whose `param` is the field as OpenAI writes it (`messages[0].content`),
+ * which the SDKs raise as `BadRequestError` with `.param`. A field the schema marks unsupported
+ * (see {@link unsupportedIssue}) gets the code `unsupported_parameter`.
+ */
+export function openAiRouter<E extends Env>(): OpenAPIHono<E> {
+  return validatingRouter<E>((target, issue) => {
+    const param = issue ? openAiParam(issue.path) : '';
+    const unsupported = issue?.code === 'custom' && issue.params?.unsupported === true;
+    return badRequest(
+      unsupported ? 'unsupported_parameter' : 'validation_failed',
+      `Invalid ${target}${param ? ` at '${param}'` : ''}: ${issue?.message ?? 'does not match the schema'}`,
+      param || undefined
+    );
+  });
+}
+
+/** Marks a zod refinement's issue as an unsupported parameter for {@link openAiRouter}. */
+export const unsupportedIssue = { params: { unsupported: true } } as const;
+
+/** `['messages', 0, 'content']` → `messages[0].content`. */
+function openAiParam(path: readonly PropertyKey[]): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i > 0 ? '.' : ''}${String(key)}`)).join('');
 }
 
 /** POST bodies must be JSON: anything else is refused before it is read (415). */

@@ -3,8 +3,8 @@ import { streamSSE } from 'hono/streaming';
 import type { BackendRegistry } from '../backends/registry.ts';
 import { chatRequestFrom } from '../backends/chat-request.ts';
 import { ApiError } from '../http/errors.ts';
-import { apiRouter, requireJson } from '../http/validation.ts';
-import { COMMON_ERRORS, errorResponses } from '../schemas/common.ts';
+import { openAiRouter, requireJson } from '../http/validation.ts';
+import { errorResponses } from '../schemas/common.ts';
 import { ChatCompletionRequestSchema, ChatCompletionSchema } from '../schemas/openai.ts';
 
 const route = createRoute({
@@ -13,7 +13,9 @@ const route = createRoute({
   summary: 'Chat completion (OpenAI-compatible), with images',
   description:
     'Text and `image_url` parts; `stream: true` answers with server-sent `chat.completion.chunk` events, ' +
-    'a `usage` chunk when `stream_options.include_usage` is set, and `data: [DONE]`.',
+    'a `usage` chunk when `stream_options.include_usage` is set, and `data: [DONE]`. Parameters that would ' +
+    'change the answer in ways this server cannot (`n` > 1, tools, JSON modes, logprobs, audio) are refused ' +
+    'with a 400 naming them; a malformed request is a 400 whose `param` is the field (`messages[0].content`).',
   middleware: [requireJson] as const,
   request: { body: { content: { 'application/json': { schema: ChatCompletionRequestSchema } }, required: true } },
   responses: {
@@ -24,12 +26,13 @@ const route = createRoute({
         'text/event-stream': { schema: { type: 'string' } }
       }
     },
-    ...errorResponses(...COMMON_ERRORS, 404, 503, 504)
+    ...errorResponses(400, 401, 404, 413, 415, 429, 503, 504)
   }
 });
 
+/** `POST /chat/completions`: one answer as JSON, or streamed as SSE chunks. */
 export function chatCompletions(deps: { backends: BackendRegistry; imageHosts: readonly string[] }) {
-  return apiRouter().openapi(route, async (c) => {
+  return openAiRouter().openapi(route, async (c) => {
     const body = c.req.valid('json');
     const request = chatRequestFrom(body, deps.imageHosts);
     const backend = deps.backends.forModel(request.model, 'chat');

@@ -1,10 +1,12 @@
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ModelInfo } from '../backends/backend.ts';
 import type { BackendRegistry } from '../backends/registry.ts';
-import { apiRouter } from '../http/validation.ts';
+import { notFound } from '../http/errors.ts';
+import { openAiRouter } from '../http/validation.ts';
 import { errorResponses } from '../schemas/common.ts';
-import { ModelListSchema } from '../schemas/openai.ts';
+import { ModelListSchema, ModelSchema } from '../schemas/openai.ts';
 
-const route = createRoute({
+const list = createRoute({
   method: 'get',
   path: '/models',
   summary: 'Models this API serves (OpenAI-compatible), with what each can do',
@@ -14,20 +16,39 @@ const route = createRoute({
   }
 });
 
+const retrieve = createRoute({
+  method: 'get',
+  path: '/models/{model}',
+  summary: 'One model (OpenAI-compatible)',
+  request: {
+    params: z.object({
+      model: z.string().min(1).openapi({ description: 'The model id, URL-encoded (`google%2Fmedgemma-4b-it`)' })
+    })
+  },
+  responses: {
+    200: { description: 'The model', content: { 'application/json': { schema: ModelSchema } } },
+    ...errorResponses(401, 404, 429)
+  }
+});
+
+const wire = (model: ModelInfo) => ({
+  id: model.id,
+  object: 'model' as const,
+  created: 0,
+  owned_by: model.ownedBy,
+  capabilities: model.capabilities
+});
+
+/** `GET /models` and `GET /models/{model}`: the models a backend serves, with their capabilities. */
 export function openAiModels(deps: { backends: BackendRegistry }) {
-  return apiRouter().openapi(route, (c) =>
-    c.json(
-      {
-        object: 'list' as const,
-        data: deps.backends.models().map((model) => ({
-          id: model.id,
-          object: 'model' as const,
-          created: 0,
-          owned_by: model.ownedBy,
-          capabilities: model.capabilities
-        }))
-      },
-      200
-    )
-  );
+  return openAiRouter()
+    .openapi(list, (c) => c.json({ object: 'list' as const, data: deps.backends.models().map(wire) }, 200))
+    .openapi(retrieve, (c) => {
+      const { model } = c.req.valid('param');
+      const found = deps.backends.models().find((info) => info.id === model);
+      if (!found) {
+        throw notFound(`The model "${model}" does not exist; GET /v1/models lists them`, 'model_not_found');
+      }
+      return c.json(wire(found), 200);
+    });
 }

@@ -71,6 +71,9 @@ describe('documentation (public)', () => {
       ])
     );
     expect(spec.paths['/v1/jobs']).toHaveProperty('post.responses.422');
+    // OpenAI-compatible routes refuse a malformed request with 400, as OpenAI does.
+    expect(spec.paths['/v1/chat/completions']).toHaveProperty('post.responses.400');
+    expect(spec.paths['/v1/chat/completions']).not.toHaveProperty('post.responses.422');
   });
 
   it('renders a readable reference page from the same document', async () => {
@@ -164,7 +167,7 @@ describe('request hygiene', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'unsupported_media_type' } });
   });
 
-  it('refuses malformed JSON with 400 and a schema violation with 422 naming the field', async () => {
+  it('refuses malformed JSON, and on OpenAI routes a schema violation, with 400 naming the field', async () => {
     const malformed = await t.app.request('/v1/embeddings', {
       method: 'POST',
       headers: jsonHeaders(),
@@ -177,8 +180,10 @@ describe('request hygiene', () => {
       headers: jsonHeaders(),
       body: JSON.stringify({ model: 'tiny-bert', input: 42 })
     });
-    expect(invalid.status).toBe(422);
-    expect(await invalid.json()).toMatchObject({ error: { code: 'validation_failed', param: 'input' } });
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({
+      error: { type: 'invalid_request_error', code: 'validation_failed', param: 'input' }
+    });
   });
 
   it('never leaks a stack trace', async () => {

@@ -133,12 +133,16 @@ describe('POST /v1/chat/completions', () => {
         messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }]
       });
     const internal = await post('/v1/chat/completions', withUrl('http://169.254.169.254/latest/meta-data'));
-    expect(internal.status).toBe(422);
+    expect(internal.status).toBe(400);
     expect(await internal.json()).toMatchObject({
-      error: { code: 'image_url_not_allowed', param: 'messages.0.content.0.image_url.url' }
+      error: {
+        type: 'invalid_request_error',
+        code: 'image_url_not_allowed',
+        param: 'messages[0].content[0].image_url.url'
+      }
     });
     const html = await post('/v1/chat/completions', withUrl('data:text/html;base64,PHNjcmlwdD4='));
-    expect(html.status).toBe(422);
+    expect(html.status).toBe(400);
     expect(await html.json()).toMatchObject({ error: { code: 'invalid_image_url' } });
   });
 
