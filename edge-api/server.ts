@@ -1,10 +1,9 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
-import { serveStatic } from '@hono/node-server/serve-static';
-import type { MiddlewareHandler } from 'hono';
 import { API_PATHS, createApp } from './app.ts';
 import { bodyLimitBytes, startOrExit, type Config } from './config.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
+import { serveApp } from './http/serve-app.ts';
 import { listen, type Listening } from './listen.ts';
 import { createNodeRuntime, type NodeRuntime } from './node-runtime.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
@@ -36,16 +35,9 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
     imageHosts: config.IMAGE_URL_HOSTS
   });
   if (config.STATIC_DIR) {
-    const root = resolve(config.STATIC_DIR);
-    const unlessApi =
-      (serve: MiddlewareHandler): MiddlewareHandler =>
-      (c, next) =>
-        API_PATHS.test(c.req.path) ? next() : serve(c, next);
-    app.use('/*', serveStatic({ root }));
-    // Prerendered pages are files (`models.html`) linked without the extension (`/models`).
-    app.get('/*', unlessApi(serveStatic({ root, rewriteRequestPath: (path) => `${path}.html` })));
-    // Client-side routes that were not prerendered get the SPA shell; API paths keep their JSON 404.
-    app.get('/*', unlessApi(serveStatic({ root, path: '200.html' })));
+    // Files, prerendered pages and the SPA shell for other page routes; API paths keep their JSON 404.
+    const serve = serveApp(resolve(config.STATIC_DIR));
+    app.get('/*', (c, next) => (API_PATHS.test(c.req.path) ? next() : serve(c, next)));
   }
   return {
     app,
