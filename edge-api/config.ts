@@ -97,9 +97,19 @@ const schema = z.object({
   MEDGEMMA_MODEL: z.string().min(1).default('google/medgemma-4b-it'),
   /** Manifest model ids the local backend runs; empty: every manifest model present in MODELS_DIR. */
   LOCAL_MODELS: csv,
+  /**
+   * How long a live camera session (`/ws`, `/api/v1/realtime/*`) with no connection and no frames
+   * is kept, for its client to reconnect and resume it.
+   */
+  REALTIME_IDLE_SECONDS: positiveInt.default(300),
 
   /** Jobs run at once by this process; 0 leaves them to `npm run worker` processes. */
   JOB_CONCURRENCY: nonNegativeInt.default(1),
+  /**
+   * SQLite only: how often an idle worker looks for jobs anyway (enqueues wake workers over local
+   * sockets; this catches a lost wake), and how often SSE followers see other processes' changes.
+   */
+  JOB_POLL_MS: positiveInt.default(100),
   /**
    * Where `npm run worker` serves its own /metrics and /health/live (0: a free port, logged);
    * unset: nowhere. The API's /metrics only counts the jobs its own process runs.

@@ -54,7 +54,7 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
   };
   const queue = config.REDIS_URL
     ? bullmqJobQueue({ url: config.REDIS_URL, ...queueOptions })
-    : sqliteJobQueue({ path: join(config.DATA_DIR, 'jobs.sqlite'), ...queueOptions });
+    : sqliteJobQueue({ path: join(config.DATA_DIR, 'jobs.sqlite'), pollMs: config.JOB_POLL_MS, ...queueOptions });
   // The metrics need the queue (job counts at scrape time); the backends report into the metrics.
   const metrics = createMetrics(queue);
 

@@ -8,14 +8,16 @@ import { toJobRecord, type JobRow } from './sqlite-rows.ts';
 import { SqliteJobStore } from './sqlite-store.ts';
 import { SqliteWorker } from './sqlite-worker.ts';
 import { QueueWorkers } from './queue-workers.ts';
+import { WakeSockets, wakeFolder } from './wake-sockets.ts';
 
 /** Options of `sqliteJobQueue`. */
 export interface SqliteJobQueueOptions extends JobQueueOptions {
   /** The database file, e.g. `${DATA_DIR}/jobs.sqlite`; it and its folder are created when missing. */
   path: string;
   /**
-   * How long an idle worker waits before looking for jobs enqueued by another process, and how
-   * often followed jobs are checked for changes made by one. Default 100 ms.
+   * How long an idle worker waits before looking for jobs again (other processes wake it when
+   * they enqueue: this is the safety net for a lost wake), and how often followed jobs are
+   * checked for changes made by another process. Default 100 ms.
    */
   pollMs?: number;
   /** Default `normal`: an accepted job survives any process crash; `full` also survives power loss. */
@@ -26,7 +28,8 @@ export interface SqliteJobQueueOptions extends JobQueueOptions {
  * The embedded job queue (the default: nothing to run beside the API): one SQLite file that the
  * API process and any `npm run worker` processes on the same machine open together. Claims take
  * a lease with a fencing token, so a worker that stalled past its lease can never record an
- * outcome for a job another worker re-ran.
+ * outcome for a job another worker re-ran. Workers in other processes are woken over Unix
+ * domain sockets beside the file when a job becomes claimable (see `WakeSockets`).
  */
 export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
   const settings = queueSettings(options);
@@ -43,6 +46,13 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
     }
   }, settings.purgeEveryMs).unref();
   const publish = (row: JobRow) => feed.publish(row);
+  const wakeSockets = new WakeSockets(wakeFolder(options.path), settings.onError);
+  const wakeWorkers = () => workers.forEach((worker) => worker.wake());
+  // A job was queued, or a run ended (freeing a tenant's slot): any idle worker may claim now.
+  const claimable = () => {
+    wakeWorkers();
+    wakeSockets.notify();
+  };
 
   return {
     adapter: 'sqlite',
@@ -53,7 +63,7 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
         Date.now()
       );
       if (created) {
-        workers.forEach((worker) => worker.wake());
+        claimable();
       }
       return { job: toJobRecord(row), created };
     },
@@ -87,7 +97,8 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
     subscribe: (tenant, id, listener) => feed.follow(tenant, id, listener),
 
     work(handlers, workerOptions) {
-      const worker = new SqliteWorker({ store, settings, pollMs, publish }, handlers, workerOptions);
+      wakeSockets.listen(wakeWorkers);
+      const worker = new SqliteWorker({ store, settings, pollMs, publish, claimable }, handlers, workerOptions);
       return workers.add(worker);
     },
 
@@ -97,6 +108,7 @@ export function sqliteJobQueue(options: SqliteJobQueueOptions): JobQueue {
 
     async close() {
       await workers.closeAll();
+      wakeSockets.close();
       clearInterval(purger);
       feed.close();
       db.close();

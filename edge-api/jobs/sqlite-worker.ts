@@ -15,9 +15,11 @@ export interface SqliteWorkerContext {
   pollMs: number;
   /** Tells this process's followers about a change the worker made. */
   publish(row: JobRow): void;
+  /** Wakes the other workers, here and in other processes: a job was re-queued or a slot freed. */
+  claimable(): void;
 }
 
-/** A timer that can be cut short: the worker sleeps on it and an in-process enqueue wakes it. */
+/** A timer that can be cut short: the worker sleeps on it and an enqueue (here or in another process) wakes it. */
 class Wakeup {
   #wake: (() => void) | undefined;
   #pending = false;
@@ -91,7 +93,7 @@ export class SqliteWorker implements RunningWorker {
     this.#loop = this.#claimLoop();
   }
 
-  /** A job was enqueued in this process: look now rather than at the next poll. */
+  /** A job may be claimable (enqueued, re-queued, a tenant's slot freed): look now rather than at the next poll. */
   wake(): void {
     this.#wakeup.wake();
   }
@@ -113,7 +115,11 @@ export class SqliteWorker implements RunningWorker {
         const now = Date.now();
         if (now - recoveredAt >= pollMs) {
           recoveredAt = now;
-          store.recoverExpired(now).forEach((row) => this.#context.publish(row));
+          const recovered = store.recoverExpired(now);
+          recovered.forEach((row) => this.#context.publish(row));
+          if (recovered.length > 0) {
+            this.#context.claimable();
+          }
         }
         const free = this.#options.concurrency - this.runs.size;
         if (free > 0) {
@@ -154,6 +160,7 @@ export class SqliteWorker implements RunningWorker {
         : store.finish(id, run.lease, runEnd(outcome, run.job.attempts, settings.retryBackoff, now), now);
     if (row) {
       this.#context.publish(row);
+      this.#context.claimable();
       if (isFinalJobState(row.state)) {
         this.#options.onFinished?.(toJobRecord(row));
       }

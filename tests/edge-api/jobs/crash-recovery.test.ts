@@ -1,51 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobQueue, JobRecord } from '../../../edge-api/jobs/job-queue.ts';
 import { waitFor } from './conformance.ts';
+import { startChild, type Child } from './support/child.ts';
 import { openQueue, type CrashWorkerConfig, type QueueLocation } from './support/crash-worker.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 
-const CHILD = new URL('./support/crash-worker.ts', import.meta.url).pathname;
 // Short, so that a killed worker's job is recovered within seconds.
 const LEASE_MS = 1000;
-
-/** A real child process running `crash-worker.ts`, with the lines it printed so far. */
-function startChild(config: CrashWorkerConfig) {
-  const child: ChildProcess = spawn(process.execPath, [CHILD, JSON.stringify(config)], {
-    stdio: ['ignore', 'pipe', 'pipe']
-  });
-  const lines: string[] = [];
-  let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    lines,
-    pid: child.pid!,
-    /** Waits for a line, failing early (with its stderr) if the child dies first. */
-    async waitForLine(line: string): Promise<void> {
-      await waitFor(`the child to print "${line}"`, () => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(`The child exited before printing "${line}": ${stderr}`);
-        }
-        return lines.includes(line);
-      });
-    },
-    async kill(): Promise<void> {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-      }
-      await exited;
-    }
-  };
-}
-
-type Child = ReturnType<typeof startChild>;
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -74,7 +39,7 @@ describe.each(adapters)('crash recovery: $name', { timeout: 90_000 }, ({ locatio
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'crash-'));
     location = locate(dir);
-    queue = openQueue(location, LEASE_MS);
+    queue = openQueue(location, LEASE_MS, 20);
     children = [];
   });
   afterEach(async () => {

@@ -20,19 +20,26 @@ export type CrashWorkerConfig = QueueLocation & {
        * `progress <id>`, then either hangs (to be killed) or appends `completed <id>` and returns.
        */
     | { mode: 'work'; log: string; hang: boolean }
+    /** Runs `crash` jobs, printing `picked <id>` as each starts; looks for jobs every `pollMs` when not woken. */
+    | { mode: 'pickup'; pollMs: number }
   );
 
 /** The queue at `location`, as every process of a test opens it. */
-export function openQueue(location: QueueLocation, leaseMs: number): JobQueue {
+export function openQueue(location: QueueLocation, leaseMs: number, pollMs: number): JobQueue {
   return location.adapter === 'sqlite'
-    ? sqliteJobQueue({ path: location.path, leaseMs, pollMs: 20 })
+    ? sqliteJobQueue({ path: location.path, leaseMs, pollMs })
     : bullmqJobQueue({ url: location.url, queueName: location.queueName, leaseMs });
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(config: CrashWorkerConfig): Promise<void> {
-  const queue = openQueue(config, config.leaseMs);
+  const queue = openQueue(config, config.leaseMs, config.mode === 'pickup' ? config.pollMs : 20);
+  if (config.mode === 'pickup') {
+    queue.work({ crash: async (job) => say(`picked ${job.id}`) }, { concurrency: 4 });
+    say('working');
+    return;
+  }
   if (config.mode === 'enqueue') {
     for (let i = 0; ; i++) {
       const { job } = await queue.enqueue({ tenant: 'crash', type: 'crash', input: i });
