@@ -42,16 +42,19 @@ export function apiRouter<E extends Env>(): OpenAPIHono<E> {
 export function openAiRouter<E extends Env>(): OpenAPIHono<E> {
   return validatingRouter<E>((target, issue) => {
     const param = issue ? openAiParam(issue.path) : '';
-    const unsupported = issue?.code === 'custom' && issue.params?.unsupported === true;
+    if (issue?.code === 'custom' && issue.params?.unsupported === true) {
+      return badRequest('unsupported_parameter', issue.message, param);
+    }
+    const where = target === 'json' ? 'request body' : target;
     return badRequest(
-      unsupported ? 'unsupported_parameter' : 'validation_failed',
-      `Invalid ${target}${param ? ` at '${param}'` : ''}: ${issue?.message ?? 'does not match the schema'}`,
+      'validation_failed',
+      `Invalid ${where}${param ? ` at '${param}'` : ''}: ${issue?.message ?? 'does not match the schema'}`,
       param || undefined
     );
   });
 }
 
-/** Marks a zod refinement's issue as an unsupported parameter for {@link openAiRouter}. */
+/** Marks a zod refinement's issue as an unsupported parameter for {@link openAiRouter}: its message is the answer's. */
 export const unsupportedIssue = { params: { unsupported: true } } as const;
 
 /** `['messages', 0, 'content']` → `messages[0].content`. */

@@ -21,13 +21,13 @@ export const ChatMessageSchema = z.object({
 
 /**
  * An OpenAI parameter that would change the answer in a way this server cannot: refused with a
- * 400 naming it (`unsupported_parameter`) unless absent, null, or a value that changes nothing.
+ * 400 naming it (`unsupported_parameter`, `message`) unless absent, null, or a value that changes nothing.
  */
 function unsupported<T extends z.ZodType>(schema: T, changesNothing: (value: z.output<T>) => boolean, message: string) {
   return schema
     .nullish()
     .refine((value) => value === null || value === undefined || changesNothing(value), { message, ...unsupportedIssue })
-    .openapi({ description: `Not supported: ${message}` });
+    .openapi({ description: `${message}; refused (400) unless absent, null, or a value that changes nothing` });
 }
 
 /** Accepted because clients send it routinely, and ignored: the answer does not depend on it here. */
@@ -48,7 +48,11 @@ export const ChatCompletionRequestSchema = z
     temperature: z.number().min(0).max(2).nullish(),
     top_p: z.number().gt(0).max(1).nullish(),
     stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
-    n: unsupported(z.number().int().min(1), (n) => n === 1, '`n` other than 1: one choice is generated'),
+    n: unsupported(
+      z.number().int().min(1),
+      (n) => n === 1,
+      '`n` other than 1 is not supported: one choice is generated'
+    ),
     user: ignored(z.string()),
     seed: ignored(z.number().int()),
     presence_penalty: ignored(z.number().min(-2).max(2)),
@@ -59,34 +63,46 @@ export const ChatCompletionRequestSchema = z
     response_format: unsupported(
       z.object({ type: z.enum(['text', 'json_object', 'json_schema']) }),
       (format) => format.type === 'text',
-      '`response_format` other than `{ "type": "text" }` (JSON mode, structured outputs)'
+      '`response_format` other than `{ "type": "text" }` is not supported (no JSON mode, no structured outputs)'
     ),
-    tools: unsupported(z.array(z.unknown()), (tools) => tools.length === 0, '`tools` (function calling)'),
+    tools: unsupported(
+      z.array(z.unknown()),
+      (tools) => tools.length === 0,
+      '`tools` are not supported (no function calling)'
+    ),
     functions: unsupported(
       z.array(z.unknown()),
       (functions) => functions.length === 0,
-      '`functions` (function calling)'
+      '`functions` are not supported (no function calling)'
     ),
     tool_choice: unsupported(
       z.unknown(),
       (choice) => choice === 'none' || choice === 'auto',
-      '`tool_choice` (function calling)'
+      '`tool_choice` other than none or auto is not supported (no function calling)'
     ),
     function_call: unsupported(
       z.unknown(),
       (call) => call === 'none' || call === 'auto',
-      '`function_call` (function calling)'
+      '`function_call` other than none or auto is not supported (no function calling)'
     ),
-    logprobs: unsupported(z.boolean(), (wanted) => !wanted, '`logprobs`'),
-    top_logprobs: unsupported(z.number().int().min(0).max(20), (count) => count === 0, '`top_logprobs`'),
-    logit_bias: unsupported(z.record(z.string(), z.number()), (bias) => Object.keys(bias).length === 0, '`logit_bias`'),
+    logprobs: unsupported(z.boolean(), (wanted) => !wanted, '`logprobs` are not supported'),
+    top_logprobs: unsupported(
+      z.number().int().min(0).max(20),
+      (count) => count === 0,
+      '`top_logprobs` are not supported'
+    ),
+    logit_bias: unsupported(
+      z.record(z.string(), z.number()),
+      (bias) => Object.keys(bias).length === 0,
+      '`logit_bias` is not supported'
+    ),
     modalities: unsupported(
       z.array(z.string()),
       (kinds) => kinds.every((kind) => kind === 'text'),
-      '`modalities` other than text'
+      '`modalities` other than text are not supported'
     ),
-    audio: unsupported(z.unknown(), () => false, '`audio` output'),
-    prediction: unsupported(z.unknown(), () => false, '`prediction` (predicted outputs)')
+    audio: unsupported(z.unknown(), () => false, '`audio` output is not supported'),
+    prediction: unsupported(z.unknown(), () => false, '`prediction` (predicted outputs) is not supported')
   })
   .openapi('ChatCompletionRequest');
 
