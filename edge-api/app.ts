@@ -1,6 +1,8 @@
+import { z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
+import type { UpgradeWebSocket } from 'hono/ws';
 import type { BackendRegistry } from './backends/registry.ts';
 import { docsPage } from './http/docs-page.ts';
 import { limitBody } from './http/body-limit.ts';
@@ -12,12 +14,16 @@ import { securityHeaders } from './http/security-headers.ts';
 import { apiRouter } from './http/validation.ts';
 import type { JobTypes } from './job-types/registry.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
+import { credentialsCheck } from './realtime/credentials.ts';
+import type { RealtimeHub } from './realtime/hub.ts';
+import { realtimeSocket } from './realtime/socket.ts';
 import { chatCompletions } from './routes/chat-completions.ts';
 import { embeddings } from './routes/embeddings.ts';
 import { health, type StorageCheck } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { MODEL_MIRROR_DOC, modelMirror } from './routes/models.ts';
 import { openAiModels } from './routes/openai-models.ts';
+import { realtimeRoutes } from './routes/realtime.ts';
 import { stateQuery } from './routes/state-query.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { errorResponses } from './schemas/common.ts';
@@ -49,9 +55,13 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Hosts chat images may be fetched from (data: URLs are always accepted). */
   imageHosts: readonly string[];
+  /** Live camera sessions, for `/ws` and `/api/v1/realtime/*`. */
+  realtime: RealtimeHub;
+  /** The runtime's WebSocket upgrade (`@hono/node-server`'s on Node). */
+  upgradeWebSocket: UpgradeWebSocket;
 }
 
-const API_ROUTES = String.raw`(?:v1|api|health|metrics|openapi\.json|docs)(?:\/|$)`;
+const API_ROUTES = String.raw`(?:v1|api|health|metrics|openapi\.json|docs|ws)(?:\/|$)`;
 /** Paths the API answers itself; everything else may be the PWA (see server.ts). */
 // `/models` alone is the app's Models page; the model mirror is below it.
 export const API_PATHS = new RegExp(String.raw`^\/(?:${API_ROUTES}|models\/)`);
@@ -136,7 +146,13 @@ export function createApp(deps: AppDeps) {
       apiRouter<AuthEnv>()
         .use(...protect, replay)
         .route('/', stateQuery())
+        .route('/', realtimeRoutes(deps))
     );
+
+  app.get(
+    '/ws',
+    realtimeSocket({ ...deps, hub: deps.realtime, checkCredentials: credentialsCheck(deps.authenticate) })
+  );
 
   app.get('/metrics', ...protect, metricsHandler(deps.metrics));
   // Neither takes a body or a query to validate: documented here, routed as they are.
@@ -153,6 +169,20 @@ export function createApp(deps: AppDeps) {
     }
   });
   app.openAPIRegistry.registerPath(MODEL_MIRROR_DOC);
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/ws',
+    summary: 'The live session as a WebSocket: camera frames in; vlm_response, state_update, system_status out',
+    description:
+      'Credentials in the Authorization header, or (browsers) a first `{"type":"auth","token":…}` message. ' +
+      '`?session_id=` resumes a session. Close codes: 4400 bad message, 4401 bad credentials, 4404 unknown ' +
+      'session, 4429 too many sessions, 1009 message too large, 1001 server shutting down.',
+    request: { query: z.object({ session_id: z.string().optional(), model: z.string().optional() }) },
+    responses: {
+      101: { description: 'Switching protocols' },
+      ...errorResponses(403, 426)
+    }
+  });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

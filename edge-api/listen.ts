@@ -1,4 +1,4 @@
-import { serve, type ServerType } from '@hono/node-server';
+import { serve, type ServerType, type WebSocketServerLike } from '@hono/node-server';
 
 export interface Listening {
   server: ServerType;
@@ -8,15 +8,20 @@ export interface Listening {
   url: string;
 }
 
-/** Serves `fetch` on Node and resolves once it is listening. */
+/**
+ * Serves `fetch` on Node and resolves once it is listening; with `websockets`, upgrade requests
+ * go through `fetch` too, for routes that call `upgradeWebSocket`.
+ */
 export function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   port: number,
-  hostname: string
+  hostname: string,
+  websockets?: WebSocketServerLike
 ): Promise<Listening> {
   return new Promise((done) => {
     const host = hostname.includes(':') ? `[${hostname}]` : hostname;
-    const server = serve({ fetch, port, hostname }, (info) =>
+    const websocket = websockets ? { websocket: { server: websockets } } : {};
+    const server = serve({ fetch, port, hostname, ...websocket }, (info) =>
       done({ server, port: info.port, url: `http://${host}:${info.port}` })
     );
   });

@@ -1,11 +1,15 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
+import { upgradeWebSocket } from '@hono/node-server';
 import { API_PATHS, createApp } from './app.ts';
 import { bodyLimitBytes, startOrExit, type Config } from './config.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
 import { serveApp } from './http/serve-app.ts';
 import { listen, type Listening } from './listen.ts';
 import { createNodeRuntime, type NodeRuntime } from './node-runtime.ts';
+import { RealtimeHub } from './realtime/hub.ts';
+import { nodeWebSockets } from './realtime/node-websockets.ts';
+import { visionAnalyser } from './realtime/vision.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 import { authenticate, authenticateOptionsFromConfig } from './security/authenticate.ts';
 import { rateLimitFromConfig } from './security/rate-limit.ts';
@@ -23,6 +27,13 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
   const authOptions = await authenticateOptionsFromConfig(config);
   const runtime = await createNodeRuntime(config, logger);
   const rateLimit = rateLimitFromConfig(config, logger);
+  const realtime = new RealtimeHub({
+    backends: runtime.backends,
+    analyse: visionAnalyser(runtime.backends),
+    defaultModel: config.MEDGEMMA_MODEL,
+    idleMs: config.REALTIME_IDLE_SECONDS * 1000,
+    logger
+  });
   const app = createApp({
     ...runtime,
     startedAt: Date.now(),
@@ -32,7 +43,9 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
     logger,
     corsOrigins: config.CORS_ORIGINS,
     bodyLimitBytes: bodyLimitBytes(config),
-    imageHosts: config.IMAGE_URL_HOSTS
+    imageHosts: config.IMAGE_URL_HOSTS,
+    realtime,
+    upgradeWebSocket
   });
   if (config.STATIC_DIR) {
     // Files, prerendered pages and the SPA shell for other page routes; API paths keep their JSON 404.
@@ -43,6 +56,7 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
     app,
     runtime,
     async close() {
+      await realtime.close();
       await rateLimit.close();
       await runtime.close();
     }
@@ -64,17 +78,21 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { app, runtime, close } = await createNodeApp(config, logger);
   const worker = config.JOB_CONCURRENCY > 0 ? runtime.work(config.JOB_CONCURRENCY) : null;
-  const listening = await listen(app.fetch, config.PORT, config.HOST);
+  // A WebSocket message may weigh what a request body may: a frame is a data: URL either way.
+  const sockets = nodeWebSockets({ maxPayloadBytes: bodyLimitBytes(config) });
+  const listening = await listen(app.fetch, config.PORT, config.HOST, sockets.server);
   const { server } = listening;
   return {
     ...listening,
     async close(graceMs = 10_000) {
       const http = server as Server;
+      // Upgraded connections are no longer the HTTP server's to close: told 1001, they resume elsewhere.
+      const socketsClosed = sockets.close(graceMs);
       const closed = new Promise<void>((done) => http.close(() => done()));
       http.closeIdleConnections();
       // Event streams stay open as long as their jobs run: they get the grace period, then are cut.
       const cut = setTimeout(() => http.closeAllConnections(), graceMs);
-      await Promise.all([closed, worker?.close(graceMs)]);
+      await Promise.all([closed, socketsClosed, worker?.close(graceMs)]);
       clearTimeout(cut);
       await close();
     }
