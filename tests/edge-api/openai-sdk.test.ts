@@ -1,4 +1,6 @@
 import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI, { AuthenticationError, BadRequestError, NotFoundError, RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLogger } from '../../edge-api/http/logger.ts';
@@ -220,5 +222,65 @@ describe('the OpenAI SDK on a server with API keys', () => {
     expect((error as RateLimitError).headers.get('retry-after')).toMatch(/^\d+$/);
     // The bucket is the tenant's: another tenant is served.
     expect((await client(server, TENANTS.alpha).models.list()).data.length).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * A model server for two embedding models: `matryoshka` shortens its 8-dimensional vectors to
+ * `dimensions` (truncate, renormalize: what a model trained for it allows), `plain` ignores the
+ * parameter, as a server for a model not trained for it may.
+ */
+async function embeddingUpstream(): Promise<{ url: string; asked: unknown[]; server: Server }> {
+  const asked: unknown[] = [];
+  const server = createServer((req, res) => {
+    if (req.url === '/v1/models') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
+      return;
+    }
+    let text = '';
+    req.on('data', (part: Buffer) => (text += part.toString()));
+    req.on('end', () => {
+      const body = JSON.parse(text) as { model: string; input: string[]; dimensions?: number };
+      asked.push(body.dimensions);
+      const size = body.model === 'matryoshka' ? (body.dimensions ?? 8) : 8;
+      const vector = Array.from({ length: size }, () => 1 / Math.sqrt(size));
+      const data = body.input.map((_, index) => ({ object: 'embedding', index, embedding: vector }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ object: 'list', data, usage: { prompt_tokens: 2, total_tokens: 2 } }));
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, asked, server };
+}
+
+describe('the OpenAI SDK asking an upstream model for shorter embeddings', () => {
+  let upstream: Awaited<ReturnType<typeof embeddingUpstream>>;
+  let server: TestServer;
+  let openai: OpenAI;
+  beforeAll(async () => {
+    upstream = await embeddingUpstream();
+    const entry = (model: string) => ({ model, url: upstream.url, capabilities: ['embeddings'] });
+    server = await testServer({ UPSTREAMS: JSON.stringify([entry('matryoshka'), entry('plain')]) });
+    openai = client(server, TENANTS.alpha);
+  });
+  afterAll(async () => {
+    await server.close();
+    upstream.server.close();
+  });
+
+  it('passes dimensions on to the model server, which shortens the vectors', async () => {
+    const result = await openai.embeddings.create({ model: 'matryoshka', input: ['a', 'b'], dimensions: 4 });
+    expect(upstream.asked.at(-1)).toBe(4);
+    expect(result.data.map((item) => Array.from(item.embedding))).toEqual([
+      [0.5, 0.5, 0.5, 0.5],
+      [0.5, 0.5, 0.5, 0.5]
+    ]);
+  });
+
+  it('refuses with 400 naming dimensions when the model server does not shorten them', async () => {
+    const error = await failure(openai.embeddings.create({ model: 'plain', input: 'a', dimensions: 4 }));
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toMatchObject({ param: 'dimensions', code: 'dimensions_not_supported' });
   });
 });
