@@ -172,7 +172,7 @@ export function createApp(deps: AppDeps) {
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/ws',
-    summary: 'The live session as a WebSocket: camera frames in; vlm_response, state_update, system_status out',
+    summary: 'The live session as a WebSocket: camera frames in; vlm_response and system_status out',
     description:
       'Credentials in the Authorization header, or (browsers) a first `{"type":"auth","token":…}` message. ' +
       '`?session_id=` resumes a session. Close codes: 4400 bad message, 4401 bad credentials, 4404 unknown ' +

@@ -2,8 +2,9 @@ import * as z from 'zod';
 
 /**
  * The `/ws` protocol (the vision assistant's, after seed 000): JSON text messages with a `type`.
- * Clients send `auth` (browsers, which cannot set headers on a WebSocket), `frame` and
- * `state_query`; a frame may also be a binary message holding the JPEG, PNG or WebP bytes.
+ * Clients send `auth` (browsers, which cannot set headers on a WebSocket) and `frame`; a frame
+ * may also be a binary message holding the JPEG, PNG or WebP bytes. The seed's `state_query` and
+ * `state_update` come with the server-kept task sessions (edge-api/sessions/).
  */
 
 /** Close codes: 4xxx are this API's own, mirroring the HTTP status they stand for. */
@@ -35,12 +36,7 @@ export const FrameMessage = z.object({
   timestamp_ms: z.number().nonnegative().optional()
 });
 
-export const StateQueryMessage = z.object({
-  type: z.literal('state_query'),
-  query: z.string().min(1).max(1_000)
-});
-
-export const ClientMessage = z.discriminatedUnion('type', [AuthMessage, FrameMessage, StateQueryMessage]);
+export const ClientMessage = z.discriminatedUnion('type', [AuthMessage, FrameMessage]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 /** One answer of the session's vision model about one frame. */
@@ -68,7 +64,4 @@ export interface SessionStatus {
 }
 
 export type ServerMessage =
-  | { type: 'state_update'; state: unknown }
-  | { type: 'vlm_response'; response: FrameAnalysis }
-  | { type: 'system_status'; status: SessionStatus }
-  | { type: 'state_response'; response: unknown };
+  { type: 'vlm_response'; response: FrameAnalysis } | { type: 'system_status'; status: SessionStatus };
