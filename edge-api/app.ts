@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import type { UpgradeWebSocket } from 'hono/ws';
+import type { TaskDefinition } from '../src/lib/core/tracker/index.ts';
 import type { BackendRegistry } from './backends/registry.ts';
 import { docsPage } from './http/docs-page.ts';
 import { limitBody } from './http/body-limit.ts';
@@ -25,9 +26,12 @@ import { MODEL_MIRROR_DOC, modelMirror } from './routes/models.ts';
 import { openAiModels } from './routes/openai-models.ts';
 import { realtimeRoutes } from './routes/realtime.ts';
 import { stateQuery } from './routes/state-query.ts';
+import { taskSessionRoutes } from './routes/task-sessions.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { errorResponses } from './schemas/common.ts';
 import type { AuthEnv } from './security/principal.ts';
+import type { TaskObserver } from './sessions/task-observer.ts';
+import type { TaskSessionStore } from './sessions/task-session-store.ts';
 import type { BlobStore, WritableBlobStore } from './storage/file-store.ts';
 import type { UploadStore } from './storage/upload-store.ts';
 
@@ -55,6 +59,11 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Hosts chat images may be fetched from (data: URLs are always accepted). */
   imageHosts: readonly string[];
+  /** Task sessions whose tracker state the server keeps. */
+  sessions: TaskSessionStore;
+  taskObserver: TaskObserver;
+  /** The tasks stored on the server, by id. */
+  storedTasks: (id: string) => Promise<TaskDefinition | null>;
   /** Live camera sessions, for `/ws` and `/api/v1/realtime/*`. */
   realtime: RealtimeHub;
   /** The runtime's WebSocket upgrade (`@hono/node-server`'s on Node). */
@@ -145,7 +154,16 @@ export function createApp(deps: AppDeps) {
       '/api/v1',
       apiRouter<AuthEnv>()
         .use(...protect, replay)
-        .route('/', stateQuery())
+        .route('/', stateQuery(deps))
+        .route(
+          '/sessions',
+          taskSessionRoutes({
+            sessions: deps.sessions,
+            observer: deps.taskObserver,
+            tasks: deps.storedTasks,
+            imageHosts: deps.imageHosts
+          })
+        )
         .route('/', realtimeRoutes(deps))
     );
 

@@ -3,6 +3,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { parseManifest } from '../src/lib/core/manifest.ts';
+import type { TaskDefinition } from '../src/lib/core/tracker/index.ts';
 import type { Backend } from './backends/backend.ts';
 import { localBackend, localDevice } from './backends/local.ts';
 import { undiciHttp } from './backends/undici-http.ts';
@@ -18,6 +19,11 @@ import { bullmqJobQueue } from './jobs/bullmq-queue.ts';
 import type { JobQueue, RunningWorker } from './jobs/job-queue.ts';
 import { sqliteJobQueue } from './jobs/sqlite-queue.ts';
 import type { StorageCheck } from './routes/health.ts';
+import { redisTaskSessions } from './sessions/redis-task-sessions.ts';
+import { sqliteTaskSessions } from './sessions/sqlite-task-sessions.ts';
+import { storedTasks } from './sessions/stored-tasks.ts';
+import { taskObserver, type TaskObserver } from './sessions/task-observer.ts';
+import type { TaskSessionStore } from './sessions/task-session-store.ts';
 import { fileStore, type WritableBlobStore } from './storage/file-store.ts';
 import { uploadStore, type UploadStore } from './storage/upload-store.ts';
 
@@ -32,6 +38,12 @@ export interface NodeRuntime {
   jobTypes: JobTypes;
   metrics: Metrics;
   idempotency: IdempotencyStore;
+  /** Task sessions whose tracker state the server keeps: beside the jobs (SQLite, or Redis). */
+  sessions: TaskSessionStore;
+  /** Camera frames and captions to tracker observations, through `backends`. */
+  taskObserver: TaskObserver;
+  /** The tasks sessions may name by id: the app's sample tasks. */
+  storedTasks: (id: string) => Promise<TaskDefinition | null>;
   storage: () => Promise<StorageCheck[]>;
   /** Runs jobs in this process (the API's own workers, or `npm run worker`). */
   work(concurrency: number): RunningWorker;
@@ -52,9 +64,14 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     maxRunningPerTenant: config.JOB_MAX_RUNNING_PER_TENANT,
     onError: (error: unknown) => logger.error('job queue', describeError(error))
   };
+  const jobDatabase = join(config.DATA_DIR, 'jobs.sqlite');
   const queue = config.REDIS_URL
     ? bullmqJobQueue({ url: config.REDIS_URL, ...queueOptions })
-    : sqliteJobQueue({ path: join(config.DATA_DIR, 'jobs.sqlite'), pollMs: config.JOB_POLL_MS, ...queueOptions });
+    : sqliteJobQueue({ path: jobDatabase, pollMs: config.JOB_POLL_MS, ...queueOptions });
+  const onSessionError = (error: unknown) => logger.error('task sessions', describeError(error));
+  const sessions = config.REDIS_URL
+    ? await redisTaskSessions({ url: config.REDIS_URL, onError: onSessionError })
+    : sqliteTaskSessions({ path: jobDatabase, onError: onSessionError });
   // The metrics need the queue (job counts at scrape time); the backends report into the metrics.
   const metrics = createMetrics(queue);
 
@@ -101,6 +118,8 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     );
   const sweeper = setInterval(() => void sweep(), Math.min(retentionMs, ARTIFACT_SWEEP_MS));
   sweeper.unref();
+  // Frames are described by the vision model jobs use when they name none.
+  const observer = taskObserver({ backends: registry, visionModel: config.MEDGEMMA_MODEL });
   const jobTypes = registeredJobTypes.bind({ config, backends: registry, artifacts, uploads });
 
   const folders = [
@@ -128,6 +147,9 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     jobTypes,
     metrics,
     idempotency,
+    sessions,
+    taskObserver: observer,
+    storedTasks: storedTasks(),
     storage,
     work: (concurrency) =>
       queue.work(jobTypes.handlers(), {
@@ -140,6 +162,7 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     async close() {
       clearInterval(sweeper);
       await queue.close();
+      await sessions.close();
       await registry.close();
       await upstreamHttp.close();
       await redis?.quit();

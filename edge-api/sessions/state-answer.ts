@@ -1,5 +1,6 @@
 import {
   answerQuery,
+  currentStep,
   type QueryAnswer,
   type TaskDefinition,
   type TrackerState
@@ -22,15 +23,35 @@ export interface StateAnswer extends Omit<QueryAnswer, 'current_state' | 'histor
   status: 'success';
   /** The server-kept session answered from; null for the stateless form. */
   session_id: string | null;
-  current_state: QueryAnswer['current_state'] & {
-    task_name: string;
-    /** 1-based, as the seed counts steps. */
-    current_step: number;
-    /** When the tracker last changed (ISO 8601). */
-    timestamp: string;
-  };
+  current_state: SessionState;
   /** The newest `max_history` steps entered, oldest first; empty unless `include_history`. */
   history: Array<QueryAnswer['history'][number] & { step: number; title: string; timestamp: string }>;
+}
+
+/** Where a session stands: the core answer's `current_state` with the seed's names beside it. */
+export type SessionState = QueryAnswer['current_state'] & {
+  task_name: string;
+  /** 1-based, as the seed counts steps. */
+  current_step: number;
+  /** When the tracker last changed (ISO 8601). */
+  timestamp: string;
+};
+
+/** The reported step of `state`, in the wire shape of `current_state`. */
+export function sessionState(definition: TaskDefinition, state: TrackerState): SessionState {
+  const step = currentStep(state);
+  return {
+    task_id: definition.id,
+    task_name: definition.id,
+    step_index: step.index,
+    current_step: step.index + 1,
+    step_id: step.id,
+    step_title: definition.steps[step.index]?.title ?? '',
+    total_steps: definition.steps.length,
+    confidence: step.confidence,
+    completed: step.completed,
+    timestamp: new Date(state.updatedAt).toISOString()
+  };
 }
 
 /** The core answer in the seed shape, its history cut to what the caller asked for. */
@@ -47,12 +68,7 @@ export function toStateAnswer(
     ...answer,
     status: 'success',
     session_id: sessionId,
-    current_state: {
-      ...answer.current_state,
-      task_name: definition.id,
-      current_step: answer.current_state.step_index + 1,
-      timestamp: new Date(state.updatedAt).toISOString()
-    },
+    current_state: sessionState(definition, state),
     history: (keep === 0 ? [] : answer.history.slice(-keep)).map((entry) => ({
       ...entry,
       step: stepNumber(entry.step_id),

@@ -28,6 +28,8 @@ describe('POST /api/v1/state/query', () => {
     expect(res.status).toBe(200);
     const answer = (await res.json()) as Answer;
     expect(answer).toMatchObject({
+      status: 'success',
+      session_id: null,
       query_type: 'current_step',
       current_state: { task_id: 'hand-washing', step_index: 0, step_title: 'Wet hands and apply soap' },
       processing_time_ms: expect.any(Number),

@@ -1,0 +1,261 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  createTracker,
+  observe,
+  parseTaskDefinition,
+  TaskDefinitionError,
+  type TaskDefinition
+} from '../../src/lib/core/tracker/index.ts';
+import { checkImageUrl } from '../backends/chat-request.ts';
+import { conflict, notFound, unprocessable } from '../http/errors.ts';
+import { apiRouter, requireJson } from '../http/validation.ts';
+import { InvalidCursorError } from '../jobs/job-queue.ts';
+import { COMMON_ERRORS, errorResponses } from '../schemas/common.ts';
+import type { TaskObserver } from '../sessions/task-observer.ts';
+import type { TaskSession, TaskSessionStore } from '../sessions/task-session-store.ts';
+import { sessionView, TaskSessionSchema } from '../sessions/wire.ts';
+import type { AuthEnv } from '../security/principal.ts';
+
+export interface TaskSessionRoutesDeps {
+  sessions: TaskSessionStore;
+  observer: TaskObserver;
+  /** The tasks stored on the server, by id (the sample tasks). */
+  tasks: (id: string) => Promise<TaskDefinition | null>;
+  /** Hosts observation images may be fetched from (data: URLs are always accepted). */
+  imageHosts: readonly string[];
+}
+
+const SessionCreateSchema = z
+  .object({
+    task: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: 'A task definition (the JSON the app imports)' }),
+    task_id: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .openapi({ description: 'A task stored on the server', example: 'hand-washing' })
+  })
+  .openapi('TaskSessionCreate');
+
+const ObservationSchema = z
+  .object({
+    text: z
+      .string()
+      .min(1)
+      .max(4_000)
+      .optional()
+      .openapi({ description: 'What the camera saw, in words (a VLM caption)' }),
+    image_url: z
+      .string()
+      .min(1)
+      .optional()
+      .openapi({
+        description: 'A camera frame (data:image/… URL, or https on an allowed host): the vision model describes it'
+      })
+  })
+  .openapi('TaskObservation');
+
+const ObservationResultSchema = z
+  .object({
+    object: z.literal('task_observation'),
+    text: z.string().openapi({ description: 'What was matched: the text sent, or the caption of the image' }),
+    moved: z.boolean().openapi({ description: 'Whether the reported step changed' }),
+    ignored: z
+      .boolean()
+      .openapi({ description: 'Matched no step well enough to count (see the tracker’s minSimilarity)' }),
+    session: TaskSessionSchema
+  })
+  .openapi('TaskObservationResult');
+
+const SessionListSchema = z
+  .object({ object: z.literal('list'), data: z.array(TaskSessionSchema), next_cursor: z.string().nullable() })
+  .openapi('TaskSessionList');
+
+const IdParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .openapi({ param: { name: 'id', in: 'path' } })
+});
+const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional()
+});
+
+const sessionJson = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: TaskSessionSchema } }
+});
+
+const create = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Start a task session: the server keeps its tracker state',
+  description:
+    'Name a stored task (`task_id`, e.g. one of the sample tasks) or send its definition (`task`), not both.',
+  middleware: [requireJson] as const,
+  request: { body: { content: { 'application/json': { schema: SessionCreateSchema } }, required: true } },
+  responses: { 201: sessionJson('The new session, on its first step'), ...errorResponses(...COMMON_ERRORS, 404) }
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Your task sessions, newest first',
+  request: { query: ListQuery },
+  responses: {
+    200: { description: 'A page of sessions', content: { 'application/json': { schema: SessionListSchema } } },
+    ...errorResponses(401, 422, 429)
+  }
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/{id}',
+  summary: 'One task session and where it stands',
+  request: { params: IdParams },
+  responses: { 200: sessionJson('The session'), ...errorResponses(401, 404, 429) }
+});
+
+const observation = createRoute({
+  method: 'post',
+  path: '/{id}/observations',
+  summary: 'What the camera saw: matched against the steps to move the tracker',
+  description:
+    'Send `text` (a caption) or `image_url` (a frame the vision model describes first), not both. The text is ' +
+    'embedded and compared with every step; the tracker moves only when it is confident. 409 once the session ended.',
+  middleware: [requireJson] as const,
+  request: {
+    params: IdParams,
+    body: { content: { 'application/json': { schema: ObservationSchema } }, required: true }
+  },
+  responses: {
+    200: {
+      description: 'The observation and the session after it',
+      content: { 'application/json': { schema: ObservationResultSchema } }
+    },
+    ...errorResponses(...COMMON_ERRORS, 404, 409, 503, 504)
+  }
+});
+
+const end = createRoute({
+  method: 'post',
+  path: '/{id}/end',
+  summary: 'End a task session: it keeps answering queries, but takes no more observations',
+  request: { params: IdParams },
+  responses: {
+    200: sessionJson('The ended session (ending it again changes nothing)'),
+    ...errorResponses(401, 404, 429)
+  }
+});
+
+const missing = (id: string) => notFound(`The task session ${id} does not exist`, 'session_not_found');
+const ended = (session: TaskSession) =>
+  conflict(`The task session ${session.id} has ended: start a new one`, 'session_ended');
+
+/** `/api/v1/sessions`: task sessions whose tracker state the server keeps, per tenant. */
+export function taskSessionRoutes(deps: TaskSessionRoutesDeps) {
+  const { sessions, observer } = deps;
+
+  const definitionOf = async (body: z.infer<typeof SessionCreateSchema>): Promise<TaskDefinition> => {
+    if ((body.task === undefined) === (body.task_id === undefined)) {
+      throw unprocessable(
+        'Send either "task" (a task definition) or "task_id" (a stored task)',
+        'task_required',
+        'task'
+      );
+    }
+    if (body.task_id !== undefined) {
+      const stored = await deps.tasks(body.task_id);
+      if (!stored) {
+        throw notFound(`There is no stored task "${body.task_id}"`, 'task_not_found');
+      }
+      return stored;
+    }
+    try {
+      return parseTaskDefinition(body.task);
+    } catch (error) {
+      throw error instanceof TaskDefinitionError ? unprocessable(error.message, error.code, 'task') : error;
+    }
+  };
+
+  return apiRouter<AuthEnv>()
+    .openapi(create, async (c) => {
+      const definition = await definitionOf(c.req.valid('json'));
+      const now = Date.now();
+      const session = await sessions.create(c.get('principal').tenant, definition, createTracker(definition, now), now);
+      return c.json(sessionView(session), 201, { location: `/api/v1/sessions/${session.id}` });
+    })
+    .openapi(list, async (c) => {
+      const { limit, cursor } = c.req.valid('query');
+      try {
+        const page = await sessions.list(c.get('principal').tenant, { limit, cursor });
+        return c.json({ object: 'list' as const, data: page.sessions.map(sessionView), next_cursor: page.next }, 200);
+      } catch (error) {
+        throw error instanceof InvalidCursorError ? unprocessable(error.message, 'invalid_cursor', 'cursor') : error;
+      }
+    })
+    .openapi(get, async (c) => {
+      const { id } = c.req.valid('param');
+      const session = await sessions.get(c.get('principal').tenant, id);
+      if (!session) {
+        throw missing(id);
+      }
+      return c.json(sessionView(session), 200);
+    })
+    .openapi(observation, async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const tenant = c.get('principal').tenant;
+      if ((body.text === undefined) === (body.image_url === undefined)) {
+        throw unprocessable('Send either "text" or "image_url"', 'observation_required', 'text');
+      }
+      const before = await sessions.get(tenant, id);
+      if (!before) {
+        throw missing(id);
+      }
+      // Refused before any model is asked: an ended session would throw the answer away.
+      if (before.endedAt !== null) {
+        throw ended(before);
+      }
+      const call = { signal: c.req.raw.signal, requestId: c.get('requestId') };
+      let text = body.text;
+      if (text === undefined) {
+        const url = body.image_url!;
+        checkImageUrl(url, deps.imageHosts, 'image_url');
+        text = await observer.caption(url, call);
+      }
+      const similarities = await observer.similarities(before.definition, text, call);
+      const at = Date.now();
+      let ignored = false;
+      let moved = false;
+      const after = await sessions.update(tenant, id, (current) => {
+        if (current.endedAt !== null) {
+          throw ended(current);
+        }
+        const state = observe(current.state, { similarities, at });
+        ignored = state.ignored > current.state.ignored;
+        moved = state.current !== current.state.current;
+        return { state, endedAt: null, at };
+      });
+      if (!after) {
+        throw missing(id);
+      }
+      return c.json({ object: 'task_observation' as const, text, moved, ignored, session: sessionView(after) }, 200);
+    })
+    .openapi(end, async (c) => {
+      const { id } = c.req.valid('param');
+      const at = Date.now();
+      const session = await sessions.update(c.get('principal').tenant, id, (current) =>
+        current.endedAt === null ? { state: current.state, endedAt: at, at } : null
+      );
+      if (!session) {
+        throw missing(id);
+      }
+      return c.json(sessionView(session), 200);
+    });
+}
