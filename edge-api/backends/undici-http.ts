@@ -1,6 +1,8 @@
 import { Agent, errors } from 'undici';
 import { UpstreamTimeoutError, type UpstreamHttp } from './upstream-http.ts';
 
+const MAX_TARGETS = 256;
+
 export interface NodeHttp {
   http: UpstreamHttp;
   /** Closes the connections at shutdown, cutting any call still running (the server waited for them already). */
@@ -16,12 +18,27 @@ export interface NodeHttp {
 export function undiciHttp(connectionsPerUpstream = 256): NodeHttp {
   // The response body may stream for as long as the model generates: only the head is timed.
   const agent = new Agent({ connections: connectionsPerUpstream, bodyTimeout: 0 });
+  // A backend calls a handful of URLs (its servers' endpoints): each is parsed once, not per call
+  // (bounded all the same, should a caller ever pass URLs of its own).
+  const targets = new Map<string, { origin: string; path: string }>();
+  const targetOf = (url: string) => {
+    let target = targets.get(url);
+    if (!target) {
+      if (targets.size >= MAX_TARGETS) {
+        targets.clear();
+      }
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      targets.set(url, target);
+    }
+    return target;
+  };
   const http: UpstreamHttp = async (url, request) => {
-    const target = new URL(url);
+    const target = targetOf(url);
     try {
       const { statusCode, body } = await agent.request({
         origin: target.origin,
-        path: target.pathname + target.search,
+        path: target.path,
         method: request.method,
         headers: request.headers,
         body: request.body,
