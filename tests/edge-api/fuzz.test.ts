@@ -39,6 +39,7 @@ const VALID_BODIES: Record<string, unknown> = {
   '/v1/jobs': { type: 'medgemma.analyze', input: { images: [{ url: pngDataUrl(8, 8) }], max_tokens: 1 } },
   '/api/v1/state/query': { query: 'What step am I on?', task }
 };
+const OPENAI_ROUTES = /^\/v1\/(chat\/completions|embeddings|models)\b/;
 const PATHS = [
   ...Object.keys(VALID_BODIES),
   '/v1/models',
@@ -208,9 +209,12 @@ it(
       const where = `seed ${SEED}, request ${i}: ${method} ${path.slice(0, 80)} → ${res.status} ${text.slice(0, 200)}`;
       expect(res.status, where).toBeLessThan(500);
       if (res.status >= 400 && method !== 'HEAD') {
-        expect(JSON.parse(text), where).toMatchObject({
-          error: { message: expect.any(String), code: expect.any(String) }
-        });
+        const { error } = JSON.parse(text) as { error: { code: string } };
+        expect(error, where).toMatchObject({ message: expect.any(String), code: expect.any(String) });
+        // OpenAI routes refuse a malformed request with 400, as OpenAI does; 422 is the job routes'.
+        if (OPENAI_ROUTES.test(path) && res.status === 422) {
+          expect(error.code, where).toBe('idempotency_key_reused');
+        }
       }
       expect(text, where).not.toMatch(/\n\s+at .+:\d+:\d+/);
     }
