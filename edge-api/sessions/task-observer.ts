@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { cosine } from '../../src/lib/core/retrieval/index.ts';
-import type { TaskDefinition } from '../../src/lib/core/tracker/index.ts';
+import { stepText, type TaskDefinition } from '../../src/lib/core/tracker/index.ts';
 import type { CallOptions } from '../backends/backend.ts';
 import type { BackendRegistry } from '../backends/registry.ts';
 import { serviceUnavailable } from '../http/errors.ts';
@@ -15,13 +15,6 @@ const CACHED_TASKS = 256;
 const CAPTION_PROMPT =
   'In one or two sentences, describe what the person is doing: the action under way, the objects in their hands ' +
   'and what they are touching.';
-
-/**
- * What the tracker matches a step against, as the app's task guide embeds it
- * (src/lib/services/task.service.ts): the same text, so both calibrate the same.
- */
-const stepText = (step: TaskDefinition['steps'][number]) =>
-  [step.title, step.description, ...step.visualCues].join('. ');
 
 /**
  * Turns what the camera saw into the tracker's observation: an image becomes the vision model's

@@ -1,6 +1,6 @@
 import type { Embedder } from '#lib/core/embedder.ts';
 import { TaskDefinitionError } from '#lib/core/errors.ts';
-import { dot } from '#lib/core/retrieval/index.ts';
+import { dot } from '#lib/core/retrieval/vector-store.ts';
 import {
   advance,
   answerQuery,
@@ -11,6 +11,7 @@ import {
   parseTaskIndex,
   reset,
   restore,
+  stepText,
   type QueryAnswer,
   type TaskDefinition,
   type TrackerState
@@ -98,7 +99,7 @@ export async function observeTask(session: TaskSession, observation: string, emb
   const key = `${embedder.modelId}:${definition.id}:${definition.version ?? 0}`;
   let steps = stepVectors.get(key);
   if (!steps) {
-    steps = embedder.embed(definition.steps.map((s) => [s.title, s.description, ...s.visualCues].join('. ')));
+    steps = embedder.embed(definition.steps.map(stepText));
     steps.catch(() => stepVectors.delete(key));
     stepVectors.set(key, steps);
   }

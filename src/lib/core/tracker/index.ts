@@ -8,6 +8,7 @@ export {
   parseTaskDefinition,
   parseTaskIndex,
   serializeTaskDefinition,
+  stepText,
   type TaskDefinition,
   type TaskIndexEntry,
   type TaskStep

@@ -98,3 +98,11 @@ export function serializeTaskDefinition(definition: TaskDefinition): string {
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
+
+/**
+ * What an observation of the scene is matched against for a step: its title, description and
+ * visual cues as one text. The app and the server embed the same text, so both calibrate the same.
+ */
+export function stepText(step: TaskStep): string {
+  return [step.title, step.description, ...step.visualCues].join('. ');
+}
