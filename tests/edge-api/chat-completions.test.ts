@@ -104,6 +104,25 @@ describe('POST /v1/chat/completions', () => {
     expect(res.status).toBe(200);
   });
 
+  it('takes null for an optional field, and the values of unsupported options that change nothing', async () => {
+    const res = await post('/v1/chat/completions', {
+      model: 'tiny-llama',
+      messages: [{ role: 'user', content: 'Hello' }],
+      max_tokens: null,
+      max_completion_tokens: 2,
+      temperature: null,
+      stop: null,
+      n: null,
+      tools: [],
+      tool_choice: 'none',
+      top_logprobs: 0,
+      modalities: ['text'],
+      audio: null
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ usage: { completion_tokens: 2 } });
+  });
+
   it('answers a text-only turn with a vision model', async () => {
     const res = await post('/v1/chat/completions', {
       model: 'tiny-smolvlm',
