@@ -1,5 +1,3 @@
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { abortError, DownloadError, IntegrityError, isQuotaExceeded, QuotaError } from '#lib/core/errors.ts';
 import { formatBytes } from '#lib/core/format.ts';
 import { type ModelEntry, type ModelFile, type ModelVariant } from '#lib/core/manifest.ts';
@@ -261,6 +259,11 @@ function outOfStorage(cause: unknown): QuotaError {
 
 /** SHA-256 of a blob read as a stream: WebCrypto would need the whole file in memory at once. */
 async function sha256Hex(blob: Blob): Promise<string> {
+  // Loaded with the first download, not with every page that lists models.
+  const [{ sha256 }, { bytesToHex }] = await Promise.all([
+    import('@noble/hashes/sha2.js'),
+    import('@noble/hashes/utils.js')
+  ]);
   const hash = sha256.create();
   const reader = blob.stream().getReader();
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {

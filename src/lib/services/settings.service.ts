@@ -1,4 +1,6 @@
-import { ANN_MIN_VECTORS, DEFAULT_MIN_COSINE } from '#lib/core/retrieval/index.ts';
+// Not the retrieval barrel: settings load on every page, search code only where it is used.
+import { DEFAULT_MIN_COSINE } from '#lib/core/retrieval/fusion.ts';
+import { ANN_MIN_VECTORS } from '#lib/core/retrieval/search-defaults.ts';
 import { db } from '#lib/db/index.ts';
 import { DEFAULT_MODEL_HOST } from './registry.service.ts';
 

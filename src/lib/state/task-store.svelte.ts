@@ -13,7 +13,7 @@ import { prepareEmbedder } from '#lib/services/embedder.service.ts';
 import { appEvents } from '#lib/services/app-events.ts';
 import { deviceTextGenerator, engineStatus } from '#lib/services/engine.service.ts';
 import type { UserError } from '#lib/services/handle-error.ts';
-import { passageOf, searchAllBases, type SearchHit } from '#lib/services/knowledge-search.service.ts';
+import type { SearchHit } from '#lib/services/knowledge-search.service.ts';
 import {
   askTask,
   command,
@@ -131,6 +131,9 @@ class TaskStore {
     const fallback = { text: '', hits: [] as SearchHit[], question, done: false };
     this.#fallback = fallback;
     try {
+      // Loaded on the first unsure answer, not with the camera page: search (BM25, HNSW, vector
+      // blocks) is about a sixth of that page's JavaScript and no first paint needs it.
+      const { passageOf, searchAllBases } = await import('#lib/services/knowledge-search.service.ts');
       const step = session.definition.steps[session.state.current];
       fallback.hits = this.following
         ? await searchAllBases(`${step?.title ?? ''}: ${question}`, await this.#embedder(), {

@@ -1,12 +1,9 @@
 import { HnswIndex } from './hnsw.ts';
 import type { ScoredId } from './types.ts';
+import { ANN_MIN_VECTORS } from './search-defaults.ts';
 import { appendVectors, createVectorBlock, exactTopK, type VectorBlock } from './vector-store.ts';
 
-/**
- * From this many vectors on, a base is searched through an HNSW graph. Below it the exact scan is
- * both exact and fast enough (≈ 7 ms p95 at 10k on a 2-core machine) and no graph is kept.
- */
-export const ANN_MIN_VECTORS = 10_000;
+export { ANN_MIN_VECTORS };
 
 /** Beam width of graph search: the benchmark's recall@10 at 100k is 0.99 at 64 but 0.91 at 32. */
 export const ANN_EF_SEARCH = 64;
