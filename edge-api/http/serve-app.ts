@@ -45,9 +45,9 @@ interface Entry {
  * byte ranges, prerendered pages by their link (`/models` → `models.html`) and the SPA shell
  * (`200.html`) for other page routes. Missing files fall through to `next()` (the app's 404).
  *
- * Not `serveStatic` from @hono/node-server: it reads `Accept-Encoding` as a plain list (a `br;q=0`
- * still gets brotli… or, as `br;q=1` does, nothing), sends no ETag, and answers a Range request
- * with bytes of the compressed file.
+ * Not `serveStatic` from @hono/node-server: it matches `Accept-Encoding` tokens literally, so any
+ * q-value (`br;q=1`) turns that coding off, sends no ETag, and answers a Range request with bytes
+ * of the compressed file.
  */
 export function serveApp(root: string): MiddlewareHandler {
   const entries = new Map<string, Entry>();
