@@ -18,6 +18,7 @@ import type { JobQueue } from './jobs/job-queue.ts';
 import { credentialsCheck } from './realtime/credentials.ts';
 import type { RealtimeHub } from './realtime/hub.ts';
 import { realtimeSocket } from './realtime/socket.ts';
+import { taskSessionLinks } from './realtime/task-links.ts';
 import { chatCompletions } from './routes/chat-completions.ts';
 import { embeddings } from './routes/embeddings.ts';
 import { health, type StorageCheck } from './routes/health.ts';
@@ -87,6 +88,14 @@ export function createApp(deps: AppDeps) {
   const protect = [deps.authenticate, deps.rateLimit] as const;
 
   const replay = idempotentResponses(deps.idempotency);
+  // One per app: its store subscription pushes each task session's changes to the live sessions.
+  const links = taskSessionLinks({
+    hub: deps.realtime,
+    sessions: deps.sessions,
+    observer: deps.taskObserver,
+    imageHosts: deps.imageHosts,
+    logger
+  });
   const v1 = apiRouter<AuthEnv>()
     .use(...protect)
     // Jobs keep their own, durable idempotency in the queue.
@@ -164,12 +173,12 @@ export function createApp(deps: AppDeps) {
             imageHosts: deps.imageHosts
           })
         )
-        .route('/', realtimeRoutes(deps))
+        .route('/', realtimeRoutes({ ...deps, links }))
     );
 
   app.get(
     '/ws',
-    realtimeSocket({ ...deps, hub: deps.realtime, checkCredentials: credentialsCheck(deps.authenticate) })
+    realtimeSocket({ ...deps, hub: deps.realtime, links, checkCredentials: credentialsCheck(deps.authenticate) })
   );
 
   app.get('/metrics', ...protect, metricsHandler(deps.metrics));
@@ -190,12 +199,23 @@ export function createApp(deps: AppDeps) {
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/ws',
-    summary: 'The live session as a WebSocket: camera frames in; vlm_response and system_status out',
+    summary:
+      'The live session as a WebSocket: camera frames and state_query in; vlm_response, system_status, ' +
+      'state_update and state_response out',
     description:
       'Credentials in the Authorization header, or (browsers) a first `{"type":"auth","token":…}` message. ' +
-      '`?session_id=` resumes a session. Close codes: 4400 bad message, 4401 bad credentials, 4404 unknown ' +
-      'session, 4429 too many sessions, 1009 message too large, 1001 server shutting down.',
-    request: { query: z.object({ session_id: z.string().optional(), model: z.string().optional() }) },
+      "`?session_id=` resumes a session; `?task_session_id=` (or the auth message's `task_session_id`) links a " +
+      'new one to a task session: each answer is observed, each change pushed as `state_update`, and ' +
+      '`state_query` answered as `POST /api/v1/state/query` (`state_response`). Close codes: 4400 bad message, ' +
+      '4401 bad credentials, 4404 unknown session or task session, 4429 too many sessions, 1009 message too ' +
+      'large, 1001 server shutting down.',
+    request: {
+      query: z.object({
+        session_id: z.string().optional(),
+        model: z.string().optional(),
+        task_session_id: z.string().optional()
+      })
+    },
     responses: {
       101: { description: 'Switching protocols' },
       ...errorResponses(403, 426)

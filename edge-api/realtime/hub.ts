@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { BackendRegistry } from '../backends/registry.ts';
 import { notFound, tooManyRequests } from '../http/errors.ts';
 import type { Logger } from '../http/logger.ts';
-import { RealtimeSession } from './session.ts';
+import { RealtimeSession, type OnAnswer } from './session.ts';
 import { DEFAULT_LIVE_PROMPT, type Analyse } from './vision.ts';
 
 /** Live sessions one tenant may hold at once: each can keep a model busy. */
@@ -34,11 +34,20 @@ export class RealtimeHub {
   }
 
   /**
-   * A new session for `tenant`.
+   * A new session for `tenant`, fed to the task session `taskSessionId` (already checked to be the
+   * tenant's) through `onAnswer` when given.
    * @throws ApiError 404 for a model no backend serves, 400 for one without vision, 429 past
    *   {@link MAX_SESSIONS_PER_TENANT}
    */
-  create(tenant: string, request: { model?: string; prompt?: string } = {}): RealtimeSession {
+  create(
+    tenant: string,
+    request: {
+      model?: string | undefined;
+      prompt?: string | undefined;
+      taskSessionId?: string | null;
+      onAnswer?: OnAnswer;
+    } = {}
+  ): RealtimeSession {
     const model = request.model ?? this.#options.defaultModel;
     this.#options.backends.forModel(model, 'vision');
     const held = [...this.#sessions.values()].filter((session) => session.tenant === tenant).length;
@@ -54,6 +63,8 @@ export class RealtimeHub {
       tenant,
       model,
       prompt: request.prompt ?? DEFAULT_LIVE_PROMPT,
+      taskSessionId: request.taskSessionId ?? null,
+      onAnswer: request.onAnswer,
       analyse: this.#options.analyse,
       logger: this.#options.logger
     });
@@ -65,6 +76,13 @@ export class RealtimeHub {
   find(tenant: string, id: string): RealtimeSession | undefined {
     const session = this.#sessions.get(id);
     return session?.tenant === tenant ? session : undefined;
+  }
+
+  /** The tenant's sessions that feed the task session `taskSessionId`. */
+  linkedTo(tenant: string, taskSessionId: string): RealtimeSession[] {
+    return [...this.#sessions.values()].filter(
+      (session) => session.tenant === tenant && session.taskSessionId === taskSessionId
+    );
   }
 
   /**

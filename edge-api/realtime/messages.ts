@@ -1,10 +1,12 @@
 import * as z from 'zod';
+import type { SessionState, StateAnswer } from '../sessions/state-answer.ts';
 
 /**
  * The `/ws` protocol (the vision assistant's, after seed 000): JSON text messages with a `type`.
- * Clients send `auth` (browsers, which cannot set headers on a WebSocket) and `frame`; a frame
- * may also be a binary message holding the JPEG, PNG or WebP bytes. The seed's `state_query` and
- * `state_update` come with the server-kept task sessions (edge-api/sessions/).
+ * Clients send `auth` (browsers, which cannot set headers on a WebSocket), `frame` and
+ * `state_query`; a frame may also be a binary message holding the JPEG, PNG or WebP bytes.
+ * A live session linked to a task session (edge-api/sessions/) feeds it every answer as an
+ * observation, and is told each change of it as `state_update`.
  */
 
 /** Close codes: 4xxx are this API's own, mirroring the HTTP status they stand for. */
@@ -26,7 +28,9 @@ const image = z.string().min(1).describe('A data:image/jpeg;base64,… URL (PNG 
 export const AuthMessage = z.object({
   type: z.literal('auth'),
   /** An API key or JWT; omitted where anonymous access is allowed. */
-  token: z.string().min(1).optional()
+  token: z.string().min(1).optional(),
+  /** The task session a new live session follows, as `?task_session_id=` (for browsers, beside the token). */
+  task_session_id: z.string().min(1).max(100).optional()
 });
 
 export const FrameMessage = z.object({
@@ -36,7 +40,16 @@ export const FrameMessage = z.object({
   timestamp_ms: z.number().nonnegative().optional()
 });
 
-export const ClientMessage = z.discriminatedUnion('type', [AuthMessage, FrameMessage]);
+/** The seed's question about the linked task session: `POST /api/v1/state/query`'s body. */
+export const StateQueryMessage = z.object({
+  type: z.literal('state_query'),
+  query: z.string().min(1).max(1_000),
+  include_history: z.boolean().optional(),
+  max_history: z.number().int().min(1).max(200).optional()
+});
+export type StateQueryMessage = z.infer<typeof StateQueryMessage>;
+
+export const ClientMessage = z.discriminatedUnion('type', [AuthMessage, FrameMessage, StateQueryMessage]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 /** One answer of the session's vision model about one frame. */
@@ -55,6 +68,8 @@ export interface FrameAnalysis {
 export interface SessionStatus {
   session_id: string;
   model: string;
+  /** The task session it feeds, or null. */
+  task_session_id: string | null;
   /** False on a fresh session, true when a client came back to it. */
   resumed: boolean;
   connections: number;
@@ -63,5 +78,28 @@ export interface SessionStatus {
   error?: { message: string; code: string };
 }
 
+/**
+ * The answer to a `state_query`. The seed names no message for it: `state_response`, holding the
+ * `/api/v1/state/query` answer's fields as they are, so a client reads either alike; or, when
+ * there is nothing to answer from (no linked task session), `status: "error"` and why.
+ */
+export type StateResponse =
+  | ({ type: 'state_response' } & StateAnswer)
+  | { type: 'state_response'; status: 'error'; error: { message: string; code: string } };
+
+/**
+ * A change of the linked task session (an observation, from this socket's frames or anyone's,
+ * on any node; a `go back`; its end): `state` is where it stands, as an answer's `current_state`.
+ */
+export interface StateUpdate {
+  type: 'state_update';
+  task_session_id: string;
+  ended: boolean;
+  state: SessionState;
+}
+
 export type ServerMessage =
-  { type: 'vlm_response'; response: FrameAnalysis } | { type: 'system_status'; status: SessionStatus };
+  | { type: 'vlm_response'; response: FrameAnalysis }
+  | { type: 'system_status'; status: SessionStatus }
+  | StateResponse
+  | StateUpdate;

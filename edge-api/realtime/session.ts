@@ -24,14 +24,31 @@ export interface Submitted {
   replaced_frame_id?: number;
 }
 
+/**
+ * What a client is told of a failure: what it can act on (an unknown model, a bad image, an ended
+ * task session), not the server's internals, which get `otherwise`.
+ */
+export function clientError(error: unknown, otherwise: { message: string; code: string }) {
+  return error instanceof ApiError ? { message: error.message, code: error.code } : otherwise;
+}
+
 /** Analyses a session's context keeps, as the clinical copilot's chat context does (its last 5). */
 const RECENT = 5;
+
+/**
+ * Runs after each answer has been pushed, before the next frame is analysed (so a task session
+ * takes the answers in order); it reports its own failures and never rejects.
+ */
+export type OnAnswer = (session: RealtimeSession, analysis: FrameAnalysis, signal: AbortSignal) => Promise<void>;
 
 export interface SessionOptions {
   id: string;
   tenant: string;
   model: string;
   prompt: string;
+  /** The task session it feeds (checked to be the tenant's by the caller), or null. */
+  taskSessionId: string | null;
+  onAnswer?: OnAnswer | undefined;
   analyse: Analyse;
   logger: Logger;
   now?: () => number;
@@ -47,6 +64,7 @@ export class RealtimeSession {
   readonly tenant: string;
   readonly model: string;
   readonly prompt: string;
+  readonly taskSessionId: string | null;
   readonly #listeners = new Set<Listener>();
   readonly #recent: FrameAnalysis[] = [];
   readonly #counts = { received: 0, analysed: 0, replaced: 0, failed: 0 };
@@ -54,6 +72,7 @@ export class RealtimeSession {
   readonly #abort = new AbortController();
   readonly #now: () => number;
   readonly #logger: Logger;
+  readonly #onAnswer: OnAnswer | undefined;
   #lastActive: number;
 
   constructor(options: SessionOptions) {
@@ -61,6 +80,8 @@ export class RealtimeSession {
     this.tenant = options.tenant;
     this.model = options.model;
     this.prompt = options.prompt;
+    this.taskSessionId = options.taskSessionId;
+    this.#onAnswer = options.onAnswer;
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
     this.#lastActive = this.#now();
@@ -102,6 +123,7 @@ export class RealtimeSession {
     return {
       session_id: this.id,
       model: this.model,
+      task_session_id: this.taskSessionId,
       resumed,
       connections: this.#listeners.size,
       frames: { ...this.#counts },
@@ -122,7 +144,8 @@ export class RealtimeSession {
     return this.#slot.idle();
   }
 
-  #broadcast(message: ServerMessage): void {
+  /** Sends `message` to every listener. */
+  publish(message: ServerMessage): void {
     for (const listener of this.#listeners) {
       listener.send(message);
     }
@@ -150,7 +173,8 @@ export class RealtimeSession {
       this.#counts.analysed += 1;
       this.#recent.push(analysis);
       this.#recent.splice(0, this.#recent.length - RECENT);
-      this.#broadcast({ type: 'vlm_response', response: analysis });
+      this.publish({ type: 'vlm_response', response: analysis });
+      await this.#onAnswer?.(this, analysis, this.#abort.signal);
     } catch (error) {
       if (this.#abort.signal.aborted) {
         return;
@@ -161,12 +185,8 @@ export class RealtimeSession {
         tenant: this.tenant,
         ...describeError(error)
       });
-      // A client is told what it can act on (an unknown model, a bad image), not the server's internals.
-      const told =
-        error instanceof ApiError
-          ? { message: error.message, code: error.code }
-          : { message: 'The model could not analyse the frame', code: 'analysis_failed' };
-      this.#broadcast({ type: 'system_status', status: this.status(false, told) });
+      const told = clientError(error, { message: 'The model could not analyse the frame', code: 'analysis_failed' });
+      this.publish({ type: 'system_status', status: this.status(false, told) });
     }
   }
 }

@@ -8,9 +8,12 @@ import type { CheckCredentials } from './credentials.ts';
 import type { RealtimeHub } from './hub.ts';
 import { ClientMessage, CLOSE, type ServerMessage } from './messages.ts';
 import type { Listener, RealtimeSession } from './session.ts';
+import type { TaskSessionLinks } from './task-links.ts';
 
 export interface RealtimeSocketOptions {
   hub: RealtimeHub;
+  /** Starts sessions (linked to task sessions) and answers `state_query`. */
+  links: TaskSessionLinks;
   upgradeWebSocket: UpgradeWebSocket;
   checkCredentials: CheckCredentials;
   /** Browser origins besides the API's own that may open the socket (CORS does not cover WebSockets). */
@@ -27,7 +30,8 @@ const OPEN = 1;
 /**
  * `GET /ws`: the live session over one WebSocket (see ./messages.ts). `?session_id=` resumes a
  * session (4404 when this tenant has none by that id); without it a new one starts (`?model=`
- * names its vision model). The first `system_status` tells the client its session id.
+ * names its vision model, `?task_session_id=` the tenant's task session it feeds: 4404 when there
+ * is none). The first `system_status` tells the client its session id.
  */
 export function realtimeSocket(options: RealtimeSocketOptions): Handler {
   return async (c) => {
@@ -40,7 +44,8 @@ export function realtimeSocket(options: RealtimeSocketOptions): Handler {
     const connection = new Connection(options, {
       authorization: c.req.header('authorization'),
       sessionId: c.req.query('session_id'),
-      model: c.req.query('model')
+      model: c.req.query('model'),
+      taskSessionId: c.req.query('task_session_id')
     });
     return options.upgradeWebSocket(c, {
       onOpen: (_event, ws) => connection.open(ws),
@@ -77,6 +82,7 @@ interface Handshake {
   authorization: string | undefined;
   sessionId: string | undefined;
   model: string | undefined;
+  taskSessionId: string | undefined;
 }
 
 /** One client connection: authentication, then its messages in order, against one session. */
@@ -100,7 +106,7 @@ class Connection implements Listener {
     this.#ws = ws;
     const { authorization } = this.#handshake;
     if (authorization !== undefined) {
-      this.#then(async () => void (await this.#authenticate(authorization)));
+      this.#then(async () => void (await this.#authenticate(authorization, this.#handshake.taskSessionId)));
       return;
     }
     this.#authTimer = setTimeout(
@@ -153,8 +159,10 @@ class Connection implements Listener {
     }
     if (!this.#principal) {
       // Without a header, the first message authenticates: `auth`, or any other where anonymous access is allowed.
-      const header = message.type === 'auth' && message.token !== undefined ? `Bearer ${message.token}` : undefined;
-      if (!(await this.#authenticate(header)) || message.type === 'auth') {
+      const auth = message.type === 'auth' ? message : undefined;
+      const header = auth?.token === undefined ? undefined : `Bearer ${auth.token}`;
+      const taskSessionId = auth?.task_session_id ?? this.#handshake.taskSessionId;
+      if (!(await this.#authenticate(header, taskSessionId)) || message.type === 'auth') {
         return;
       }
     } else if (message.type === 'auth') {
@@ -173,11 +181,13 @@ class Connection implements Listener {
         return;
       }
       session.submit(message.image, message.timestamp_ms ?? null);
+    } else {
+      this.send(await this.#options.links.query(session, message));
     }
   }
 
   /** Authenticates, then joins the session; false when the connection was closed instead. */
-  async #authenticate(authorization: string | undefined): Promise<boolean> {
+  async #authenticate(authorization: string | undefined, taskSessionId: string | undefined): Promise<boolean> {
     clearTimeout(this.#authTimer);
     try {
       this.#principal = await this.#options.checkCredentials(authorization);
@@ -188,27 +198,31 @@ class Connection implements Listener {
       }
       throw error;
     }
-    return this.#join(this.#principal.tenant);
+    return this.#join(this.#principal.tenant, taskSessionId);
   }
 
-  #join(tenant: string): boolean {
-    const { hub } = this.#options;
+  async #join(tenant: string, taskSessionId: string | undefined): Promise<boolean> {
     const { sessionId, model } = this.#handshake;
     let session: RealtimeSession | undefined;
     if (sessionId !== undefined) {
-      session = hub.find(tenant, sessionId);
+      session = this.#options.hub.find(tenant, sessionId);
       if (!session) {
         this.#close(CLOSE.unknownSession, `No live session ${sessionId}`);
         return false;
       }
+      // A link is made when a session starts: a client cannot move a running one to another task.
+      if (taskSessionId !== undefined && taskSessionId !== session.taskSessionId) {
+        this.#close(CLOSE.badMessage, `Live session ${sessionId} feeds another task session, or none`);
+        return false;
+      }
     } else {
       try {
-        session = hub.create(tenant, { model });
+        session = await this.#options.links.start(tenant, { model, task_session_id: taskSessionId });
       } catch (error) {
         if (!(error instanceof ApiError)) {
           throw error;
         }
-        this.#close(error.status === 429 ? CLOSE.tooManySessions : CLOSE.badMessage, error.message);
+        this.#close(closeCode(error), error.message);
         return false;
       }
     }
@@ -226,6 +240,15 @@ class Connection implements Listener {
     }
     return true;
   }
+}
+
+/** The close code for a session that could not start. */
+function closeCode(error: ApiError): number {
+  if (error.status === 429) {
+    return CLOSE.tooManySessions;
+  }
+  // Not any 404: an unknown model is the client's bad request, like a model without vision.
+  return error.code === 'session_not_found' ? CLOSE.unknownSession : CLOSE.badMessage;
 }
 
 /** A frame's image bytes, recognised by their magic numbers. */

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { checkImageUrl } from '../backends/chat-request.ts';
 import { apiRouter, requireJson } from '../http/validation.ts';
 import type { RealtimeHub } from '../realtime/hub.ts';
+import type { TaskSessionLinks } from '../realtime/task-links.ts';
 import { COMMON_ERRORS, errorResponses } from '../schemas/common.ts';
 import type { AuthEnv } from '../security/principal.ts';
 
@@ -10,7 +11,16 @@ const SessionId = z.string().min(1).max(100).openapi({ description: 'From POST /
 const SessionRequest = z
   .object({
     model: z.string().min(1).optional().openapi({ description: 'A vision model; MEDGEMMA_MODEL when omitted' }),
-    prompt: z.string().min(1).max(2_000).optional().openapi({ description: 'What the model is asked about each frame' })
+    prompt: z
+      .string()
+      .min(1)
+      .max(2_000)
+      .optional()
+      .openapi({ description: 'What the model is asked about each frame' }),
+    task_session_id: z.string().min(1).max(100).optional().openapi({
+      description:
+        'A task session of yours (POST /api/v1/sessions): each answer is an observation of it, and `/ws` pushes its changes as `state_update`'
+    })
   })
   .openapi('RealtimeSessionRequest');
 
@@ -25,6 +35,7 @@ const SessionSchema = z
   .object({
     session_id: z.string(),
     model: z.string(),
+    task_session_id: z.string().nullable().openapi({ description: 'The task session it feeds' }),
     connections: z.number().int().openapi({ description: 'WebSocket clients following it now' }),
     frames: FrameCounts,
     analysing: z.boolean(),
@@ -80,7 +91,8 @@ const createSession = createRoute({
   responses: {
     201: { description: 'Started', content: { 'application/json': { schema: SessionSchema } } },
     ...errorResponses(...COMMON_ERRORS, 404)
-  }
+  },
+  description: '404 for a model no backend serves, or a `task_session_id` you do not have.'
 });
 
 const postFrame = createRoute({
@@ -113,14 +125,26 @@ const getAnalysis = createRoute({
  * The clinical video copilot's realtime endpoints (seed 003), over the same sessions and frame
  * pipeline as `/ws`: a session started here can be followed there, and the other way round.
  */
-export function realtimeRoutes(deps: { realtime: RealtimeHub; imageHosts: readonly string[] }) {
+export function realtimeRoutes(deps: {
+  realtime: RealtimeHub;
+  links: TaskSessionLinks;
+  imageHosts: readonly string[];
+}) {
   const { realtime } = deps;
   return apiRouter<AuthEnv>()
-    .openapi(createSession, (c) => {
-      const session = realtime.create(c.get('principal').tenant, c.req.valid('json'));
-      const { session_id, model, connections, frames, analysing } = session.status(false);
+    .openapi(createSession, async (c) => {
+      const session = await deps.links.start(c.get('principal').tenant, c.req.valid('json'));
+      const { session_id, model, task_session_id, connections, frames, analysing } = session.status(false);
       return c.json(
-        { session_id, model, connections, frames, analysing, websocket: `/ws?session_id=${session_id}` },
+        {
+          session_id,
+          model,
+          task_session_id,
+          connections,
+          frames,
+          analysing,
+          websocket: `/ws?session_id=${session_id}`
+        },
         201
       );
     })

@@ -1,28 +1,21 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
   createTracker,
-  observe,
   parseTaskDefinition,
   TaskDefinitionError,
   type TaskDefinition
 } from '../../src/lib/core/tracker/index.ts';
-import { checkImageUrl } from '../backends/chat-request.ts';
-import { conflict, notFound, unprocessable } from '../http/errors.ts';
+import { notFound, unprocessable } from '../http/errors.ts';
 import { apiRouter, requireJson } from '../http/validation.ts';
 import { InvalidCursorError } from '../jobs/job-queue.ts';
 import { COMMON_ERRORS, errorResponses } from '../schemas/common.ts';
-import type { TaskObserver } from '../sessions/task-observer.ts';
-import type { TaskSession, TaskSessionStore } from '../sessions/task-session-store.ts';
+import { observeSession, sessionNotFound, type ObserveDeps } from '../sessions/observe-session.ts';
 import { sessionView, TaskSessionSchema } from '../sessions/wire.ts';
 import type { AuthEnv } from '../security/principal.ts';
 
-export interface TaskSessionRoutesDeps {
-  sessions: TaskSessionStore;
-  observer: TaskObserver;
+export interface TaskSessionRoutesDeps extends ObserveDeps {
   /** The tasks stored on the server, by id (the sample tasks). */
   tasks: (id: string) => Promise<TaskDefinition | null>;
-  /** Hosts observation images may be fetched from (data: URLs are always accepted). */
-  imageHosts: readonly string[];
 }
 
 const SessionCreateSchema = z
@@ -48,13 +41,9 @@ const ObservationSchema = z
       .max(4_000)
       .optional()
       .openapi({ description: 'What the camera saw, in words (a VLM caption)' }),
-    image_url: z
-      .string()
-      .min(1)
-      .optional()
-      .openapi({
-        description: 'A camera frame (data:image/… URL, or https on an allowed host): the vision model describes it'
-      })
+    image_url: z.string().min(1).optional().openapi({
+      description: 'A camera frame (data:image/… URL, or https on an allowed host): the vision model describes it'
+    })
   })
   .openapi('TaskObservation');
 
@@ -153,13 +142,9 @@ const end = createRoute({
   }
 });
 
-const missing = (id: string) => notFound(`The task session ${id} does not exist`, 'session_not_found');
-const ended = (session: TaskSession) =>
-  conflict(`The task session ${session.id} has ended: start a new one`, 'session_ended');
-
 /** `/api/v1/sessions`: task sessions whose tracker state the server keeps, per tenant. */
 export function taskSessionRoutes(deps: TaskSessionRoutesDeps) {
-  const { sessions, observer } = deps;
+  const { sessions } = deps;
 
   const definitionOf = async (body: z.infer<typeof SessionCreateSchema>): Promise<TaskDefinition> => {
     if ((body.task === undefined) === (body.task_id === undefined)) {
@@ -203,49 +188,24 @@ export function taskSessionRoutes(deps: TaskSessionRoutesDeps) {
       const { id } = c.req.valid('param');
       const session = await sessions.get(c.get('principal').tenant, id);
       if (!session) {
-        throw missing(id);
+        throw sessionNotFound(id);
       }
       return c.json(sessionView(session), 200);
     })
     .openapi(observation, async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
-      const tenant = c.get('principal').tenant;
       if ((body.text === undefined) === (body.image_url === undefined)) {
         throw unprocessable('Send either "text" or "image_url"', 'observation_required', 'text');
       }
-      const before = await sessions.get(tenant, id);
-      if (!before) {
-        throw missing(id);
-      }
-      // Refused before any model is asked: an ended session would throw the answer away.
-      if (before.endedAt !== null) {
-        throw ended(before);
-      }
-      const call = { signal: c.req.raw.signal, requestId: c.get('requestId') };
-      let text = body.text;
-      if (text === undefined) {
-        const url = body.image_url!;
-        checkImageUrl(url, deps.imageHosts, 'image_url');
-        text = await observer.caption(url, call);
-      }
-      const similarities = await observer.similarities(before.definition, text, call);
-      const at = Date.now();
-      let ignored = false;
-      let moved = false;
-      const after = await sessions.update(tenant, id, (current) => {
-        if (current.endedAt !== null) {
-          throw ended(current);
-        }
-        const state = observe(current.state, { similarities, at });
-        ignored = state.ignored > current.state.ignored;
-        moved = state.current !== current.state.current;
-        return { state, endedAt: null, at };
-      });
-      if (!after) {
-        throw missing(id);
-      }
-      return c.json({ object: 'task_observation' as const, text, moved, ignored, session: sessionView(after) }, 200);
+      const { text, moved, ignored, session } = await observeSession(
+        deps,
+        c.get('principal').tenant,
+        id,
+        body.text === undefined ? { imageUrl: body.image_url! } : { text: body.text },
+        { signal: c.req.raw.signal, requestId: c.get('requestId') }
+      );
+      return c.json({ object: 'task_observation' as const, text, moved, ignored, session: sessionView(session) }, 200);
     })
     .openapi(end, async (c) => {
       const { id } = c.req.valid('param');
@@ -254,7 +214,7 @@ export function taskSessionRoutes(deps: TaskSessionRoutesDeps) {
         current.endedAt === null ? { state: current.state, endedAt: at, at } : null
       );
       if (!session) {
-        throw missing(id);
+        throw sessionNotFound(id);
       }
       return c.json(sessionView(session), 200);
     });

@@ -1,4 +1,5 @@
 import { conflict, notFound } from '../http/errors.ts';
+import { sessionNotFound } from './observe-session.ts';
 import { answerInSeedShape, type HistoryOptions, type StateAnswer } from './state-answer.ts';
 import type { TaskSession, TaskSessionStore } from './task-session-store.ts';
 
@@ -29,7 +30,7 @@ export async function answerStateQuery(
   if (!session) {
     throw id === undefined
       ? notFound('There is no task session yet: start one with POST /api/v1/sessions', 'no_session')
-      : notFound(`The task session ${id} does not exist`, 'session_not_found');
+      : sessionNotFound(id);
   }
   const ask = (current: TaskSession) =>
     answerInSeedShape(current.definition, current.state, body.query, now, current.id, body);

@@ -37,8 +37,12 @@ afterAll(async () => {
 
 interface Message {
   type: string;
-  status?: SessionStatus;
+  status?: SessionStatus | string;
   response?: FrameAnalysis;
+  task_session_id?: string;
+  ended?: boolean;
+  state?: Record<string, unknown>;
+  error?: { code: string; message: string };
 }
 
 /** A `ws` client that keeps every message it gets, and waits for the ones a test expects. */
@@ -71,7 +75,7 @@ function client(path = '/ws', headers: Record<string, string> = auth()) {
       waiters.add(check);
       check();
     });
-  const status = async () => (await next((m) => m.type === 'system_status')).status!;
+  const status = async () => (await next((m) => m.type === 'system_status')).status as SessionStatus;
   const answer = async (frameId: number) =>
     (await next((m) => m.type === 'vlm_response' && m.response?.frame_id === frameId)).response!;
   const opened = new Promise<void>((resolve) => socket.once('open', () => resolve()));
@@ -291,5 +295,123 @@ describe('WebSocket connections on Node', () => {
       await sockets.close(100);
       await new Promise((resolve) => http.close(resolve));
     }
+  });
+});
+
+/** A task session of `tenant`'s, on the hand-washing sample task. */
+async function taskSession(tenant: 'alpha' | 'beta' = 'alpha') {
+  const res = await fetch(`${server.url}/api/v1/sessions`, {
+    method: 'POST',
+    headers: jsonHeaders(tenant),
+    body: JSON.stringify({ task_id: 'hand-washing' })
+  });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; current_state: Record<string, unknown> };
+}
+
+const stateUpdates = (live: ReturnType<typeof client>) => live.received.filter((m) => m.type === 'state_update');
+
+describe('/ws linked to a task session (seed 000)', () => {
+  it('observes each answer of a linked session, pushes the change as state_update, answers state_query in the seed shape', async () => {
+    const task = await taskSession();
+    const live = client(`/ws?model=${SLOW_MODEL}&task_session_id=${task.id}`);
+    expect(await live.status()).toMatchObject({ task_session_id: task.id, resumed: false });
+
+    await live.send(frame());
+    await live.answer(1);
+    const update = await live.next((m) => m.type === 'state_update');
+    expect(update).toMatchObject({
+      task_session_id: task.id,
+      ended: false,
+      state: { task_name: 'hand-washing', current_step: expect.any(Number), step_title: expect.any(String) }
+    });
+    // The answer went through the observation path: the task session counted it.
+    const stored = (await (await fetch(`${server.url}/api/v1/sessions/${task.id}`, { headers: auth() })).json()) as {
+      state: { observations: number; ignored: number };
+      current_state: Record<string, unknown>;
+    };
+    expect(stored.state.observations + stored.state.ignored).toBe(1);
+    expect(update.state).toEqual(stored.current_state);
+
+    await live.send({ type: 'state_query', query: 'What step am I on?', include_history: true, max_history: 5 });
+    const answer = await live.next((m) => m.type === 'state_response');
+    expect(answer).toMatchObject({
+      type: 'state_response',
+      status: 'success',
+      session_id: task.id,
+      query_type: 'current_step',
+      response_text: expect.any(String),
+      confidence: expect.any(Number),
+      processing_time_ms: expect.any(Number),
+      current_state: {
+        task_name: 'hand-washing',
+        current_step: expect.any(Number),
+        step_title: expect.any(String),
+        confidence: expect.any(Number),
+        timestamp: expect.any(String)
+      },
+      history: expect.any(Array)
+    });
+    live.socket.close();
+  });
+
+  it('pushes an HTTP observation of the task session to the sockets linked to it (browser auth message)', async () => {
+    const task = await taskSession();
+    const live = client('/ws', {});
+    await live.send({ type: 'auth', token: TENANTS.alpha, task_session_id: task.id });
+    expect((await live.status()).task_session_id).toBe(task.id);
+    const unlinked = client();
+    await unlinked.status();
+
+    const observed = await fetch(`${server.url}/api/v1/sessions/${task.id}/observations`, {
+      method: 'POST',
+      headers: jsonHeaders(),
+      body: JSON.stringify({ text: 'hands under running water with soap' })
+    });
+    expect(observed.status).toBe(200);
+    const { session } = (await observed.json()) as { session: { current_state: Record<string, unknown> } };
+    const update = await live.next((m) => m.type === 'state_update');
+    expect(update).toMatchObject({ task_session_id: task.id, state: session.current_state });
+
+    // Ending it is a change too; a socket on no task session hears nothing of it.
+    await fetch(`${server.url}/api/v1/sessions/${task.id}/end`, { method: 'POST', headers: auth() });
+    expect(await live.next((m) => m.type === 'state_update' && m.ended === true)).toBeTruthy();
+    expect(stateUpdates(unlinked)).toEqual([]);
+    live.socket.close();
+    unlinked.socket.close();
+  });
+
+  it("refuses another tenant's task session or an unknown one: 4404 on /ws, 404 over HTTP", async () => {
+    const task = await taskSession('beta');
+    const intruder = client(`/ws?task_session_id=${task.id}`);
+    expect((await intruder.closed).code).toBe(4404);
+    const unknown = client('/ws', {});
+    await unknown.send({ type: 'auth', token: TENANTS.alpha, task_session_id: 'no-such-task-session' });
+    expect((await unknown.closed).code).toBe(4404);
+
+    const start = (tenant: 'alpha' | 'beta') =>
+      fetch(`${server.url}/api/v1/realtime/session`, {
+        method: 'POST',
+        headers: jsonHeaders(tenant),
+        body: JSON.stringify({ model: SLOW_MODEL, task_session_id: task.id })
+      });
+    const refused = await start('alpha');
+    expect(refused.status).toBe(404);
+    expect(await refused.json()).toMatchObject({ error: { code: 'session_not_found' } });
+    const own = await start('beta');
+    expect(own.status).toBe(201);
+    expect(await own.json()).toMatchObject({ task_session_id: task.id });
+  });
+
+  it('answers state_query on a session with no task session with a clear error, and stays open', async () => {
+    const live = client();
+    expect((await live.status()).task_session_id).toBeNull();
+    await live.send({ type: 'state_query', query: 'What step am I on?' });
+    const answer = await live.next((m) => m.type === 'state_response');
+    expect(answer).toMatchObject({ status: 'error', error: { code: 'no_task_session' } });
+    expect(answer.error?.message).toMatch(/task_session_id/);
+    await sleep(50);
+    expect(live.socket.readyState).toBe(WebSocket.OPEN);
+    live.socket.close();
   });
 });
