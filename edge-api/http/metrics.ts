@@ -67,26 +67,18 @@ export function createMetrics(queue: JobQueue) {
     }
   });
 
-  // prom-client hashes a label object (sorting its keys) on every call: the series of each
-  // method, route and status are looked up once and kept (as many as there are label sets).
-  const series = new Map<string, { count: Counter.Internal; time: Histogram.Internal<string> }>();
-  const seriesOf = (method: string, route: string, status: number) => {
-    const key = `${method} ${status} ${route}`;
-    let found = series.get(key);
-    if (!found) {
-      // The last matched route is the handler that answered; a bare wildcard means no API route did.
-      const labels = { method, route: /^\/?\*$/.test(route) ? 'other' : route, status: String(status) };
-      found = { count: requests.labels(labels), time: duration.labels(labels) };
-      series.set(key, found);
-    }
-    return found;
-  };
   const middleware: MiddlewareHandler = async (c, next) => {
     const started = performance.now();
     await next();
-    const { count, time } = seriesOf(c.req.method, routePath(c, -1), c.res.status);
-    count.inc();
-    time.observe((performance.now() - started) / 1000);
+    // The last matched route is the handler that answered; a bare wildcard means no API route did.
+    const route = routePath(c, -1);
+    const labels = {
+      method: c.req.method,
+      route: /^\/?\*$/.test(route) ? 'other' : route,
+      status: String(c.res.status)
+    };
+    requests.inc(labels);
+    duration.observe(labels, (performance.now() - started) / 1000);
   };
 
   return {
