@@ -28,7 +28,15 @@ export default defineConfig({
   // The production build, served by the edge API: the service worker only exists there.
   webServer: {
     command: `node edge-api/server.ts`,
-    env: { PORT: String(port), STATIC_DIR: 'build', MODELS_DIR: '.cache/models', MEDGEMMA_MODEL: 'tiny-smolvlm' },
+    env: {
+      PORT: String(port),
+      STATIC_DIR: 'build',
+      MODELS_DIR: '.cache/models',
+      MEDGEMMA_MODEL: 'tiny-smolvlm',
+      // One API key configured, as a deployed server has: a wrong key is then refused (a keyless
+      // server ignores the header), while the app's own calls without one run anonymously on loopback.
+      API_KEYS: 'e2e:playwright:ac70b913d2943bd8c4bf76eb5502702755936adff23fcaef4989a38dae40c7b6'
+    },
     url: `http://127.0.0.1:${port}/health`,
     reuseExistingServer: false
   }
