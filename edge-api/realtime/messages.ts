@@ -37,7 +37,9 @@ export const FrameMessage = z.object({
   type: z.literal('frame'),
   image,
   /** When the camera took it (client clock, ms), echoed in the answer. */
-  timestamp_ms: z.number().nonnegative().optional()
+  timestamp_ms: z.number().nonnegative().optional(),
+  /** A question about this frame (the user asking), in place of the session's prompt. */
+  prompt: z.string().min(1).max(2_000).optional()
 });
 
 /** The seed's question about the linked task session: `POST /api/v1/state/query`'s body. */

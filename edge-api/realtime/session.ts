@@ -13,6 +13,8 @@ interface Frame {
   id: number;
   image: string;
   timestampMs: number | null;
+  /** Its own question, or null for the session's prompt. */
+  prompt: string | null;
   receivedAt: number;
 }
 
@@ -98,10 +100,11 @@ export class RealtimeSession {
     return this.#listeners.size > 0 ? this.#now() : this.#lastActive;
   }
 
-  submit(image: string, timestampMs: number | null): Submitted {
+  /** Offers a frame for analysis, asked `prompt` (the session's own when null). */
+  submit(image: string, timestampMs: number | null, prompt: string | null = null): Submitted {
     this.#lastActive = this.#now();
     this.#counts.received += 1;
-    const frame: Frame = { id: this.#counts.received, image, timestampMs, receivedAt: this.#now() };
+    const frame: Frame = { id: this.#counts.received, image, timestampMs, prompt, receivedAt: this.#now() };
     const offered = this.#slot.offer(frame);
     if (offered.outcome !== 'replaced') {
       return { frame_id: frame.id, outcome: offered.outcome };
@@ -158,7 +161,7 @@ export class RealtimeSession {
     try {
       const text = await analyse({
         model: this.model,
-        prompt: this.prompt,
+        prompt: frame.prompt ?? this.prompt,
         image: frame.image,
         signal: this.#abort.signal
       });

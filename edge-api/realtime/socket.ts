@@ -180,7 +180,7 @@ class Connection implements Listener {
         this.#close(CLOSE.badMessage, error instanceof ApiError ? error.message : 'Bad image');
         return;
       }
-      session.submit(message.image, message.timestamp_ms ?? null);
+      session.submit(message.image, message.timestamp_ms ?? null, message.prompt ?? null);
     } else {
       this.send(await this.#options.links.query(session, message));
     }

@@ -6,6 +6,8 @@ import { WebSocket, type RawData } from 'ws';
 import { listen } from '../../edge-api/listen.ts';
 import type { FrameAnalysis, SessionStatus } from '../../edge-api/realtime/messages.ts';
 import { nodeWebSockets } from '../../edge-api/realtime/node-websockets.ts';
+import { RealtimeSession } from '../../edge-api/realtime/session.ts';
+import { jsonLogger } from '../../edge-api/http/logger.ts';
 import { completion, fakeUpstream, type FakeUpstream } from './support/fake-upstream.ts';
 import { gradientPng, pngDataUrl } from './support/png.ts';
 import { auth, jsonHeaders, TENANTS, testServer, type TestServer } from './support/test-app.ts';
@@ -158,6 +160,31 @@ describe('/ws live sessions', () => {
     await back.send(frame());
     expect((await back.answer(2)).frame_id).toBe(2);
     back.socket.close();
+  });
+
+  it("asks a frame's own question in place of the session's prompt", async () => {
+    const asked: string[] = [];
+    const session = new RealtimeSession({
+      id: 'prompted',
+      tenant: 'alpha',
+      model: SLOW_MODEL,
+      prompt: 'the session prompt',
+      taskSessionId: null,
+      analyse: async ({ prompt }) => (asked.push(prompt), `answer to ${prompt}`),
+      logger: jsonLogger('error')
+    });
+    session.submit(pngDataUrl(), null, 'What is red here?');
+    await session.idle();
+    session.submit(pngDataUrl(), null);
+    await session.idle();
+    expect(asked).toEqual(['What is red here?', 'the session prompt']);
+
+    // Over /ws the question travels in the frame message.
+    const live = client(`/ws?model=${SLOW_MODEL}`);
+    await live.status();
+    await live.send({ ...frame(), prompt: 'What is red here?', timestamp_ms: 42 });
+    expect(await live.answer(1)).toMatchObject({ timestamp_ms: 42, text: expect.stringMatching(/^answer \d+$/) });
+    live.socket.close();
   });
 
   it('closes with a clear code: 4400 bad JSON or message, 1009 too large, 4401 bad credentials', async () => {
