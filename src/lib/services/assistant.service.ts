@@ -1,8 +1,10 @@
 import type { GenerationStats } from '#lib/core/engine-types.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
+import type { Observation } from '#lib/db/index.ts';
 import { appEvents } from './app-events.ts';
 import { deviceTextGenerator } from './engine.service.ts';
 import { addObservation, thumbnailOf } from './observations.service.ts';
+import type { RealtimeClient, ServerAnswer } from './realtime-client.ts';
 import type { Settings } from './settings.service.ts';
 
 export interface AskRequest {
@@ -12,10 +14,15 @@ export interface AskRequest {
   maxNewTokens?: number;
 }
 
+/** The longest side of a frame sent to the server: enough for its vision model, small on a phone's uplink. */
+export const SERVER_FRAME_MAX_SIDE = 512;
+
+/** Marks an observation answered on the server, where the device's variant would be. */
+export const SERVER_VARIANT = 'server';
+
 /**
- * Asks the vision model about a frame and records the answer as an observation of the scene,
- * then tells the app (`assistant:answer`: the task guide follows the scene through it). The
- * frame is transferred to the worker, so a thumbnail is taken first.
+ * Asks the device's vision model about a frame and records the answer. The frame is transferred
+ * to the worker, so the thumbnail is taken first.
  */
 export async function ask(
   model: ModelEntry,
@@ -42,16 +49,74 @@ export async function ask(
     signal
   );
   const { text, variantId, ...timings } = stats;
+  await record(request, thumbnail, { answer: text, modelId: model.id, variantId, stats: timings });
+  return { text, ...timings };
+}
+
+/**
+ * Asks the edge server's vision model about a frame over its live channel, and records the
+ * answer as the device's are. The frame is consumed.
+ */
+export async function askServer(
+  client: RealtimeClient,
+  request: AskRequest,
+  signal?: AbortSignal
+): Promise<ServerAnswer> {
+  const { frame } = request;
+  let thumbnail: Blob;
+  let image: string;
+  try {
+    thumbnail = await thumbnailOf(frame, frame.width, frame.height);
+    image = await dataUrlOf(await thumbnailOf(frame, frame.width, frame.height, SERVER_FRAME_MAX_SIDE));
+  } finally {
+    frame.close();
+  }
+  const answer = await client.ask(image, request.prompt, signal);
+  await record(request, thumbnail, {
+    answer: answer.text,
+    modelId: answer.model,
+    variantId: SERVER_VARIANT,
+    // The whole answer arrives at once: its first token is its last. The server tells no token counts,
+    // and `device` (this device's engine) has no value for a server: `variantId` says where it ran.
+    stats: {
+      tokens: 0,
+      preprocessMs: 0,
+      visionMs: 0,
+      prefillMs: 0,
+      timeToFirstTokenMs: answer.latencyMs,
+      totalMs: answer.latencyMs,
+      tokensPerSecond: 0,
+      device: 'wasm',
+      aborted: false
+    }
+  });
+  return answer;
+}
+
+/**
+ * Records an answer as an observation of the scene, then tells the app (`assistant:answer`: the
+ * task guide follows the scene through it), wherever the answer was computed.
+ */
+async function record(
+  request: AskRequest,
+  thumbnail: Blob,
+  answer: Pick<Observation, 'answer' | 'modelId' | 'variantId' | 'stats'>
+): Promise<void> {
   await addObservation({
     createdAt: Date.now(),
     prompt: request.prompt,
-    answer: text,
-    modelId: model.id,
-    variantId,
     thumbnail,
-    stats: timings,
-    source: request.source
+    source: request.source,
+    ...answer
   });
-  appEvents.emit('assistant:answer', { text });
-  return { text, ...timings };
+  appEvents.emit('assistant:answer', { text: answer.answer });
+}
+
+function dataUrlOf(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result as string);
+    reader.onerror = () => reject(reader.error ?? new Error('The image could not be read'));
+    reader.readAsDataURL(blob);
+  });
 }

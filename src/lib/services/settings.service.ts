@@ -30,6 +30,11 @@ export interface Settings {
    * `HIDDEN_JOBS_KEPT`: the server lists them until its retention ends, and must not bring them back.
    */
   hiddenEdgeJobs: string[];
+  /**
+   * Where the camera assistant's answers are computed, as the user chose; null until they choose:
+   * then on the server when this device cannot run a vision model, else here.
+   */
+  answerOn: 'device' | 'server' | null;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -42,7 +47,8 @@ export const DEFAULT_SETTINGS: Settings = {
   annMinVectors: ANN_MIN_VECTORS,
   edgeUrl: null,
   edgeCredential: null,
-  hiddenEdgeJobs: []
+  hiddenEdgeJobs: [],
+  answerOn: null
 };
 
 export async function loadSettings(): Promise<Settings> {
@@ -79,6 +85,9 @@ export async function saveSetting<K extends keyof Settings>(key: K, value: Setti
   }
   if (key === 'annMinVectors' && !(Number.isInteger(value) && (value as number) >= 1)) {
     throw new RangeError('The search graph threshold must be a whole number of vectors, at least 1');
+  }
+  if (key === 'answerOn' && value !== null && value !== 'device' && value !== 'server') {
+    throw new RangeError('Answers are computed on the device or on the server');
   }
   await db.settings.put({ key, value });
 }

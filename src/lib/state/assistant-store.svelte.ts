@@ -3,11 +3,14 @@ import { EngineBusyError } from '#lib/core/errors.ts';
 import { frameDifference } from '#lib/core/frame-diff.ts';
 import type { Observation } from '#lib/db/index.ts';
 import { appEvents } from '#lib/services/app-events.ts';
-import { ask } from '#lib/services/assistant.service.ts';
+import { ask, askServer, type AskRequest } from '#lib/services/assistant.service.ts';
 import { engineStatus } from '#lib/services/engine.service.ts';
 import type { ReadyModel } from '#lib/services/model-runtime.service.ts';
 import { clearObservations, recentObservations, restoreObservations } from '#lib/services/observations.service.ts';
 import type { UserError } from '#lib/services/handle-error.ts';
+import { RealtimeClient, RealtimeError, type ServerAnswer } from '#lib/services/realtime-client.ts';
+import { loadSetting, saveSetting, type Settings } from '#lib/services/settings.service.ts';
+import { edgeConnectionStore } from './edge-connection-store.svelte.ts';
 import { ErrorSlot } from './error-slot.svelte.ts';
 import { modelsStore } from './models-store.svelte.ts';
 
@@ -15,6 +18,13 @@ export const QUICK_PROMPTS = ['What do you see?', 'Read the text', 'Is anything 
 const CONTINUOUS_PROMPT = 'Describe the scene briefly.';
 /** Mean luma change (0..1) below which a frame counts as unchanged and is not sent again. */
 const CHANGE_THRESHOLD = 0.04;
+/**
+ * Below this much memory (`navigator.deviceMemory`, GiB) and without WebGPU, a vision model on the
+ * CPU is too slow or does not fit: answers are computed on the server unless the user chooses otherwise.
+ */
+export const MIN_DEVICE_MEMORY_GIB = 4;
+
+export type AnswerPlace = NonNullable<Settings['answerOn']>;
 
 /** Where continuous mode reads frames from (the camera view). */
 export interface FrameSource {
@@ -34,6 +44,13 @@ class AssistantStore {
   #cleared = $state.raw<Observation[] | null>(null);
   #continuous = $state(false);
   #skippedFrames = $state(0);
+  /** Where answers are computed, as the user chose it (null: not chosen). */
+  #answerOnChoice = $state<Settings['answerOn']>(null);
+  /** A question waits for the server's answer. */
+  #waitingForServer = $state(false);
+  /** The server's answer shown, with the model it ran. */
+  #served = $state.raw<ServerAnswer | null>(null);
+  #realtime: RealtimeClient | null = null;
   #abort: AbortController | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastSignature: Uint8Array | null = null;
@@ -50,10 +67,30 @@ class AssistantStore {
 
   /** What the device's text engine is doing, for any of its callers. */
   get phase(): 'idle' | 'loading' | 'generating' {
-    return this.#engine.phase;
+    return this.#waitingForServer ? 'generating' : this.#engine.phase;
   }
   get busy(): boolean {
-    return this.#engine.phase !== 'idle';
+    return this.phase !== 'idle';
+  }
+  /**
+   * Why this device cannot answer by itself, in words for the user; null when it can. The rule:
+   * no WebGPU and under {@link MIN_DEVICE_MEMORY_GIB} of memory, or no vision model installed.
+   */
+  get deviceLimit(): string | null {
+    const caps = modelsStore.capabilities;
+    if (caps && !caps.webgpu && caps.deviceMemoryGiB !== undefined && caps.deviceMemoryGiB < MIN_DEVICE_MEMORY_GIB) {
+      return `This device has no WebGPU and ${caps.deviceMemoryGiB} GiB of memory: too little to run a vision model.`;
+    }
+    const model = modelsStore.visionModel;
+    return model && modelsStore.isInstalled(model.id) ? null : 'No vision model is installed on this device.';
+  }
+  /** Where the next answer is computed: the user's choice, else the server when the device cannot. */
+  get answerOn(): AnswerPlace {
+    return this.#answerOnChoice ?? (this.deviceLimit ? 'server' : 'device');
+  }
+  /** The server's answer in the panel (model and latency), or null for a device's answer. */
+  get served(): ServerAnswer | null {
+    return this.#served;
   }
   get loadProgress(): LoadProgress | null {
     return this.#engine.progress;
@@ -96,13 +133,24 @@ class AssistantStore {
     this.#history = await recentObservations();
   }
 
+  /** Loads the history and where answers are computed. */
+  async init(): Promise<void> {
+    [this.#history, this.#answerOnChoice] = await Promise.all([recentObservations(), loadSetting('answerOn')]);
+  }
+
+  async setAnswerOn(place: AnswerPlace): Promise<void> {
+    this.#answerOnChoice = place;
+    await saveSetting('answerOn', place);
+  }
+
   /**
-   * Loads the chosen model if needed, then streams the answer about `frame` (which it consumes).
-   * False when nothing was answered: no model, the engine busy with another answer, or a failure.
+   * Answers a question about `frame` (which it consumes) where {@link answerOn} says: on the
+   * device it loads the chosen model if needed and streams the answer; on the server the answer
+   * arrives whole. False when nothing was answered: no model, busy, stopped, or a failure.
    */
   async ask(frame: ImageBitmap, prompt: string, source: 'camera' | 'upload' | 'continuous'): Promise<boolean> {
     const model = modelsStore.visionModel;
-    if (this.busy || !model) {
+    if (this.busy || (!model && this.answerOn === 'device')) {
       frame.close();
       return false;
     }
@@ -111,6 +159,10 @@ class AssistantStore {
     this.#prompt = prompt;
     this.#answer = '';
     this.#stats = null;
+    this.#served = null;
+    if (!model || this.answerOn === 'server') {
+      return this.#askServer({ frame, prompt, source }, signal);
+    }
     const answered = await this.#errors.run(async () => {
       try {
         const onToken = (token: string) => (this.#answer += token);
@@ -132,7 +184,43 @@ class AssistantStore {
     return true;
   }
 
-  /** Stops the answer being written; what was written so far stays. */
+  async #askServer(request: AskRequest, signal: AbortSignal): Promise<boolean> {
+    this.#waitingForServer = true;
+    await this.#errors.run(async () => {
+      try {
+        this.#served = await askServer(this.#realtimeClient(), request, signal);
+        this.#answer = this.#served.text;
+      } catch (error) {
+        // Its own words and next step (the server settings for a refused credential).
+        if (!(error instanceof RealtimeError)) {
+          throw error;
+        }
+        this.#errors.show({ message: error.message, action: error.action });
+      } finally {
+        this.#waitingForServer = false;
+        this.#abort = null;
+      }
+    });
+    if (!this.#served) {
+      return false;
+    }
+    await this.loadHistory();
+    return true;
+  }
+
+  /** The live channel to the edge server as saved now: a changed server or credential gets a new one. */
+  #realtimeClient(): RealtimeClient {
+    const { baseUrl, credential } = edgeConnectionStore.client.connection;
+    const current = this.#realtime;
+    if (current?.connection.baseUrl === baseUrl && current.connection.credential === credential) {
+      return current;
+    }
+    current?.close();
+    this.#realtime = new RealtimeClient({ baseUrl, credential });
+    return this.#realtime;
+  }
+
+  /** Stops the answer being written; what was written so far stays. A server's answer is no longer waited for. */
   stop(): void {
     this.#abort?.abort();
   }
