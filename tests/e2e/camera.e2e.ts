@@ -74,3 +74,29 @@ test('clearing history can be undone', async ({ page }) => {
   await page.getByRole('button', { name: 'Undo' }).click();
   await expect(page.getByTestId('history').locator('li')).toHaveCount(1);
 });
+
+test('switched to "Server", the answer comes from the edge server over /ws into the panel and the history', async ({
+  page
+}) => {
+  await installTestModel(page, 'wasm-fp32');
+  await page.goto('/');
+  await expect(page.getByRole('button', { name: 'Pause' })).toBeEnabled();
+  const answerOn = page.getByRole('group', { name: 'Answer on' });
+  await expect(answerOn.getByRole('radio', { name: 'This device' })).toBeChecked();
+  await answerOn.getByRole('radio', { name: 'Server' }).check();
+
+  await page.getByRole('button', { name: 'What do you see?' }).click();
+  await expect(page.getByTestId('answer-device')).toHaveText('On the server');
+  await expect(page.getByTestId('answer-stats')).toContainText('tiny-smolvlm');
+  const answer = ((await page.getByTestId('answer').textContent()) ?? '').trim();
+  const history = page.getByTestId('history');
+  await expect(history.getByText('What do you see?')).toBeVisible();
+  const latest = history.locator('li').first();
+  await expect(latest).toContainText('tiny-smolvlm (server)');
+  // The tiny random-weight model may say nothing, which the history shows as such.
+  await expect(latest).toContainText(answer || '(no answer)');
+
+  // The choice is kept.
+  await page.reload();
+  await expect(page.getByRole('group', { name: 'Answer on' }).getByRole('radio', { name: 'Server' })).toBeChecked();
+});
