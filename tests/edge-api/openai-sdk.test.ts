@@ -1,21 +1,10 @@
-import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI, { AuthenticationError, BadRequestError, NotFoundError, RateLimitError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLogger } from '../../edge-api/http/logger.ts';
 import { createApiKey } from '../../edge-api/security/api-keys.ts';
-import { startServer } from '../../edge-api/server.ts';
 import { pngDataUrl } from './support/png.ts';
-import {
-  EMBEDDING_MODEL,
-  TENANTS,
-  TEXT_MODEL,
-  testConfig,
-  testServer,
-  VISION_MODEL,
-  type TestServer
-} from './support/test-app.ts';
+import { EMBEDDING_MODEL, TENANTS, TEXT_MODEL, testServer, VISION_MODEL, type TestServer } from './support/test-app.ts';
 
 /**
  * The official OpenAI Node SDK against the real server over HTTP, as a new user points it: base URL
@@ -26,22 +15,11 @@ const client = (server: TestServer, apiKey: string) =>
   new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
 
 /** `npm start` on loopback as it ships: no API keys, no JWT settings, anonymous access on. */
-async function keylessServer(): Promise<TestServer> {
-  const config = {
-    ...testConfig({ ALLOW_ANONYMOUS: 'true' }),
-    API_KEYS: '',
-    JWT_SECRET: undefined,
-    JWT_ISSUER: undefined,
-    JWT_AUDIENCE: undefined
-  };
-  const running = await startServer(config, jsonLogger('silent'));
-  return {
-    url: `http://127.0.0.1:${running.port}`,
-    async close() {
-      await running.close(1_000);
-      rmSync(config.DATA_DIR, { recursive: true, force: true });
-    }
-  };
+function keylessServer(): Promise<TestServer> {
+  return testServer(
+    { ALLOW_ANONYMOUS: 'true' },
+    { API_KEYS: '', JWT_SECRET: undefined, JWT_ISSUER: undefined, JWT_AUDIENCE: undefined }
+  );
 }
 
 /** What the SDK throws, for assertions on its class and fields. */

@@ -80,9 +80,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** The whole server on a free port, job workers included: for tests that need real HTTP. */
-export async function testServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const config = testConfig({ JOB_CONCURRENCY: '1', ...env });
+/**
+ * The whole server on a free port, job workers included: for tests that need real HTTP.
+ * `overrides` replaces settings after the environment is read (e.g. to run without credentials).
+ */
+export async function testServer(
+  env: Record<string, string> = {},
+  overrides: Partial<Config> = {}
+): Promise<TestServer> {
+  const config = { ...testConfig({ JOB_CONCURRENCY: '1', ...env }), ...overrides };
   const running = await startServer(config, jsonLogger('silent'));
   return {
     url: `http://127.0.0.1:${running.port}`,
