@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { db } from '#lib/db/index.ts';
 import { appEvents } from '#lib/services/app-events.ts';
 import { SERVER_VARIANT } from '#lib/services/assistant.service.ts';
-import { thumbnailOf } from '#lib/services/observations.service.ts';
+import { dataUrlOf, thumbnailOf } from '#lib/services/observations.service.ts';
 import { RealtimeClient, RealtimeError } from '#lib/services/realtime-client.ts';
 import { assistantStore } from '#lib/state/assistant-store.svelte.ts';
 import { edgeConnectionStore } from '#lib/state/edge-connection-store.svelte.ts';
@@ -16,16 +16,14 @@ async function frameUrl(): Promise<string> {
   const frame = await testFrame();
   const blob = await thumbnailOf(frame, frame.width, frame.height, 512);
   frame.close();
-  return new Promise((resolve) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(reader.result as string);
-    reader.readAsDataURL(blob);
-  });
+  return dataUrlOf(blob);
 }
 
 beforeAll(async () => {
   await db.observations.clear();
   await db.settings.clear();
+  // No vision model on this device: the store is to choose the server by itself.
+  await db.models.clear();
   await modelsStore.init();
 });
 
@@ -79,7 +77,8 @@ describe('assistant store answering on the server', () => {
       answer: assistantStore.answer,
       modelId: 'tiny-smolvlm',
       variantId: SERVER_VARIANT,
-      source: 'upload'
+      source: 'upload',
+      stats: { device: 'server' }
     });
     expect(told).toEqual([assistantStore.answer]);
 

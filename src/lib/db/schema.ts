@@ -38,7 +38,11 @@ export interface Observation {
   /** JPEG thumbnail of the frame the answer is about. */
   thumbnail: Blob;
   /** Timings of the answer; `promptTokens` is missing from observations made before it was counted. */
-  stats: Omit<GenerationStats, 'text' | 'promptTokens'> & Partial<Pick<GenerationStats, 'promptTokens'>>;
+  stats: Omit<GenerationStats, 'text' | 'promptTokens' | 'device'> &
+    Partial<Pick<GenerationStats, 'promptTokens'>> & {
+      /** Where the answer was computed: this device's engine, or the edge server. */
+      device: GenerationStats['device'] | 'server';
+    };
   source: 'camera' | 'upload' | 'continuous';
 }
 

@@ -3,7 +3,7 @@ import type { ModelEntry } from '#lib/core/manifest.ts';
 import type { Observation } from '#lib/db/index.ts';
 import { appEvents } from './app-events.ts';
 import { deviceTextGenerator } from './engine.service.ts';
-import { addObservation, thumbnailOf } from './observations.service.ts';
+import { addObservation, dataUrlOf, thumbnailOf } from './observations.service.ts';
 import type { RealtimeClient, ServerAnswer } from './realtime-client.ts';
 import type { Settings } from './settings.service.ts';
 
@@ -76,8 +76,7 @@ export async function askServer(
     answer: answer.text,
     modelId: answer.model,
     variantId: SERVER_VARIANT,
-    // The whole answer arrives at once: its first token is its last. The server tells no token counts,
-    // and `device` (this device's engine) has no value for a server: `variantId` says where it ran.
+    // The whole answer arrives at once: its first token is its last. The server tells no token counts.
     stats: {
       tokens: 0,
       preprocessMs: 0,
@@ -86,7 +85,7 @@ export async function askServer(
       timeToFirstTokenMs: answer.latencyMs,
       totalMs: answer.latencyMs,
       tokensPerSecond: 0,
-      device: 'wasm',
+      device: 'server',
       aborted: false
     }
   });
@@ -110,13 +109,4 @@ async function record(
     ...answer
   });
   appEvents.emit('assistant:answer', { text: answer.answer });
-}
-
-function dataUrlOf(blob: Blob): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(reader.result as string);
-    reader.onerror = () => reject(reader.error ?? new Error('The image could not be read'));
-    reader.readAsDataURL(blob);
-  });
 }

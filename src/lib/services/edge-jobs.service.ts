@@ -15,6 +15,7 @@ import { abortError, EdgeAuthError, EdgeRequestError, EdgeUnavailableError, isAb
 import { JOB_KINDS, type KnownJobRequest } from '#lib/core/job-kinds.ts';
 import { db, type EdgeJob, type EdgeJobSubject, type Observation } from '#lib/db/index.ts';
 import { EdgeClient, type EdgeClientOptions } from './edge-client.ts';
+import { dataUrlOf } from './observations.service.ts';
 import { loadSetting, updateSetting, type Settings } from './settings.service.ts';
 
 /** Told every change to a stored job, as stored. */
@@ -288,14 +289,5 @@ async function save(id: string, changes: Partial<EdgeJob>): Promise<EdgeJob> {
     const job = withOutboxMark({ ...stored, ...changes, updatedAt: Date.now() });
     await db.edgeJobs.put(job);
     return job;
-  });
-}
-
-function dataUrlOf(blob: Blob): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(reader.result as string);
-    reader.onerror = () => reject(reader.error ?? new Error('The image could not be read'));
-    reader.readAsDataURL(blob);
   });
 }

@@ -34,3 +34,13 @@ export async function thumbnailOf(
   canvas.getContext('2d')?.drawImage(source, 0, 0, canvas.width, canvas.height);
   return canvas.convertToBlob({ type: 'image/jpeg', quality: 0.7 });
 }
+
+/** A thumbnail (or any image blob) as a data: URL, as the edge API takes images inside JSON. */
+export function dataUrlOf(blob: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result as string);
+    reader.onerror = () => reject(reader.error ?? new Error('The image could not be read'));
+    reader.readAsDataURL(blob);
+  });
+}
