@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { MiddlewareHandler } from 'hono';
 import { getMimeType } from 'hono/utils/mime';
-import { parseRange } from './serve-blob.ts';
+import { rangedBody } from './serve-blob.ts';
 
 /** Content codings the build writes beside each file (see vite.config.ts), best first. */
 const ENCODINGS = [
@@ -113,21 +113,13 @@ export function serveApp(root: string): MiddlewareHandler {
     if (matches(c.req.header('if-none-match'), variant.etag)) {
       return c.body(null, 304, headers);
     }
-    const range = wantsRange ? parseRange(rangeHeader, variant.size) : null;
-    if (range === 'invalid') {
-      return c.body(null, 416, { ...headers, 'content-range': `bytes */${variant.size}` });
-    }
-    const [start, end] = range ?? [0, variant.size - 1];
-    headers['content-length'] = String(end - start + 1);
-    if (range) {
-      headers['content-range'] = `bytes ${start}-${end}/${variant.size}`;
-    }
-    const status = range ? 206 : 200;
-    if (c.req.method === 'HEAD' || variant.size === 0) {
-      return c.body(null, status, headers);
-    }
-    const body = Readable.toWeb(createReadStream(variant.path, { start, end })) as ReadableStream<Uint8Array>;
-    return c.body(body, status, headers);
+    return rangedBody(
+      c,
+      headers,
+      variant.size,
+      wantsRange ? rangeHeader : undefined,
+      (start, end) => Readable.toWeb(createReadStream(variant.path, { start, end })) as ReadableStream<Uint8Array>
+    );
   };
 }
 

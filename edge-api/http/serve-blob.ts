@@ -31,20 +31,35 @@ export async function serveBlob(
   // A resumed download of a file that changed since its first part must start over rather than
   // splice new bytes onto old ones (If-Range, RFC 9110 §13.1.5): a range only for the same ETag.
   const ifRange = c.req.header('if-range');
-  const range = parseRange(ifRange === undefined || ifRange === etag ? c.req.header('range') : undefined, info.size);
+  const rangeHeader = ifRange === undefined || ifRange === etag ? c.req.header('range') : undefined;
+  return rangedBody(c, headers, info.size, rangeHeader, (start, end) => store.read(key, start, end));
+}
+
+/**
+ * The answer for `size` bytes once validators are settled: the one range `rangeHeader` asks for
+ * (206, or 416 when it lies outside), else all of it (200); headers only for HEAD.
+ */
+export function rangedBody(
+  c: Context,
+  headers: Record<string, string>,
+  size: number,
+  rangeHeader: string | undefined,
+  read: (start: number, end: number) => ReadableStream<Uint8Array>
+): Response {
+  const range = parseRange(rangeHeader, size);
   if (range === 'invalid') {
-    return c.body(null, 416, { ...headers, 'content-range': `bytes */${info.size}` });
+    return c.body(null, 416, { ...headers, 'content-range': `bytes */${size}` });
   }
-  const [start, end] = range ?? [0, info.size - 1];
+  const [start, end] = range ?? [0, size - 1];
   headers['content-length'] = String(end - start + 1);
   if (range) {
-    headers['content-range'] = `bytes ${start}-${end}/${info.size}`;
+    headers['content-range'] = `bytes ${start}-${end}/${size}`;
   }
   const status = range ? 206 : 200;
-  if (c.req.method === 'HEAD' || info.size === 0) {
+  if (c.req.method === 'HEAD' || size === 0) {
     return c.body(null, status, headers);
   }
-  return c.body(store.read(key, start, end), status, headers);
+  return c.body(read(start, end), status, headers);
 }
 
 /** A single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; multi-range requests get the whole file. */
