@@ -8,7 +8,7 @@ import { apiRouter, requireJson } from '../http/validation.ts';
 import { artifactPrefix } from '../job-types/job-type.ts';
 import type { JobTypes } from '../job-types/registry.ts';
 import { InvalidCursorError, TenantJobLimitError, type JobQueue, type JobRecord } from '../jobs/job-queue.ts';
-import { COMMON_ERRORS, errorResponses } from '../schemas/common.ts';
+import { COMMON_ERRORS, errorResponses, jsonResponse } from '../schemas/common.ts';
 import {
   jobCreateSchema,
   JobIdParams,
@@ -30,8 +30,6 @@ export interface JobRoutesDeps {
 /** A comment line every so often keeps proxies from closing a quiet event stream. */
 const KEEP_ALIVE_MS = 15_000;
 
-const jobJson = (description: string) => ({ description, content: { 'application/json': { schema: JobSchema } } });
-
 const createRouteFor = (types: JobTypes) =>
   createRoute({
     method: 'post',
@@ -46,8 +44,8 @@ const createRouteFor = (types: JobTypes) =>
       body: { content: { 'application/json': { schema: jobCreateSchema(types.names) } }, required: true }
     },
     responses: {
-      202: jobJson('Accepted and queued'),
-      200: jobJson('The job an earlier request with the same Idempotency-Key created'),
+      202: jsonResponse(JobSchema, 'Accepted and queued'),
+      200: jsonResponse(JobSchema, 'The job an earlier request with the same Idempotency-Key created'),
       ...errorResponses(...COMMON_ERRORS)
     }
   });
@@ -68,7 +66,7 @@ const get = createRoute({
   path: '/{id}',
   summary: 'One job, with its progress, result and artifacts',
   request: { params: JobIdParams },
-  responses: { 200: jobJson('The job'), ...errorResponses(401, 404, 429) }
+  responses: { 200: jsonResponse(JobSchema, 'The job'), ...errorResponses(401, 404, 429) }
 });
 
 const events = createRoute({
@@ -88,7 +86,7 @@ const cancel = createRoute({
   path: '/{id}/cancel',
   summary: 'Cancel a job: at once when queued; a running one stops at its next checkpoint',
   request: { params: JobIdParams },
-  responses: { 200: jobJson('The job after the request'), ...errorResponses(401, 404, 409, 429) }
+  responses: { 200: jsonResponse(JobSchema, 'The job after the request'), ...errorResponses(401, 404, 409, 429) }
 });
 
 const artifact = createRoute({

@@ -8,7 +8,7 @@ import {
 import { notFound, unprocessable } from '../http/errors.ts';
 import { apiRouter, requireJson } from '../http/validation.ts';
 import { InvalidCursorError } from '../jobs/job-queue.ts';
-import { COMMON_ERRORS, errorResponses } from '../schemas/common.ts';
+import { COMMON_ERRORS, errorResponses, jsonResponse } from '../schemas/common.ts';
 import { observeSession, sessionNotFound, type ObserveDeps } from '../sessions/observe-session.ts';
 import { sessionView, TaskSessionSchema } from '../sessions/wire.ts';
 import type { AuthEnv } from '../security/principal.ts';
@@ -75,11 +75,6 @@ const ListQuery = z.object({
   cursor: z.string().max(200).optional()
 });
 
-const sessionJson = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: TaskSessionSchema } }
-});
-
 const create = createRoute({
   method: 'post',
   path: '/',
@@ -88,7 +83,10 @@ const create = createRoute({
     'Name a stored task (`task_id`, e.g. one of the sample tasks) or send its definition (`task`), not both.',
   middleware: [requireJson] as const,
   request: { body: { content: { 'application/json': { schema: SessionCreateSchema } }, required: true } },
-  responses: { 201: sessionJson('The new session, on its first step'), ...errorResponses(...COMMON_ERRORS, 404) }
+  responses: {
+    201: jsonResponse(TaskSessionSchema, 'The new session, on its first step'),
+    ...errorResponses(...COMMON_ERRORS, 404)
+  }
 });
 
 const list = createRoute({
@@ -107,7 +105,7 @@ const get = createRoute({
   path: '/{id}',
   summary: 'One task session and where it stands',
   request: { params: IdParams },
-  responses: { 200: sessionJson('The session'), ...errorResponses(401, 404, 429) }
+  responses: { 200: jsonResponse(TaskSessionSchema, 'The session'), ...errorResponses(401, 404, 429) }
 });
 
 const observation = createRoute({
@@ -137,7 +135,7 @@ const end = createRoute({
   summary: 'End a task session: it keeps answering queries, but takes no more observations',
   request: { params: IdParams },
   responses: {
-    200: sessionJson('The ended session (ending it again changes nothing)'),
+    200: jsonResponse(TaskSessionSchema, 'The ended session (ending it again changes nothing)'),
     ...errorResponses(401, 404, 429)
   }
 });

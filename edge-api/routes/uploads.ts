@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ApiError, notFound, unprocessable } from '../http/errors.ts';
 import { apiRouter } from '../http/validation.ts';
-import { errorResponses } from '../schemas/common.ts';
+import { errorResponses, jsonResponse } from '../schemas/common.ts';
 import { UploadCreateHeaders, UploadIdParams, UploadPatchHeaders, UploadSchema } from '../schemas/uploads.ts';
 import type { AuthEnv } from '../security/principal.ts';
 import { UploadError, type Upload, type UploadStore } from '../storage/upload-store.ts';
@@ -12,11 +12,6 @@ const TUS_VERSION = '1.0.0';
 const CHUNK_TYPE = 'application/offset+octet-stream';
 const MEDIA_TYPE = /^[\w.+-]+\/[\w.+-]+$/;
 
-const uploadJson = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: UploadSchema } }
-});
-
 const create = createRoute({
   method: 'post',
   path: '/',
@@ -25,7 +20,7 @@ const create = createRoute({
     'For inputs too large to send inside a job (a video’s frames, a large scan). Send no body; the ' +
     '`Location` header is where the chunks go. Kept JOB_RETENTION_HOURS after creation, or after completion.',
   request: { headers: UploadCreateHeaders },
-  responses: { 201: uploadJson('Created, at offset 0'), ...errorResponses(401, 413, 422, 429) }
+  responses: { 201: jsonResponse(UploadSchema, 'Created, at offset 0'), ...errorResponses(401, 413, 422, 429) }
 });
 
 const get = createRoute({
@@ -36,7 +31,7 @@ const get = createRoute({
     '`Upload-Offset` is where to resume. Asking stops a chunk still being received for this upload: a ' +
     'client asks after giving up on that connection.',
   request: { params: UploadIdParams },
-  responses: { 200: uploadJson('The upload'), ...errorResponses(401, 404, 422, 429) }
+  responses: { 200: jsonResponse(UploadSchema, 'The upload'), ...errorResponses(401, 404, 422, 429) }
 });
 
 const append = createRoute({

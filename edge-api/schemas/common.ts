@@ -24,13 +24,16 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'A backend timed out'
 };
 
+/** An OpenAPI response whose body is `schema` as JSON. */
+export const jsonResponse = <S extends z.ZodType>(schema: S, description: string) => ({
+  description,
+  content: { 'application/json': { schema } }
+});
+
 /** OpenAPI response entries for the error statuses a route can answer with. */
 export function errorResponses(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((status) => [
-      status,
-      { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: ErrorSchema } } }
-    ])
+    statuses.map((status) => [status, jsonResponse(ErrorSchema, STATUS_TEXT[status] ?? 'Error')])
   );
 }
 
