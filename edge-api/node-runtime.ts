@@ -3,7 +3,6 @@ import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { parseManifest } from '../src/lib/core/manifest.ts';
-import type { TaskDefinition } from '../src/lib/core/tracker/index.ts';
 import type { Backend } from './backends/backend.ts';
 import { localBackend, localDevice } from './backends/local.ts';
 import { undiciHttp } from './backends/undici-http.ts';
@@ -21,8 +20,6 @@ import { sqliteJobQueue } from './jobs/sqlite-queue.ts';
 import type { StorageCheck } from './routes/health.ts';
 import { redisTaskSessions } from './sessions/redis-task-sessions.ts';
 import { sqliteTaskSessions } from './sessions/sqlite-task-sessions.ts';
-import { storedTasks } from './sessions/stored-tasks.ts';
-import { taskObserver, type TaskObserver } from './sessions/task-observer.ts';
 import type { TaskSessionStore } from './sessions/task-session-store.ts';
 import { fileStore, type WritableBlobStore } from './storage/file-store.ts';
 import { uploadStore, type UploadStore } from './storage/upload-store.ts';
@@ -38,12 +35,6 @@ export interface NodeRuntime {
   jobTypes: JobTypes;
   metrics: Metrics;
   idempotency: IdempotencyStore;
-  /** Task sessions whose tracker state the server keeps: beside the jobs (SQLite, or Redis). */
-  sessions: TaskSessionStore;
-  /** Camera frames and captions to tracker observations, through `backends`. */
-  taskObserver: TaskObserver;
-  /** The tasks sessions may name by id: the app's sample tasks. */
-  storedTasks: (id: string) => Promise<TaskDefinition | null>;
   storage: () => Promise<StorageCheck[]>;
   /** Runs jobs in this process (the API's own workers, or `npm run worker`). */
   work(concurrency: number): RunningWorker;
@@ -53,6 +44,20 @@ export interface NodeRuntime {
 const ARTIFACT_SWEEP_MS = 3_600_000;
 const MANIFEST = new URL('../models-manifest.json', import.meta.url);
 const PACKAGE = new URL('../package.json', import.meta.url);
+
+/** The SQLite file of the job queue (and, without Redis, of the task sessions beside it). */
+export const jobDatabasePath = (config: Config): string => join(config.DATA_DIR, 'jobs.sqlite');
+
+/**
+ * The API's task sessions (server.ts only: worker processes run jobs and never touch them): in
+ * the job database's file, or in Redis when the queue is there.
+ */
+export async function openTaskSessions(config: Config, logger: Logger): Promise<TaskSessionStore> {
+  const onError = (error: unknown) => logger.error('task sessions', describeError(error));
+  return config.REDIS_URL
+    ? redisTaskSessions({ url: config.REDIS_URL, onError })
+    : sqliteTaskSessions({ path: jobDatabasePath(config), onError });
+}
 
 export async function createNodeRuntime(config: Config, logger: Logger): Promise<NodeRuntime> {
   const version = (JSON.parse(readFileSync(PACKAGE, 'utf8')) as { version: string }).version;
@@ -64,14 +69,10 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     maxRunningPerTenant: config.JOB_MAX_RUNNING_PER_TENANT,
     onError: (error: unknown) => logger.error('job queue', describeError(error))
   };
-  const jobDatabase = join(config.DATA_DIR, 'jobs.sqlite');
+  const jobDatabase = jobDatabasePath(config);
   const queue = config.REDIS_URL
     ? bullmqJobQueue({ url: config.REDIS_URL, ...queueOptions })
     : sqliteJobQueue({ path: jobDatabase, pollMs: config.JOB_POLL_MS, ...queueOptions });
-  const onSessionError = (error: unknown) => logger.error('task sessions', describeError(error));
-  const sessions = config.REDIS_URL
-    ? await redisTaskSessions({ url: config.REDIS_URL, onError: onSessionError })
-    : sqliteTaskSessions({ path: jobDatabase, onError: onSessionError });
   // The metrics need the queue (job counts at scrape time); the backends report into the metrics.
   const metrics = createMetrics(queue);
 
@@ -118,8 +119,6 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     );
   const sweeper = setInterval(() => void sweep(), Math.min(retentionMs, ARTIFACT_SWEEP_MS));
   sweeper.unref();
-  // Frames are described by the vision model jobs use when they name none.
-  const observer = taskObserver({ backends: registry, visionModel: config.MEDGEMMA_MODEL });
   const jobTypes = registeredJobTypes.bind({ config, backends: registry, artifacts, uploads });
 
   const folders = [
@@ -147,9 +146,6 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     jobTypes,
     metrics,
     idempotency,
-    sessions,
-    taskObserver: observer,
-    storedTasks: storedTasks(),
     storage,
     work: (concurrency) =>
       queue.work(jobTypes.handlers(), {
@@ -162,7 +158,6 @@ export async function createNodeRuntime(config: Config, logger: Logger): Promise
     async close() {
       clearInterval(sweeper);
       await queue.close();
-      await sessions.close();
       await registry.close();
       await upstreamHttp.close();
       await redis?.quit();

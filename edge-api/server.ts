@@ -6,10 +6,12 @@ import { bodyLimitBytes, startOrExit, type Config } from './config.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
 import { serveApp } from './http/serve-app.ts';
 import { listen, type Listening } from './listen.ts';
-import { createNodeRuntime, type NodeRuntime } from './node-runtime.ts';
+import { createNodeRuntime, openTaskSessions, type NodeRuntime } from './node-runtime.ts';
 import { RealtimeHub } from './realtime/hub.ts';
 import { nodeWebSockets } from './realtime/node-websockets.ts';
 import { visionAnalyser } from './realtime/vision.ts';
+import { storedTasks } from './sessions/stored-tasks.ts';
+import { taskObserver } from './sessions/task-observer.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 import { authenticate, authenticateOptionsFromConfig } from './security/authenticate.ts';
 import { rateLimitFromConfig } from './security/rate-limit.ts';
@@ -26,6 +28,7 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
   // Checked before anything is opened: a bad key entry must not leave a queue half started.
   const authOptions = await authenticateOptionsFromConfig(config);
   const runtime = await createNodeRuntime(config, logger);
+  const sessions = await openTaskSessions(config, logger);
   const rateLimit = rateLimitFromConfig(config, logger);
   const realtime = new RealtimeHub({
     backends: runtime.backends,
@@ -36,6 +39,10 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
   });
   const app = createApp({
     ...runtime,
+    sessions,
+    // Frames are described by the vision model jobs use when they name none.
+    taskObserver: taskObserver({ backends: runtime.backends, visionModel: config.MEDGEMMA_MODEL }),
+    storedTasks: storedTasks(),
     startedAt: Date.now(),
     models: fileStore(config.MODELS_DIR),
     authenticate: authenticate(authOptions),
@@ -58,6 +65,7 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
     async close() {
       await realtime.close();
       await rateLimit.close();
+      await sessions.close();
       await runtime.close();
     }
   };
