@@ -15,7 +15,6 @@ import { securityHeaders } from './http/security-headers.ts';
 import { apiRouter } from './http/validation.ts';
 import type { JobTypes } from './job-types/registry.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
-import { credentialsCheck } from './realtime/credentials.ts';
 import type { RealtimeHub } from './realtime/hub.ts';
 import { realtimeSocket } from './realtime/socket.ts';
 import { taskSessionLinks } from './realtime/task-links.ts';
@@ -30,6 +29,7 @@ import { stateQuery } from './routes/state-query.ts';
 import { taskSessionRoutes } from './routes/task-sessions.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { errorResponses } from './schemas/common.ts';
+import { authenticateWith, type CheckCredentials } from './security/authenticate.ts';
 import type { AuthEnv } from './security/principal.ts';
 import type { TaskObserver } from './sessions/task-observer.ts';
 import type { TaskSessionStore } from './sessions/task-session-store.ts';
@@ -46,8 +46,8 @@ export interface AppDeps {
   queue: JobQueue;
   jobTypes: JobTypes;
   backends: BackendRegistry;
-  /** Sets the principal or refuses the request (401). */
-  authenticate: MiddlewareHandler<AuthEnv>;
+  /** Who a request's credentials stand for, or the 401: for HTTP routes and `/ws` alike. */
+  credentials: CheckCredentials;
   /** Keeps answers to requests sent with an `Idempotency-Key`. */
   idempotency: IdempotencyStore;
   /** Per-tenant limit after authentication (429). */
@@ -85,7 +85,7 @@ const API_ANSWER_PATHS = new RegExp(String.raw`^\/${API_ROUTES}`);
  */
 export function createApp(deps: AppDeps) {
   const { logger } = deps;
-  const protect = [deps.authenticate, deps.rateLimit] as const;
+  const protect = [authenticateWith(deps.credentials), deps.rateLimit] as const;
 
   const replay = idempotentResponses(deps.idempotency);
   // One per app: its store subscription pushes each task session's changes to the live sessions.
@@ -176,10 +176,7 @@ export function createApp(deps: AppDeps) {
         .route('/', realtimeRoutes({ ...deps, links }))
     );
 
-  app.get(
-    '/ws',
-    realtimeSocket({ ...deps, hub: deps.realtime, links, checkCredentials: credentialsCheck(deps.authenticate) })
-  );
+  app.get('/ws', realtimeSocket({ ...deps, hub: deps.realtime, links, checkCredentials: deps.credentials }));
 
   app.get('/metrics', ...protect, metricsHandler(deps.metrics));
   // Neither takes a body or a query to validate: documented here, routed as they are.

@@ -13,7 +13,7 @@ import { visionAnalyser } from './realtime/vision.ts';
 import { storedTasks } from './sessions/stored-tasks.ts';
 import { taskObserver } from './sessions/task-observer.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
-import { authenticate, authenticateOptionsFromConfig } from './security/authenticate.ts';
+import { authenticateOptionsFromConfig, credentialCheck } from './security/authenticate.ts';
 import { rateLimitFromConfig } from './security/rate-limit.ts';
 import { fileStore } from './storage/file-store.ts';
 
@@ -45,7 +45,7 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
     storedTasks: storedTasks(),
     startedAt: Date.now(),
     models: fileStore(config.MODELS_DIR),
-    authenticate: authenticate(authOptions),
+    credentials: credentialCheck(authOptions),
     rateLimit: rateLimit.middleware,
     logger,
     corsOrigins: config.CORS_ORIGINS,

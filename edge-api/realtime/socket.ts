@@ -4,7 +4,7 @@ import { checkImageUrl } from '../backends/chat-request.ts';
 import { ApiError } from '../http/errors.ts';
 import { describeError, type Logger } from '../http/logger.ts';
 import type { Principal } from '../security/principal.ts';
-import type { CheckCredentials } from './credentials.ts';
+import type { CheckCredentials } from '../security/authenticate.ts';
 import type { RealtimeHub } from './hub.ts';
 import { ClientMessage, CLOSE, type ServerMessage } from './messages.ts';
 import type { Listener, RealtimeSession } from './session.ts';

@@ -35,10 +35,23 @@ const BEARER = /^Bearer +(\S+) *$/i;
  * wrong is never downgraded to anonymous: a client that sends credentials expects them checked.
  */
 export function authenticate(options: AuthenticateOptions): MiddlewareHandler<AuthEnv> {
+  return authenticateWith(credentialCheck(options));
+}
+
+/** The caller an `Authorization` header value (or its absence) stands for; rejects with the 401. */
+export type CheckCredentials = (authorization: string | undefined) => Promise<Principal>;
+
+/** {@link authenticate} over a credential check (the same check `/ws` applies to its handshake and first message). */
+export function authenticateWith(check: CheckCredentials): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
-    c.set('principal', await principalOf(c.req.header('authorization'), options));
+    c.set('principal', await check(c.req.header('authorization')));
     await next();
   };
+}
+
+/** The rules of {@link authenticate} as a function of the header value. */
+export function credentialCheck(options: AuthenticateOptions): CheckCredentials {
+  return (header) => principalOf(header, options);
 }
 
 async function principalOf(header: string | undefined, options: AuthenticateOptions): Promise<Principal> {
