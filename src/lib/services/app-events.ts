@@ -16,6 +16,9 @@ export interface EngineStatus {
   ready: ReadyModel | null;
 }
 
+/** What the app measures as it runs, for the status monitor (never invented: each is one real event). */
+export type PerfMetric = 'first-token-ms' | 'tokens-per-second' | 'state-query-ms' | 'search-ms' | 'frame-handoff-ms';
+
 export interface AppEvents {
   /** An engine's worker moved from WebGPU to WASM (a failed load or a lost GPU); `reason` is for the user. */
   'engine:fallback': { engine: 'vlm' | 'embed'; reason: string };
@@ -23,6 +26,10 @@ export interface AppEvents {
   'engine:status': EngineStatus;
   /** The camera assistant finished an answer about the scene (the task tracker observes it). */
   'assistant:answer': { text: string };
+  /** One measurement of the app's own work (an answer's first token, a search), with what ran it. */
+  'perf:sample': { metric: PerfMetric; value: number; model?: string; device?: string };
+  /** A failure a store showed the user, for the status monitor's error log. */
+  'app:error': { where: string; message: string; model?: string; device?: string };
   /** A knowledge base's search graph is being brought up to date (`progress` null when done). */
   'knowledge:graph': {
     baseId: number;

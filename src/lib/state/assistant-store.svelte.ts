@@ -38,7 +38,7 @@ class AssistantStore {
   #prompt = $state('');
   #answer = $state('');
   #stats = $state.raw<GenerationStats | null>(null);
-  #errors = new ErrorSlot();
+  #errors = new ErrorSlot('Camera');
   #notice = $state<string | null>(null);
   #history = $state.raw<Observation[]>([]);
   #cleared = $state.raw<Observation[] | null>(null);

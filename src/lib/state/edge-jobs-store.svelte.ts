@@ -70,7 +70,7 @@ class EdgeJobsStore {
   /** The jobs last removed from this device's list, until the user undoes it or removes others. */
   #removed = $state.raw<EdgeJobRemoval | null>(null);
   #items = $derived([...this.#jobs.map(itemOf), ...this.#serverJobs.map(remoteItem)]);
-  #errors = new ErrorSlot();
+  #errors = new ErrorSlot('Server jobs');
 
   #outbox = new EdgeOutbox({
     jobs: () => this.#jobs,

@@ -1,3 +1,4 @@
+import { appEvents } from '#lib/services/app-events.ts';
 import { handleError, type UserError } from '#lib/services/handle-error.ts';
 
 /**
@@ -7,6 +8,9 @@ import { handleError, type UserError } from '#lib/services/handle-error.ts';
  */
 export class ErrorSlot {
   #current = $state<UserError | null>(null);
+
+  /** `where` names the part of the app in the error log ("Camera", "Knowledge"). */
+  constructor(readonly where: string) {}
 
   get current(): UserError | null {
     return this.#current;
@@ -26,7 +30,11 @@ export class ErrorSlot {
 
   /** Shows a failure of background work, which must not clear what the user was told before. */
   report(error: unknown): void {
-    this.#current = handleError(error) ?? this.#current;
+    const failure = handleError(error);
+    if (failure) {
+      this.#current = failure;
+      appEvents.emit('app:error', { where: this.where, message: failure.message });
+    }
   }
 
   /** Shows a problem the store found itself (no camera, no image yet). */

@@ -33,7 +33,7 @@ class KnowledgeStore {
   #indexing = $state<{ done: number; total: number } | null>(null);
   #removed = $state.raw<{ name: string; undo: () => Promise<void> } | null>(null);
   #loaded = $state(false);
-  #errors = new ErrorSlot();
+  #errors = new ErrorSlot('Knowledge');
   #cancel: AbortController | null = null;
   #writing: AbortController | null = null;
 

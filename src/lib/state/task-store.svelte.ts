@@ -35,7 +35,7 @@ class TaskStore {
   #ready = $state(false);
   #current = $derived(this.#session ? currentStep(this.#session.state) : null);
   #following = $derived(!!modelsStore.embeddingModel && modelsStore.isInstalled(modelsStore.embeddingModel.id));
-  #errors = new ErrorSlot();
+  #errors = new ErrorSlot('Task guide');
   #writing: AbortController | null = null;
 
   get tasks(): TaskDefinition[] {
