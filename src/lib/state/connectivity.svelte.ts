@@ -1,24 +1,20 @@
 /**
  * Whether the browser believes it is online (`navigator.onLine` and its events). "Offline" is
  * certain; "online" only means a network exists, so downloads still report their own failures.
+ * While prerendering there is no browser: online.
  */
 class Connectivity {
-  #online = $state(true);
-  #watching = false;
+  #online = $state(typeof navigator === 'undefined' ? true : navigator.onLine);
 
-  get online(): boolean {
-    this.#watch();
-    return this.#online;
+  constructor() {
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', () => (this.#online = true));
+      window.addEventListener('offline', () => (this.#online = false));
+    }
   }
 
-  #watch(): void {
-    if (this.#watching || typeof window === 'undefined') {
-      return;
-    }
-    this.#watching = true;
-    this.#online = navigator.onLine;
-    window.addEventListener('online', () => (this.#online = true));
-    window.addEventListener('offline', () => (this.#online = false));
+  get online(): boolean {
+    return this.#online;
   }
 }
 
