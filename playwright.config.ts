@@ -30,7 +30,8 @@ export default defineConfig({
     command: `node edge-api/server.ts`,
     env: {
       PORT: String(port),
-      STATIC_DIR: 'build',
+      // E2E_STATIC_DIR: a copy of a build, so runs side by side do not test each other's.
+      STATIC_DIR: process.env.E2E_STATIC_DIR ?? 'build',
       MODELS_DIR: '.cache/models',
       MEDGEMMA_MODEL: 'tiny-smolvlm',
       // One API key configured, as a deployed server has: a wrong key is then refused (a keyless
