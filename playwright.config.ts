@@ -7,6 +7,8 @@ const port = Number(process.env.E2E_PORT ?? 4399);
 export default defineConfig({
   testDir: 'tests/e2e',
   testMatch: '**/*.e2e.ts',
+  // One baseline per screenshot name, not per platform: CI and this machine run the same Debian Chromium.
+  snapshotPathTemplate: '{testDir}/{testFilePath}-snapshots/{arg}{ext}',
   globalSetup: './tests/e2e/global-setup.ts',
   timeout: 120_000,
   expect: { timeout: 60_000 },
