@@ -1,8 +1,10 @@
 import { cdp } from 'vitest/browser';
 import { afterEach, describe, expect, it } from 'vitest';
+import { selectVariant } from '#lib/core/capabilities.ts';
 import type { ModelVariant } from '#lib/core/manifest.ts';
 import { MODEL_CACHE_NAME } from '#lib/core/model-cache.ts';
 import { db } from '#lib/db/index.ts';
+import { detectCapabilities } from '#lib/services/capabilities.service.ts';
 import { installModel, uninstallModel, type InstallProgress } from '#lib/services/model-install.service.ts';
 import { devModel, mirror, variantOn } from './helpers.ts';
 
@@ -102,5 +104,14 @@ describe('installModel failures', () => {
     await uninstallModel(model, installed);
     expect(await db.models.get(model.id)).toBeUndefined();
     expect(await (await caches.open(MODEL_CACHE_NAME)).keys()).toHaveLength(0);
+  });
+});
+
+describe('detectCapabilities', () => {
+  it("sees that this browser's WebGPU is SwiftShader, and picks WASM for it", async () => {
+    // The test browser's adapter reports vendor "google", architecture "swiftshader", isFallbackAdapter true.
+    const caps = await detectCapabilities();
+    expect(caps).toMatchObject({ webgpu: true, softwareAdapter: true, adapter: 'google swiftshader' });
+    expect(selectVariant(model, caps).variant.device).toBe('wasm');
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { selectVariant, unmetRequirement, type DeviceCapabilities } from '#lib/core/capabilities.ts';
+import {
+  isSoftwareAdapter,
+  selectVariant,
+  SOFTWARE_WEBGPU_REASON,
+  unmetRequirement,
+  type DeviceCapabilities
+} from '#lib/core/capabilities.ts';
 import { ModelLoadError } from '#lib/core/errors.ts';
 import type { ModelEntry, ModelVariant } from '#lib/core/manifest.ts';
 
@@ -32,14 +38,23 @@ const model: ModelEntry = {
 
 const desktopGpu: DeviceCapabilities = {
   webgpu: true,
+  softwareAdapter: false,
   shaderF16: true,
   maxBufferSize: 4 * GiB,
   maxStorageBufferBindingSize: 2 * GiB,
   deviceMemoryGiB: 8
 };
-// What headless Chromium on SwiftShader reports here: no shader-f16, 1 GiB buffers.
-const swiftShader: DeviceCapabilities = { ...desktopGpu, shaderF16: false, maxBufferSize: GiB };
-const noGpu: DeviceCapabilities = { webgpu: false, shaderF16: false, maxBufferSize: 0, maxStorageBufferBindingSize: 0 };
+// A GPU without shader-f16 and with 1 GiB buffers.
+const smallGpu: DeviceCapabilities = { ...desktopGpu, shaderF16: false, maxBufferSize: GiB };
+// What headless Chromium reports here: the same limits, emulated on the CPU.
+const swiftShader: DeviceCapabilities = { ...smallGpu, softwareAdapter: true };
+const noGpu: DeviceCapabilities = {
+  webgpu: false,
+  softwareAdapter: false,
+  shaderF16: false,
+  maxBufferSize: 0,
+  maxStorageBufferBindingSize: 0
+};
 
 describe('selectVariant', () => {
   it('takes the best variant a capable GPU can run', () => {
@@ -47,7 +62,7 @@ describe('selectVariant', () => {
   });
 
   it('skips variants whose requirements are unmet and says why', () => {
-    const choice = selectVariant(model, swiftShader);
+    const choice = selectVariant(model, smallGpu);
     expect(choice.variant.id).toBe('webgpu-fp32-small');
     expect(choice.skipped).toEqual([
       { id: 'webgpu-fp16', reason: 'the GPU lacks shader-f16' },
@@ -81,5 +96,45 @@ describe('selectVariant', () => {
   it('does not hold unknown device memory against a variant', () => {
     const { deviceMemoryGiB: _, ...unknownMemory } = noGpu as DeviceCapabilities;
     expect(unmetRequirement(model.variants[3]!, unknownMemory)).toBeNull();
+  });
+
+  it('prefers WASM on a software adapter, and says why WebGPU was passed over', () => {
+    const choice = selectVariant(model, swiftShader);
+    expect(choice.variant.id).toBe('wasm-q8');
+    expect(choice.skipped).toEqual([
+      { id: 'webgpu-fp16', reason: 'the GPU lacks shader-f16' },
+      { id: 'webgpu-fp32', reason: 'GPU buffers are limited to 1024 MiB, the model needs 2048 MiB' },
+      { id: 'webgpu-fp32-small', reason: SOFTWARE_WEBGPU_REASON }
+    ]);
+  });
+
+  it("keeps the user's WebGPU choice on a software adapter", () => {
+    expect(selectVariant(model, swiftShader, { preferred: 'webgpu-fp32-small' }).variant.id).toBe('webgpu-fp32-small');
+  });
+
+  it('still runs on a software adapter when no WASM variant fits', () => {
+    const choice = selectVariant(model, { ...swiftShader, deviceMemoryGiB: 1 });
+    expect(choice.variant.id).toBe('webgpu-fp32-small');
+    expect(choice.skipped.map((s) => s.reason)).not.toContain(SOFTWARE_WEBGPU_REASON);
+  });
+});
+
+describe('isSoftwareAdapter', () => {
+  const gpu = { vendor: 'nvidia', architecture: 'ampere', description: '' };
+
+  it('believes the browser where it says so', () => {
+    expect(isSoftwareAdapter({ ...gpu, isFallbackAdapter: true })).toBe(true);
+    expect(isSoftwareAdapter({ ...gpu, isFallbackAdapter: false })).toBe(false);
+  });
+
+  it('recognises software renderers by name where the browser does not say', () => {
+    expect(isSoftwareAdapter({ vendor: 'google', architecture: 'swiftshader', description: '' })).toBe(true);
+    expect(
+      isSoftwareAdapter({ vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 15.0.7, 256 bits)' })
+    ).toBe(true);
+    expect(
+      isSoftwareAdapter({ vendor: 'microsoft', architecture: '', description: 'Microsoft Basic Render Driver' })
+    ).toBe(true);
+    expect(isSoftwareAdapter(gpu)).toBe(false);
   });
 });

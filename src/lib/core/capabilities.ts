@@ -4,8 +4,13 @@ import type { ModelEntry, ModelVariant } from './manifest.ts';
 /** What this device can do, as measured by `detectCapabilities()` in the page or a worker. */
 export interface DeviceCapabilities {
   webgpu: boolean;
-  /** The adapter's description, e.g. "SwiftShader" (for display only). */
+  /** The adapter's description, e.g. "google swiftshader" (for display only). */
   adapter?: string;
+  /**
+   * WebGPU is emulated on the CPU (SwiftShader, llvmpipe …): the same model ran at 21–29 tokens/s
+   * there against 406 on WASM, so the automatic choice prefers WASM.
+   */
+  softwareAdapter: boolean;
   shaderF16: boolean;
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
@@ -18,6 +23,28 @@ export interface VariantChoice {
   /** Why each better-ranked variant was passed over, for the UI ("no shader-f16 on this GPU"). */
   skipped: { id: string; reason: string }[];
 }
+
+/** The `GPUAdapterInfo` fields that tell a software renderer from a GPU. */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** Missing before Chromium 136 (and in other browsers that predate it). */
+  isFallbackAdapter?: boolean;
+}
+
+/** CPU renderers browsers fall back to where no GPU driver is usable. */
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|lavapipe|softpipe|software|microsoft basic render/i;
+
+/** True when WebGPU runs on the CPU: the browser says so, or the adapter names a software renderer. */
+export function isSoftwareAdapter(info: AdapterInfo): boolean {
+  return (
+    info.isFallbackAdapter === true || SOFTWARE_RENDERER.test(`${info.vendor} ${info.architecture} ${info.description}`)
+  );
+}
+
+/** Why an otherwise usable WebGPU variant is passed over on a software adapter. */
+export const SOFTWARE_WEBGPU_REASON = "this device's WebGPU runs in software; the CPU is faster here";
 
 /** Why `variant` cannot run on `caps`, or null when it can. */
 export function unmetRequirement(variant: ModelVariant, caps: DeviceCapabilities): string | null {
@@ -41,8 +68,8 @@ export function unmetRequirement(variant: ModelVariant, caps: DeviceCapabilities
 }
 
 /**
- * Picks the first variant (the manifest lists them best first) that fits the device.
- * `preferred` is the user's override: honoured when it fits. `exclude` drops devices that
+ * Picks the first variant (the manifest lists them best first) that fits the device, WASM
+ * first where WebGPU runs in software. `preferred` is the user's override: honoured when it fits. `exclude` drops devices that
  * already failed in this session (a WebGPU load error or a lost device forces WASM).
  */
 export function selectVariant(
@@ -50,11 +77,11 @@ export function selectVariant(
   caps: DeviceCapabilities,
   options: { preferred?: string; exclude?: ModelVariant['device'][] } = {}
 ): VariantChoice {
-  const skipped: VariantChoice['skipped'] = [];
   const usable = (v: ModelVariant): string | null =>
     options.exclude?.includes(v.device) ? `${v.device} failed earlier in this session` : unmetRequirement(v, caps);
 
   const preferred = model.variants.find((v) => v.id === options.preferred);
+  const skipped: VariantChoice['skipped'] = [];
   if (preferred) {
     const reason = usable(preferred);
     if (!reason) {
@@ -62,19 +89,29 @@ export function selectVariant(
     }
     skipped.push({ id: preferred.id, reason });
   }
-  for (const variant of model.variants) {
-    if (variant === preferred) {
-      continue;
+  const others = model.variants.filter((v) => v !== preferred);
+  const firstFit = (
+    demoteWebgpu: boolean
+  ): { variant: ModelVariant | undefined; skipped: VariantChoice['skipped'] } => {
+    const passedOver = [...skipped];
+    for (const variant of others) {
+      const reason = usable(variant) ?? (demoteWebgpu && variant.device === 'webgpu' ? SOFTWARE_WEBGPU_REASON : null);
+      if (!reason) {
+        return { variant, skipped: passedOver };
+      }
+      passedOver.push({ id: variant.id, reason });
     }
-    const reason = usable(variant);
-    if (!reason) {
-      return { variant, skipped };
-    }
-    skipped.push({ id: variant.id, reason });
+    return { variant: undefined, skipped: passedOver };
+  };
+  // On a software adapter WebGPU is the last resort: where no WASM variant fits, a slow GPU still beats none.
+  const demoted = caps.softwareAdapter ? firstFit(true) : null;
+  const { variant, skipped: passedOver } = demoted?.variant ? demoted : firstFit(false);
+  if (!variant) {
+    throw new ModelLoadError(
+      `${model.name} cannot run on this device: ${passedOver.map((s) => `${s.id}: ${s.reason}`).join('; ')}`
+    );
   }
-  throw new ModelLoadError(
-    `${model.name} cannot run on this device: ${skipped.map((s) => `${s.id}: ${s.reason}`).join('; ')}`
-  );
+  return { variant, skipped: passedOver };
 }
 
 function formatMiB(bytes: number): string {

@@ -1,10 +1,11 @@
-import type { DeviceCapabilities } from '#lib/core/capabilities.ts';
+import { isSoftwareAdapter, type DeviceCapabilities } from '#lib/core/capabilities.ts';
 
 /** Measures WebGPU and memory limits; works in the page and in workers. */
 export async function detectCapabilities(): Promise<DeviceCapabilities> {
   const deviceMemoryGiB = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
   const none: DeviceCapabilities = {
     webgpu: false,
+    softwareAdapter: false,
     shaderF16: false,
     maxBufferSize: 0,
     maxStorageBufferBindingSize: 0
@@ -13,9 +14,12 @@ export async function detectCapabilities(): Promise<DeviceCapabilities> {
   if (!adapter) {
     return { ...none, deviceMemoryGiB };
   }
+  const { info } = adapter;
   return {
     webgpu: true,
-    adapter: adapter.info.description || adapter.info.vendor || 'unknown GPU',
+    // SwiftShader leaves the description empty: "google swiftshader" still says what runs.
+    adapter: info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown GPU',
+    softwareAdapter: isSoftwareAdapter(info),
     shaderF16: adapter.features.has('shader-f16'),
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
