@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import {
   createTracker,
   parseTaskDefinition,
+  QUERY_TYPES,
   restore,
   TaskDefinitionError,
   TrackerStateError
@@ -46,7 +47,10 @@ const StateAnswerSchema = z
   .object({
     status: z.literal('success'),
     response_text: z.string(),
-    query_type: z.string(),
+    query_type: z.enum(QUERY_TYPES.map((type) => type.toUpperCase())).openapi({
+      description: 'What the question asked about, in the seed’s spelling',
+      example: 'CURRENT_STEP'
+    }),
     confidence: z.number(),
     processing_time_ms: z.number(),
     needs_fallback: z.boolean().openapi({

@@ -19,8 +19,10 @@ export const DEFAULT_MAX_HISTORY = 5;
  * names beside it (`status`, 1-based `current_step`, `task_name`, ISO `timestamp`s), so a client
  * written from either reads it.
  */
-export interface StateAnswer extends Omit<QueryAnswer, 'current_state' | 'history'> {
+export interface StateAnswer extends Omit<QueryAnswer, 'current_state' | 'history' | 'query_type'> {
   status: 'success';
+  /** The seed's spelling (`CURRENT_STEP`): the app's tracker names the same types in lower case. */
+  query_type: Uppercase<QueryAnswer['query_type']>;
   /** The server-kept session answered from; null for the stateless form. */
   session_id: string | null;
   current_state: SessionState;
@@ -66,6 +68,7 @@ export function toStateAnswer(
   const stepNumber = (id: string) => definition.steps.findIndex((s) => s.id === id) + 1;
   return {
     ...answer,
+    query_type: answer.query_type.toUpperCase() as StateAnswer['query_type'],
     status: 'success',
     session_id: sessionId,
     current_state: sessionState(definition, state),

@@ -366,7 +366,7 @@ describe('/ws linked to a task session (seed 000)', () => {
       type: 'state_response',
       status: 'success',
       session_id: task.id,
-      query_type: 'current_step',
+      query_type: 'CURRENT_STEP',
       response_text: expect.any(String),
       confidence: expect.any(Number),
       processing_time_ms: expect.any(Number),

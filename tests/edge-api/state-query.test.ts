@@ -30,7 +30,7 @@ describe('POST /api/v1/state/query', () => {
     expect(answer).toMatchObject({
       status: 'success',
       session_id: null,
-      query_type: 'current_step',
+      query_type: 'CURRENT_STEP',
       current_state: { task_id: 'hand-washing', step_index: 0, step_title: 'Wet hands and apply soap' },
       processing_time_ms: expect.any(Number),
       history: expect.any(Array)
@@ -44,7 +44,7 @@ describe('POST /api/v1/state/query', () => {
     const next = await query({ query: 'Start over', task: handWashing, state: first.state });
     expect(next.status).toBe(200);
     const answer = (await next.json()) as Answer;
-    expect(answer.query_type).toBe('start_over');
+    expect(answer.query_type).toBe('START_OVER');
     expect(answer.current_state.step_index).toBe(0);
   });
 

@@ -82,7 +82,7 @@ describe('task sessions', () => {
     expect(answer).toMatchObject({
       status: 'success',
       session_id: session.id,
-      query_type: 'current_step',
+      query_type: 'CURRENT_STEP',
       current_state: { task_name: 'hand-washing', task_id: 'hand-washing' }
     });
     expect(new Date((answer.current_state as { timestamp: string }).timestamp).toISOString()).toBeTruthy();
@@ -152,7 +152,7 @@ describe('task sessions', () => {
     );
     expect(((await byHeader.json()) as { session_id: string }).session_id).toBe(first.id);
     const restart = await post('/api/v1/state/query', { query: 'Start over', session_id: first.id });
-    expect(((await restart.json()) as { query_type: string }).query_type).toBe('start_over');
+    expect(((await restart.json()) as { query_type: string }).query_type).toBe('START_OVER');
     // Changed last, so now the latest.
     const latest = await post('/api/v1/state/query', { query: 'What step am I on?', include_history: false });
     const answer = (await latest.json()) as { session_id: string; history: unknown[] };
