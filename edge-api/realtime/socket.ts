@@ -238,6 +238,11 @@ class Connection implements Listener {
     if (resumed && latest) {
       this.send({ type: 'vlm_response', response: latest });
     }
+    // A client following a task session sees where it stands now, not only after its next change.
+    const state = await this.#options.links.current(session);
+    if (state && !this.#done) {
+      this.send(state);
+    }
     return true;
   }
 }

@@ -30,6 +30,8 @@ export interface TaskSessionLinks {
   start(tenant: string, request: LiveSessionRequest): Promise<RealtimeSession>;
   /** The answer to a `state_query` about `live`'s task session; an error answer when it has none. */
   query(live: RealtimeSession, message: StateQueryMessage): Promise<StateResponse>;
+  /** Where `live`'s task session stands now, for a client joining it; null when it follows none (or it is gone). */
+  current(live: RealtimeSession): Promise<StateUpdate | null>;
 }
 
 /** Where `session` stands, as `/ws` pushes it. */
@@ -102,6 +104,11 @@ export function taskSessionLinks(options: TaskSessionLinksOptions): TaskSessionL
         prompt: request.prompt,
         ...(taskSessionId === undefined ? {} : { taskSessionId, onAnswer: observeAnswer })
       });
+    },
+
+    async current(live) {
+      const session = live.taskSessionId === null ? null : await sessions.get(live.tenant, live.taskSessionId);
+      return session ? stateUpdate(session) : null;
     },
 
     async query(live, { query, include_history, max_history }) {

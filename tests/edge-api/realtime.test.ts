@@ -343,10 +343,13 @@ describe('/ws linked to a task session (seed 000)', () => {
     const task = await taskSession();
     const live = client(`/ws?model=${SLOW_MODEL}&task_session_id=${task.id}`);
     expect(await live.status()).toMatchObject({ task_session_id: task.id, resumed: false });
+    // Where the task stands on joining, before anything was observed.
+    const joined = await live.next((m) => m.type === 'state_update');
+    expect(joined).toMatchObject({ task_session_id: task.id, ended: false, state: task.current_state });
 
     await live.send(frame());
     await live.answer(1);
-    const update = await live.next((m) => m.type === 'state_update');
+    const update = await live.next((m) => m.type === 'state_update' && m !== joined);
     expect(update).toMatchObject({
       task_session_id: task.id,
       ended: false,
@@ -387,6 +390,7 @@ describe('/ws linked to a task session (seed 000)', () => {
     const live = client('/ws', {});
     await live.send({ type: 'auth', token: TENANTS.alpha, task_session_id: task.id });
     expect((await live.status()).task_session_id).toBe(task.id);
+    const joined = await live.next((m) => m.type === 'state_update');
     const unlinked = client();
     await unlinked.status();
 
@@ -397,7 +401,7 @@ describe('/ws linked to a task session (seed 000)', () => {
     });
     expect(observed.status).toBe(200);
     const { session } = (await observed.json()) as { session: { current_state: Record<string, unknown> } };
-    const update = await live.next((m) => m.type === 'state_update');
+    const update = await live.next((m) => m.type === 'state_update' && m !== joined);
     expect(update).toMatchObject({ task_session_id: task.id, state: session.current_state });
 
     // Ending it is a change too; a socket on no task session hears nothing of it.
