@@ -92,44 +92,53 @@ describe('parseTaskDefinition', () => {
     expect(Object.keys(JSON.parse(serializeTaskDefinition(tiny)) as object)).toEqual(['id', 'title', 'steps']);
   });
 
-  it('rejects a task without steps or with none', () => {
-    const { steps: _steps, ...noSteps } = valid;
-    expect(problem(noSteps)).toContain('steps: is required');
-    expect(problem({ ...valid, steps: [] })).toContain('steps: must have at least 1 step');
+  it('says what a task without an id or steps needs, in plain words', () => {
+    const { steps: _steps, id: _id, ...bare } = valid;
+    expect(problem(bare)).toBe('The task needs an id and at least one step.');
+    expect(problem({ ...valid, steps: [] })).toBe('The task needs at least one step.');
+    expect(problem({ ...valid, steps: 'boil, steep' })).toBe("The task's steps must be a list.");
   });
 
-  it('rejects duplicate step ids, naming both places', () => {
-    expect(problem(withStep(2, { id: 'one' }))).toContain('steps[2].id: duplicate step id "one" (also steps[0])');
+  it('names steps by their number from 1, as the guide shows them', () => {
+    expect(problem(withStep(2, { id: 'one' }))).toBe('Steps 1 and 3 have the same id, "one"; each step needs its own.');
+    expect(problem(withStep(2, { title: '', description: '  ' }))).toBe('Step 3 needs a title and a description.');
+    expect(problem(withStep(1, { title: '   ' }))).toBe('Step 2 needs a title.');
+    expect(problem({ ...valid, title: '' })).toBe('The task needs a title.');
+    expect(problem({ ...valid, steps: [valid.steps[0], 'two'] })).toBe(
+      'Step 2 must be an object with an id, a title and a description.'
+    );
   });
 
-  it('rejects empty and blank titles with the path of the step', () => {
-    expect(problem(withStep(2, { title: '' }))).toContain('steps[2].title: must not be empty');
-    expect(problem(withStep(1, { title: '   ' }))).toContain('steps[1].title: must not be empty');
-    expect(problem({ ...valid, title: '' })).toContain('title: must not be empty');
+  it('explains wrong types, bad ids and bad versions without schema words', () => {
+    expect(problem(withStep(0, { visualCues: 'a cue' }))).toBe("Step 1's visual cues must be a list.");
+    expect(problem(withStep(0, { visualCues: undefined }))).toBe(
+      'Step 1 needs a list of visual cues (it may be empty).'
+    );
+    expect(problem(withStep(1, { optional: 'yes' }))).toBe('Step 2\'s "optional" must be true or false.');
+    expect(problem(withStep(0, { tips: ['ok', ''] }))).toBe("Step 1's tip 2 is empty.");
+    expect(problem(withStep(0, { tips: ['ok', 3] }))).toBe("Step 1's tip 2 must be text.");
+    expect(problem({ ...valid, id: 'Tiny Task' })).toBe(
+      'The task\'s id must be lowercase words joined by dashes, like "make-tea".'
+    );
+    expect(problem({ ...valid, version: 1.5 })).toBe("The task's version must be a whole number above 0.");
+    expect(problem({ ...valid, description: ' ' })).toBe("The task's description is empty.");
   });
 
-  it('explains wrong types, bad slugs and bad versions', () => {
-    expect(problem(withStep(0, { visualCues: 'a cue' }))).toContain('steps[0].visualCues: must be an array');
-    expect(problem(withStep(1, { optional: 'yes' }))).toContain('steps[1].optional: must be a boolean');
-    expect(problem(withStep(0, { tips: ['ok', ''] }))).toContain('steps[0].tips[1]: must not be empty');
-    expect(problem({ ...valid, id: 'Tiny Task' })).toContain('id: must be a lowercase slug');
-    expect(problem({ ...valid, version: 1.5 })).toContain('version: must be an integer');
-  });
-
-  it('lists several problems at once, the first five and a count', () => {
-    const message = problem({ id: 'x', title: '', steps: [{}, {}] });
-    expect(message).toMatch(/^Task definition is invalid:\n/);
-    expect(message).toContain('title: must not be empty');
-    expect(message).toContain('steps[0].id: is required');
-    expect(message).toMatch(/…and \d+ more$/);
+  it('lists several problems at once, the task first, then step by step, and counts the rest', () => {
+    const message = problem({ id: 'x', title: '', steps: [{}, { id: 'b', title: 'B', description: 'D' }, {}, {}] });
+    expect(message).toMatch(/^The task needs a title\. Step 1 needs an id, a title, a description, /);
+    expect(message).toContain('Step 2 needs a list of visual cues');
+    expect(message).toMatch(/…and 1 more problem\.$/);
+    expect(message).not.toMatch(/\[\d\]|invalid|schema/i);
   });
 
   it('takes parsed JSON: a raw string, null or an array is not a task', () => {
     // JSON.parse errors belong to the caller; a string that reached the parser is just the wrong type.
     expect(() => JSON.parse('{"id": "x",')).toThrow(SyntaxError);
-    expect(problem('{"id": "x"}')).toBe('Task definition is invalid:\n(root): must be an object');
-    expect(problem(null)).toContain('(root): must be an object');
-    expect(problem([])).toContain('(root): must be an object');
+    const notATask = 'This is not a task: a task file holds a JSON object with an id, a title and a list of steps.';
+    expect(problem('{"id": "x"}')).toBe(notATask);
+    expect(problem(null)).toBe(notATask);
+    expect(problem([])).toBe(notATask);
   });
 
   it('gives the error a code and name that survive a worker boundary', () => {

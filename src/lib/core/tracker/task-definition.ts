@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { TaskDefinitionError } from '../errors.ts';
 import { formatIssues } from './issues.ts';
+import { describeTaskProblems } from './task-problems.ts';
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
@@ -24,7 +25,7 @@ const task = z.object({
   title: text,
   description: z.optional(text),
   version: z.optional(z.number().check(z.int(), z.positive())),
-  steps: z.array(step).check(z.minLength(1, 'must have at least 1 step'))
+  steps: z.array(step).check(z.minLength(1))
 });
 
 const indexEntry = z.object({
@@ -41,26 +42,30 @@ export type TaskIndexEntry = z.infer<typeof indexEntry>;
 
 /**
  * Validates a parsed task definition (JSON parsing, and its errors, stay with the caller).
- * Throws a `TaskDefinitionError` whose message lists the first problems by path, e.g.
- * `steps[2].title: must not be empty`. Strings are trimmed and `optional` defaults to false.
+ * Throws a `TaskDefinitionError` that says what is wrong in plain words, step by step, e.g.
+ * "The task needs an id and at least one step. Step 3 needs a title.", since whoever sees it
+ * wrote the file by hand. Strings are trimmed and `optional` defaults to false.
  */
 export function parseTaskDefinition(json: unknown): TaskDefinition {
   const result = z.safeParse(task, json, { reportInput: true });
   if (!result.success) {
-    throw new TaskDefinitionError(`Task definition is invalid:\n${formatIssues(result.error.issues)}`);
+    throw new TaskDefinitionError(describeTaskProblems(result.error.issues));
   }
   const definition = result.data;
   // Step ids key persisted tracker states and history, so two steps must never share one.
   const seen = new Map<string, number>();
+  const duplicates: { id: string; first: number; again: number }[] = [];
   definition.steps.forEach((s, index) => {
     const first = seen.get(s.id);
-    if (first !== undefined) {
-      throw new TaskDefinitionError(
-        `Task definition is invalid:\nsteps[${index}].id: duplicate step id "${s.id}" (also steps[${first}])`
-      );
+    if (first === undefined) {
+      seen.set(s.id, index);
+    } else {
+      duplicates.push({ id: s.id, first, again: index });
     }
-    seen.set(s.id, index);
   });
+  if (duplicates.length > 0) {
+    throw new TaskDefinitionError(describeTaskProblems([], duplicates));
+  }
   return definition;
 }
 
