@@ -54,8 +54,28 @@ const visited = (state: TrackerState) => state.transitions.map((t) => t.to);
 describe('step filter: progression', () => {
   it('starts on the first step with full confidence', () => {
     const state = createTracker(coffee, 1_000);
-    expect(currentStep(state)).toEqual({ index: 0, id: 'heat-water', confidence: 1, completed: false });
+    expect(currentStep(state)).toEqual({
+      index: 0,
+      id: 'heat-water',
+      confidence: 1,
+      observed: false,
+      completed: false
+    });
     expect(state.startedAt).toBe(1_000);
+  });
+
+  it('has no confidence from the camera until something was observed, and none again after a command', () => {
+    const fresh = createTracker(coffee, 0);
+    expect(currentStep(fresh).observed).toBe(false);
+    // An ignored frame (nothing like any step) informs nothing either.
+    const ignored = observe(fresh, { similarities: coffee.steps.map(() => 0), at: 1 });
+    expect(ignored.ignored).toBe(1);
+    expect(currentStep(ignored).observed).toBe(false);
+    const seen = run(fresh, [0]);
+    expect(currentStep(seen)).toMatchObject({ index: 0, observed: true });
+    expect(currentStep(seen).confidence).toBeLessThan(1);
+    expect(currentStep(advance(seen, 5_000)).observed).toBe(false);
+    expect(currentStep(reset(seen, 5_000)).observed).toBe(false);
   });
 
   it('follows a whole task, one transition per step, in order', () => {
@@ -204,7 +224,13 @@ describe('step filter: user commands', () => {
     for (let i = 0; i < 6; i += 1) {
       state = advance(state, i);
     }
-    expect(currentStep(state)).toEqual({ index: 6, id: 'drawdown-and-serve', confidence: 1, completed: false });
+    expect(currentStep(state)).toEqual({
+      index: 6,
+      id: 'drawdown-and-serve',
+      confidence: 1,
+      observed: false,
+      completed: false
+    });
     state = advance(state, 100);
     expect(state.completed).toBe(true);
     expect(state.transitions.at(-1)).toEqual({ from: 6, to: 7, at: 100, confidence: 1, cause: 'user' });

@@ -32,6 +32,11 @@ export interface CurrentStep {
   id: string;
   /** Belief mass of this step, 0–1. */
   confidence: number;
+  /**
+   * Whether the camera has informed the belief since the task started or the user last moved it;
+   * until then the confidence is the 1 a command sets, which says nothing about the scene.
+   */
+  observed: boolean;
   completed: boolean;
 }
 
@@ -67,6 +72,9 @@ export function currentStep(state: TrackerState): CurrentStep {
     index: state.current,
     id: state.steps[state.current]?.id ?? '',
     confidence: state.belief[state.current] ?? 0,
+    // A command puts all belief on one step; an observation always spreads some (the emission is a
+    // softmax, the transition model leaks), so a point mass means nothing was seen since.
+    observed: state.belief.some((p) => p > 0 && p < 1),
     completed: state.completed
   };
 }
