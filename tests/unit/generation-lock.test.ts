@@ -79,4 +79,18 @@ describe('the generation lock', () => {
     releaseNext();
     expect(lock.held).toBe(false);
   });
+  it('knows who holds it: the caller that took it, then the waiting caller it passed to, then nobody', async () => {
+    const lock = new GenerationLock<string>();
+    expect(lock.holder).toBeNull();
+    const release = await lock.acquire({ holder: 'The camera' });
+    expect(lock.holder).toBe('The camera');
+    const next = lock.acquire({ wait: true, holder: 'The task guide' });
+    // Waiting is not holding: the user is told about the one that keeps the engine busy.
+    expect(lock.holder).toBe('The camera');
+    release();
+    const releaseNext = await next;
+    expect(lock.holder).toBe('The task guide');
+    releaseNext();
+    expect(lock.holder).toBeNull();
+  });
 });
