@@ -102,6 +102,8 @@ const schema = z.object({
    * is kept, for its client to reconnect and resume it.
    */
   REALTIME_IDLE_SECONDS: positiveInt.default(300),
+  /** Task sessions unchanged this long are deleted (SQLite or Redis alike). */
+  TASK_SESSION_RETENTION_DAYS: z.coerce.number().positive().default(30),
 
   /** Jobs run at once by this process; 0 leaves them to `npm run worker` processes. */
   JOB_CONCURRENCY: nonNegativeInt.default(1),

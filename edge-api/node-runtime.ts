@@ -54,9 +54,10 @@ export const jobDatabasePath = (config: Config): string => join(config.DATA_DIR,
  */
 export async function openTaskSessions(config: Config, logger: Logger): Promise<TaskSessionStore> {
   const onError = (error: unknown) => logger.error('task sessions', describeError(error));
+  const retentionMs = config.TASK_SESSION_RETENTION_DAYS * 86_400_000;
   return config.REDIS_URL
-    ? redisTaskSessions({ url: config.REDIS_URL, onError })
-    : sqliteTaskSessions({ path: jobDatabasePath(config), onError });
+    ? redisTaskSessions({ url: config.REDIS_URL, retentionMs, onError })
+    : sqliteTaskSessions({ path: jobDatabasePath(config), retentionMs, onError });
 }
 
 export async function createNodeRuntime(config: Config, logger: Logger): Promise<NodeRuntime> {

@@ -7,6 +7,8 @@ export interface RedisTaskSessionsOptions {
   url: string;
   /** Key prefix, so tests (and several deployments on one Redis) stay apart. */
   prefix?: string;
+  /** A session unchanged this long (by `updatedAt`) expires; kept for ever when absent. */
+  retentionMs?: number;
   onError: (error: unknown) => void;
 }
 
@@ -16,6 +18,10 @@ const SAVE_IF_UNCHANGED = `
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'session', ARGV[2], 'version', tonumber(ARGV[1]) + 1)
 redis.call('SET', KEYS[2], ARGV[3])
+if ARGV[5] ~= '' then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+  redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+end
 redis.call('PUBLISH', KEYS[3], ARGV[4])
 return 1
 `;
@@ -57,6 +63,9 @@ export async function redisTaskSessions(options: RedisTaskSessionsOptions): Prom
       : null;
   };
   const change = (session: TaskSession) => JSON.stringify({ tenant: session.tenant, session } satisfies SessionChange);
+  // Redis deletes an expired session itself; the tenant's list forgets it when next read.
+  const { retentionMs } = options;
+  const expiresAt = (session: TaskSession) => (retentionMs === undefined ? undefined : session.updatedAt + retentionMs);
 
   return {
     async create(tenant, definition, state, at) {
@@ -70,13 +79,16 @@ export async function redisTaskSessions(options: RedisTaskSessionsOptions): Prom
         createdAt: at,
         updatedAt: at
       };
-      await client
+      const write = client
         .multi()
         .hset(keys.session(tenant, session.id), 'session', JSON.stringify(session), 'version', 0, 'seq', seq)
         .zadd(keys.list(tenant), seq, session.id)
-        .set(keys.latest(tenant), session.id)
-        .publish(channel, change(session))
-        .exec();
+        .set(keys.latest(tenant), session.id);
+      const expiry = expiresAt(session);
+      if (expiry !== undefined) {
+        write.pexpireat(keys.session(tenant, session.id), expiry).pexpireat(keys.latest(tenant), expiry);
+      }
+      await write.publish(channel, change(session)).exec();
       return session;
     },
     async get(tenant, id) {
@@ -103,6 +115,10 @@ export async function redisTaskSessions(options: RedisTaskSessionsOptions): Prom
       }
       const shown = ids.slice(0, limit);
       const sessions = await Promise.all(shown.map(async ({ id }) => (await read(tenant, id))?.session));
+      const gone = shown.filter((_, i) => sessions[i] === undefined).map(({ id }) => id);
+      if (gone.length > 0) {
+        await client.zrem(keys.list(tenant), ...gone);
+      }
       const last = shown.at(-1);
       return {
         sessions: sessions.filter((s): s is TaskSession => s !== undefined),
@@ -136,7 +152,8 @@ export async function redisTaskSessions(options: RedisTaskSessionsOptions): Prom
           stored.version,
           JSON.stringify(session),
           id,
-          change(session)
+          change(session),
+          String(expiresAt(session) ?? '')
         );
         if (saved === 1) {
           return session;

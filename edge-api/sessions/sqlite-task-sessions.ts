@@ -23,7 +23,11 @@ CREATE TABLE IF NOT EXISTS task_sessions (
 CREATE INDEX IF NOT EXISTS task_sessions_by_tenant ON task_sessions (tenant, seq);
 CREATE INDEX IF NOT EXISTS task_sessions_recent ON task_sessions (tenant, touched);
 CREATE INDEX IF NOT EXISTS task_sessions_touched ON task_sessions (touched);
+CREATE INDEX IF NOT EXISTS task_sessions_updated ON task_sessions (updated_at);
 `;
+
+/** How often expired sessions are deleted; reads never see one in between. */
+const SWEEP_EVERY_MS = 3_600_000;
 
 const NEXT_TOUCH = '(SELECT COALESCE(MAX(touched), 0) + 1 FROM task_sessions)';
 
@@ -52,6 +56,8 @@ export interface SqliteTaskSessionsOptions {
   /** The job database's file (`DATA_DIR/jobs.sqlite`). */
   path: string;
   synchronous?: Synchronous;
+  /** A session unchanged this long (by `updatedAt`) is gone; kept for ever when absent. */
+  retentionMs?: number;
   onError: (error: unknown) => void;
 }
 
@@ -66,9 +72,28 @@ export function sqliteTaskSessions(options: SqliteTaskSessionsOptions): TaskSess
   const insert = db.prepare(
     `INSERT INTO task_sessions (id, tenant, definition, state, created_at, updated_at, touched) VALUES (?, ?, ?, ?, ?, ?, ${NEXT_TOUCH}) RETURNING *`
   );
-  const byId = db.prepare('SELECT * FROM task_sessions WHERE tenant = ? AND id = ?');
-  const latest = db.prepare('SELECT * FROM task_sessions WHERE tenant = ? ORDER BY touched DESC LIMIT 1');
-  const page = db.prepare('SELECT * FROM task_sessions WHERE tenant = ? AND seq < ? ORDER BY seq DESC LIMIT ?');
+  // Every read takes the oldest `updated_at` still kept, so a session past its retention is gone
+  // at once, whenever the sweep below last ran.
+  const byId = db.prepare('SELECT * FROM task_sessions WHERE tenant = ? AND id = ? AND updated_at >= ?');
+  const latest = db.prepare(
+    'SELECT * FROM task_sessions WHERE tenant = ? AND updated_at >= ? ORDER BY touched DESC LIMIT 1'
+  );
+  const page = db.prepare(
+    'SELECT * FROM task_sessions WHERE tenant = ? AND seq < ? AND updated_at >= ? ORDER BY seq DESC LIMIT ?'
+  );
+  const expired = db.prepare('DELETE FROM task_sessions WHERE updated_at < ?');
+  const { retentionMs } = options;
+  const keptSince = () => (retentionMs === undefined ? Number.MIN_SAFE_INTEGER : Date.now() - retentionMs);
+  const sweep = () => {
+    try {
+      inTransaction(db, () => expired.run(keptSince()));
+    } catch (error) {
+      options.onError(error);
+    }
+  };
+  sweep();
+  const sweeper = retentionMs === undefined ? undefined : setInterval(sweep, Math.min(retentionMs, SWEEP_EVERY_MS));
+  sweeper?.unref();
   const save = db.prepare(
     `UPDATE task_sessions SET state = ?, ended_at = ?, updated_at = ?, touched = ${NEXT_TOUCH} WHERE seq = ? RETURNING *`
   );
@@ -87,16 +112,16 @@ export function sqliteTaskSessions(options: SqliteTaskSessionsOptions): TaskSess
       return Promise.resolve(session);
     },
     async get(tenant, id) {
-      const row = byId.get(tenant, id) as Row | undefined;
+      const row = byId.get(tenant, id, keptSince()) as Row | undefined;
       return Promise.resolve(row ? fromRow(row) : null);
     },
     async latest(tenant) {
-      const row = latest.get(tenant) as Row | undefined;
+      const row = latest.get(tenant, keptSince()) as Row | undefined;
       return Promise.resolve(row ? fromRow(row) : null);
     },
     async list(tenant, { limit, cursor }) {
       const before = cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(cursor);
-      const rows = page.all(tenant, before, limit + 1) as unknown as Row[];
+      const rows = page.all(tenant, before, keptSince(), limit + 1) as unknown as Row[];
       const shown = rows.slice(0, limit);
       const last = shown.at(-1);
       return Promise.resolve({
@@ -108,7 +133,7 @@ export function sqliteTaskSessions(options: SqliteTaskSessionsOptions): TaskSess
       // Read, change and write in one write transaction: a writer in another process waits for
       // it, so no change is ever lost and \`change\` runs exactly once here.
       const saved = inTransaction(db, () => {
-        const row = byId.get(tenant, id) as Row | undefined;
+        const row = byId.get(tenant, id, keptSince()) as Row | undefined;
         if (!row) {
           return null;
         }
@@ -127,6 +152,7 @@ export function sqliteTaskSessions(options: SqliteTaskSessionsOptions): TaskSess
     },
     onChange: (listener) => listeners.add(listener),
     async close() {
+      clearInterval(sweeper);
       db.close();
       return Promise.resolve();
     }

@@ -8,7 +8,7 @@ import { waitFor } from '../jobs/conformance.ts';
 /** One adapter's backing store for one test, opened as often as a test needs processes. */
 export interface SessionStoreHarness {
   /** A store on the shared backing, as one more process would open it; `dispose` closes it. */
-  open(): Promise<TaskSessionStore>;
+  open(options?: { retentionMs?: number }): Promise<TaskSessionStore>;
   dispose(): Promise<void>;
 }
 
@@ -120,6 +120,27 @@ export function describeTaskSessionStoreConformance(
       store = await harness.open();
       expect(await store.get(T1, created.id)).toEqual(moved);
       expect((await store.latest(T1))?.id).toBe(created.id);
+    });
+
+    it('forgets a session unchanged for longer than the retention, and keeps the others', async () => {
+      const retentionMs = 1_500;
+      const kept = await harness.open({ retentionMs });
+      const now = Date.now();
+      const old = await kept.create(T1, definition, fresh(now - 2 * retentionMs), now - 2 * retentionMs);
+      const recent = await kept.create(T1, definition, fresh(now), now);
+      const used = await kept.create(T1, definition, fresh(now - 1_000), now - 1_000);
+      const unused = await kept.create(T1, definition, fresh(now - 1_000), now - 1_000);
+      // A change counts as use: its new `updatedAt` starts the retention again.
+      expect(await kept.update(T1, used.id, (s) => ({ state: s.state, endedAt: null, at: now }))).not.toBeNull();
+      await new Promise((resolve) => setTimeout(resolve, 700));
+
+      for (const gone of [old, unused]) {
+        expect(await kept.get(T1, gone.id)).toBeNull();
+        expect(await kept.update(T1, gone.id, (s) => ({ state: s.state, endedAt: null, at: Date.now() }))).toBeNull();
+      }
+      expect((await kept.get(T1, recent.id))?.id).toBe(recent.id);
+      expect((await kept.latest(T1))?.id).toBe(used.id);
+      expect((await kept.list(T1, { limit: 10 })).sessions.map((s) => s.id)).toEqual([used.id, recent.id]);
     });
 
     it('tells listeners of every session created or changed, until they unsubscribe', async () => {

@@ -15,8 +15,8 @@ function harness() {
   const prefix = `test-${randomUUID()}`;
   const stores: TaskSessionStore[] = [];
   return {
-    async open() {
-      const store = await redisTaskSessions({ url: redis.url, prefix, onError: () => undefined });
+    async open(options: { retentionMs?: number } = {}) {
+      const store = await redisTaskSessions({ url: redis.url, prefix, ...options, onError: () => undefined });
       stores.push(store);
       return store;
     },

@@ -9,8 +9,8 @@ describeTaskSessionStoreConformance('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sqlite-sessions-'));
   const stores: TaskSessionStore[] = [];
   return Promise.resolve({
-    async open() {
-      const store = sqliteTaskSessions({ path: join(dir, 'jobs.sqlite'), onError: () => undefined });
+    async open(options = {}) {
+      const store = sqliteTaskSessions({ path: join(dir, 'jobs.sqlite'), ...options, onError: () => undefined });
       stores.push(store);
       return Promise.resolve(store);
     },
