@@ -55,7 +55,7 @@ export function describeTaskProblems(
   duplicates: readonly { id: string; first: number; again: number }[] = [],
   max = 4
 ): string {
-  const problems = [
+  const problems: Problem[] = [
     ...issues.map(problemOf),
     ...duplicates.map(({ id, first, again }) => ({
       step: again,
