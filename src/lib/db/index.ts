@@ -5,11 +5,13 @@ import type {
   DocumentVectors,
   DownloadPart,
   EdgeJob,
+  ErrorLogEntry,
   InstalledModel,
   KnowledgeBase,
   KnowledgeChunk,
   KnowledgeDocument,
   Observation,
+  PerfSampleRow,
   SearchGraph,
   SettingRow,
   TaskSession
@@ -30,6 +32,8 @@ export class VisionHubDb extends Dexie {
   taskSessions!: EntityTable<TaskSession, 'id'>;
   searchGraphs!: Dexie.Table<SearchGraph, [number, string]>;
   edgeJobs!: EntityTable<EdgeJob, 'id'>;
+  perfSamples!: EntityTable<PerfSampleRow, 'id'>;
+  errorLog!: EntityTable<ErrorLogEntry, 'id'>;
 
   constructor(name = 'vision-hub') {
     super(name);
@@ -75,6 +79,11 @@ export class VisionHubDb extends Dexie {
           row.value = edgeJobV7(job as EdgeJobV6);
         })
     );
+    // The status monitor's figures and error log, kept across reloads (new tables: nothing to upgrade).
+    this.version(8).stores({
+      perfSamples: '++id, metric',
+      errorLog: '++id'
+    });
   }
 }
 

@@ -3,6 +3,7 @@ import type { JobView } from '#lib/core/edge-wire.ts';
 import type { JobKindName, KnownJobRequest } from '#lib/core/job-kinds.ts';
 import type { TaskDefinition, TrackerState } from '#lib/core/tracker/index.ts';
 import type { GenerationStats } from '#lib/core/engine-types.ts';
+import type { PerfMetric } from '#lib/services/app-events.ts';
 
 export interface SettingRow {
   key: string;
@@ -156,4 +157,29 @@ export interface EdgeJob {
   outbox?: 1;
   createdAt: number;
   updatedAt: number;
+}
+
+/** One measurement of the app's own work, as it ran (the status monitor's charts). */
+export interface PerfSampleRow {
+  id?: number;
+  metric: PerfMetric;
+  value: number;
+  /** Unix ms. */
+  at: number;
+  model?: string;
+  device?: string;
+}
+
+/** A failure the user was shown, for the status monitor's log and a bug report. */
+export interface ErrorLogEntry {
+  id?: number;
+  /** Unix ms. */
+  at: number;
+  /** The part of the app it happened in ("Camera", "Knowledge"). */
+  where: string;
+  message: string;
+  model?: string;
+  device?: string;
+  /** Which models were in memory at the time, by engine: context when the failure names none. */
+  loaded: { engine: string; model: string; device: string }[];
 }

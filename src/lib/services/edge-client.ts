@@ -16,6 +16,7 @@ import {
   EdgeUnavailableError,
   type EdgeErrorDetails
 } from '#lib/core/errors.ts';
+import { pageBlocks } from '#lib/core/page-policy.ts';
 import { SseParser } from '#lib/core/sse.ts';
 
 export interface EdgeConnection {
@@ -45,6 +46,58 @@ interface Call {
   idempotencyKey?: string;
   accept?: string;
   signal?: AbortSignal;
+}
+
+/** `GET /health/detailed`: what an operator sees of the server (queue, storage, model backends). */
+export interface EdgeHealthReport {
+  status: 'ok' | 'degraded';
+  version: string;
+  uptime_s: number;
+  queue: {
+    adapter: string;
+    ok: boolean;
+    counts?: Partial<Record<JobState, number>>;
+    error?: string;
+    latency_ms: number | null;
+  };
+  storage: { name: string; ok: boolean; detail?: string }[];
+  backends: {
+    id: string;
+    kind: string;
+    models: string[];
+    healthy: boolean;
+    circuit: string;
+    latency_ms: number | null;
+    error?: string;
+  }[];
+}
+
+/** The code of a request the page itself forbids: trying again cannot help. */
+const BLOCKED_BY_PAGE = 'blocked_by_page';
+
+/**
+ * The browser's refusal of a request this page may not make (mixed content, or its CSP), said
+ * as such: its own "failed to fetch" would read as a server that is down.
+ */
+function blockedByPage(target: URL): EdgeUnavailableError | null {
+  if (typeof location === 'undefined' || typeof document === 'undefined') {
+    return null;
+  }
+  const policies = [...document.querySelectorAll<HTMLMetaElement>('meta[http-equiv="content-security-policy" i]')].map(
+    (meta) => meta.content
+  );
+  const block = pageBlocks(target, new URL(location.href), policies);
+  if (!block) {
+    return null;
+  }
+  const why =
+    block === 'mixed-content'
+      ? 'this app is open over https, and an https page may not call an http:// server (mixed content)'
+      : "this app's security policy (connect-src) lets it call only its own server and https:// servers";
+  return new EdgeUnavailableError(
+    `The browser blocked ${target.origin}: ${why}. Give the edge server an https:// address, or open the app from the edge server itself (${target.origin}).`,
+    { status: 0, code: BLOCKED_BY_PAGE }
+  );
 }
 
 /** A connection that failed, a stream that went quiet, or a deadline: all "the server is not there". */
@@ -83,6 +136,11 @@ export class EdgeClient {
 
   health(signal?: AbortSignal): Promise<EdgeHealth> {
     return this.#json('health', { signal });
+  }
+
+  /** The operator's report: queue counts, storage checks and every model backend. */
+  healthDetailed(signal?: AbortSignal): Promise<EdgeHealthReport> {
+    return this.#json('health/detailed', { signal });
   }
 
   models(signal?: AbortSignal): Promise<EdgeModelList> {
@@ -228,7 +286,9 @@ export class EdgeClient {
         return await this.#attempt(path, call, read);
       } catch (error) {
         const transient =
-          error instanceof EdgeUnavailableError && (error.status === 0 || isTransientStatus(error.status));
+          error instanceof EdgeUnavailableError &&
+          error.code !== BLOCKED_BY_PAGE &&
+          (error.status === 0 || isTransientStatus(error.status));
         if (!repeatable || !transient || attempt >= this.#retries) {
           throw error;
         }
@@ -247,6 +307,11 @@ export class EdgeClient {
    * start is timed.
    */
   async #attempt<T>(path: string, call: Call, read: (response: Response) => Promise<T>): Promise<T> {
+    const target = new URL(path, this.#base);
+    const blocked = blockedByPage(target);
+    if (blocked) {
+      throw blocked;
+    }
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
     const headers = new Headers({ accept: call.accept ?? 'application/json' });
@@ -260,7 +325,7 @@ export class EdgeClient {
       headers.set('idempotency-key', call.idempotencyKey);
     }
     try {
-      const response = await this.#fetch(new URL(path, this.#base), {
+      const response = await this.#fetch(target, {
         method: call.method ?? 'GET',
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),

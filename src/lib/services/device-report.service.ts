@@ -1,0 +1,80 @@
+/** What the status monitor tells of the browser it runs in: GPU adapter, storage, service worker. */
+import { version } from '$app/env';
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software adapter (SwiftShader and the like): slow, though it works. */
+  fallback: boolean;
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number; maxComputeWorkgroupStorageSize: number };
+}
+
+export interface StorageReport {
+  usage: number;
+  quota: number;
+  /** Whether the browser keeps the data under storage pressure, instead of evicting it. */
+  persisted: boolean;
+}
+
+export interface DeviceReport {
+  appVersion: string;
+  userAgent: string;
+  /** null: no WebGPU adapter (models run on WASM). */
+  adapter: AdapterReport | null;
+  /** null: the browser does not tell. */
+  storage: StorageReport | null;
+  /** The service worker that controls the page, if any. */
+  serviceWorker: { scriptUrl: string; state: ServiceWorkerState } | null;
+}
+
+async function adapterReport(): Promise<AdapterReport | null> {
+  const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
+  if (!adapter) {
+    return null;
+  }
+  const { info, limits } = adapter;
+  // Older Chromium has the flag on the adapter, newer on its info.
+  const fallback =
+    (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+    false;
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    fallback,
+    limits: {
+      maxBufferSize: limits.maxBufferSize,
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize
+    }
+  };
+}
+
+export async function storageReport(): Promise<StorageReport | null> {
+  if (!navigator.storage?.estimate) {
+    return null;
+  }
+  const [estimate, persisted] = await Promise.all([navigator.storage.estimate(), navigator.storage.persisted()]);
+  return { usage: estimate.usage ?? 0, quota: estimate.quota ?? 0, persisted };
+}
+
+/** Asks the browser to keep this app's data under storage pressure; returns whether it agreed. */
+export function requestPersistence(): Promise<boolean> {
+  return navigator.storage.persist();
+}
+
+export async function deviceReport(): Promise<DeviceReport> {
+  const [adapter, storage] = await Promise.all([adapterReport(), storageReport()]);
+  const worker = navigator.serviceWorker?.controller;
+  return {
+    appVersion: version,
+    userAgent: navigator.userAgent,
+    adapter,
+    storage,
+    serviceWorker: worker ? { scriptUrl: worker.scriptURL, state: worker.state } : null
+  };
+}
