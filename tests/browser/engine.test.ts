@@ -1,9 +1,11 @@
+import { flushSync, mount, unmount } from 'svelte';
 import { beforeAll, describe, expect, it } from 'vitest';
+import EngineActivity from '#lib/components/EngineActivity.svelte';
 import { EngineBusyError, UnsupportedRequestError } from '#lib/core/errors.ts';
 import type { ChatRequest } from '#lib/core/text-generator.ts';
 import { db } from '#lib/db/index.ts';
 import { appEvents, type EngineStatus } from '#lib/services/app-events.ts';
-import { deviceTextGenerator, engineStatus } from '#lib/services/engine.service.ts';
+import { deviceTextGenerator, engineHolder, engineStatus } from '#lib/services/engine.service.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
 import { releaseModel, residentModels } from '#lib/services/model-runtime.service.ts';
 import { DEFAULT_SETTINGS } from '#lib/services/settings.service.ts';
@@ -115,5 +117,34 @@ describe('the text engine', () => {
     await expect(engine.generate(twoImages)).rejects.toThrow(UnsupportedRequestError);
     expect(engineStatus().phase).toBe('idle');
     expect((await engine.generate(question('Still there?'))).usage.completion_tokens).toBeGreaterThan(0);
+  });
+  it('says who holds the engine and with which model, and its Stop stops that caller and frees the engine', async () => {
+    const target = document.body.appendChild(document.createElement('div'));
+    const activity = mount(EngineActivity, { target });
+    const shown = () => (flushSync(), target.textContent?.replace(/\s+/g, ' ').trim());
+    try {
+      expect(shown()).toBe('');
+      let whileAsking = '';
+      const result = await deviceTextGenerator(smolvlm, settings, { holder: 'The task guide' }).generate(
+        question('Tell me everything', 200),
+        () => {
+          if (!whileAsking) {
+            whileAsking = shown() ?? '';
+            target.querySelector('button')!.click();
+          }
+        }
+      );
+      expect(whileAsking).toBe('The task guide is asking Tiny SmolVLM (test)… Stop');
+      // Stopped as its own Stop would: the text so far, an aborted finish, no error.
+      expect(result.finish_reason).toBe('aborted');
+      expect(result.usage.completion_tokens).toBeLessThan(200);
+      expect(engineHolder()).toBeNull();
+      expect(shown()).toBe('');
+      // Free at once: a caller that does not wait gets it.
+      expect((await engine.generate(question('Free again?'))).finish_reason).not.toBe('aborted');
+    } finally {
+      await unmount(activity);
+      target.remove();
+    }
   });
 });

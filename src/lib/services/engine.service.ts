@@ -19,7 +19,13 @@ import type { Settings } from './settings.service.ts';
 
 const runtime = modelRuntime('vlm', (model, variant, host) => vlmLoadRequest(model, variant, host, ortBase()));
 const bridge = new VlmBridge({ events: runtime.events });
-const lock = new GenerationLock();
+/** Who holds the engine: what the user is told keeps it busy, and how to stop it. */
+interface Holder {
+  label: string;
+  model: ModelEntry;
+  stop: AbortController;
+}
+const lock = new GenerationLock<Holder>();
 let status: EngineStatus = { phase: 'idle', progress: null, ready: null };
 
 function setStatus(next: Partial<EngineStatus>): void {
@@ -33,6 +39,25 @@ appEvents.on('engine:fallback', ({ engine }) => engine === 'vlm' && setStatus({ 
 /** What the text engine is doing now (also sent as `engine:status` on every change). */
 export function engineStatus(): EngineStatus {
   return status;
+}
+
+/**
+ * Who is using the engine now and with which model ("The task guide", "SmolVLM 256M"), for
+ * telling the user why a button waits; null when it is free. It changes only with the phase, so
+ * `engine:status` is the signal to read it again.
+ */
+export function engineHolder(): { label: string; modelName: string } | null {
+  const holder = lock.holder;
+  return holder && { label: holder.label, modelName: holder.model.name };
+}
+
+/**
+ * Stops whoever holds the engine, as its own Stop would: a generation ends after the current
+ * token with the text so far, a model still loading is not asked at all. Waiting callers then
+ * get their turn.
+ */
+export function stopEngine(): void {
+  lock.holder?.stop.abort();
 }
 
 /** What the device's engine reports of a generation: its timings, and the variant that ran. */
@@ -65,26 +90,33 @@ async function generateOnDevice(
  * task guide, the camera). Each generation loads the model if it is not resident (a no-op when it
  * is) and holds the one lock from loading to the last token, given back however it ends. A
  * caller that finds the engine busy fails with EngineBusyError, or with `wait` queues for its turn.
- * Images in a request are transferred to the worker.
+ * `holder` names the caller for the user, as the subject of "… is asking SmolVLM" ("The task
+ * guide"); {@link stopEngine} stops it as its own signal would. Images in a request are
+ * transferred to the worker.
  */
 export function deviceTextGenerator(
   model: ModelEntry,
   settings: Settings,
-  options: { wait?: boolean } = {}
+  options: { wait?: boolean; holder?: string } = {}
 ): TextGenerator<VlmFrame, DeviceGenerationStats> {
   return {
     model: model.id,
     async generate(request, onToken = () => undefined, signal) {
+      const stop = new AbortController();
+      const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
       const release = await lock.acquire({
         wait: options.wait,
         signal,
-        busyMessage: 'The assistant is still answering another question; try again when it has finished.'
+        busyMessage: 'The assistant is still answering another question; try again when it has finished.',
+        holder: { label: options.holder ?? 'The assistant', model, stop }
       });
       try {
         setStatus({ phase: 'loading', progress: null });
         const ready = await runtime.prepare(bridge, model, settings, (progress) => setStatus({ progress }));
         setStatus({ phase: 'generating', progress: null, ready });
-        return await generateOnDevice(ready, request, onToken, signal);
+        // Stopped while the model loaded: the question is not asked at all.
+        stopped.throwIfAborted();
+        return await generateOnDevice(ready, request, onToken, stopped);
       } catch (error) {
         if (error instanceof DeviceLostError || error instanceof WorkerCrashError) {
           // The worker is gone, and the model with it.
@@ -92,8 +124,9 @@ export function deviceTextGenerator(
         }
         throw error;
       } finally {
-        setStatus({ phase: 'idle', progress: null });
+        // Given back first, so whoever reads the holder on `idle` no longer finds this caller.
         release();
+        setStatus({ phase: 'idle', progress: null });
       }
     }
   };
