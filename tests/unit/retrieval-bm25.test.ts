@@ -32,6 +32,14 @@ describe('tokenize', () => {
     expect(tokenize('東京の天気 weather')).toEqual(['東', '京', 'の', '天', '気', 'weather']);
     expect(tokenize('')).toEqual([]);
   });
+
+  it('drops the words a question is made of, so only what it is about is matched and highlighted', () => {
+    expect(tokenize('What does the manual say about descaling? How should I do it, and why?')).toEqual([
+      'manual',
+      'say',
+      'descaling'
+    ]);
+  });
 });
 
 describe('BM25 index', () => {

@@ -36,6 +36,7 @@ describe('hybrid fusion', () => {
     expect(hits[0]).toEqual({
       id: 11,
       score: 1 / (DEFAULT_RRF_K + 2) + 1 / (DEFAULT_RRF_K + 1),
+      relevance: (1 / (DEFAULT_RRF_K + 2) + 1 / (DEFAULT_RRF_K + 1)) / (2 / (DEFAULT_RRF_K + 1)),
       cosine: 0.88,
       vectorRank: 2,
       keywordRank: 1
@@ -43,6 +44,22 @@ describe('hybrid fusion', () => {
     expect(hits[2]).toMatchObject({ id: 10, cosine: 0.91, vectorRank: 1 });
     expect(hits[2]!.keywordRank).toBeUndefined();
     expect(fuseResults(vector, keyword, { k: 1 }).map((h) => h.id)).toEqual([11]);
+  });
+
+  it('gives a relevance in the order of the score: 1 for a passage first in both lists', () => {
+    const vector = [
+      { id: 1, score: 0.9 },
+      { id: 2, score: 0.95 }
+    ];
+    const keyword = [{ id: 1, score: 3 }];
+    for (const method of ['rrf', 'weighted'] as const) {
+      const hits = fuseResults(vector, keyword, { method, minCosine: 0 });
+      expect(hits.map((h) => h.id)).toEqual([1, 2]);
+      expect(hits[0]!.relevance).toBeGreaterThan(hits[1]!.relevance);
+      expect(hits[1]!.relevance).toBeGreaterThan(0);
+      expect(hits.every((h) => h.relevance <= 1)).toBe(true);
+    }
+    expect(fuseResults(vector, keyword, { minCosine: 0 })[0]!.relevance).toBeCloseTo(1, 10);
   });
 
   it('keeps a passage exactly at the threshold and drops one just below', () => {

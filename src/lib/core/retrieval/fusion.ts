@@ -14,6 +14,11 @@ export interface FusedHit {
   id: number;
   /** Fusion score: only meaningful for ordering within one result list. */
   score: number;
+  /**
+   * `score` over the best score fusion can give (a passage first in both lists, or of cosine 1 with
+   * the best keyword score): the same order, on a 0–1 scale a person can read ("relevance 0.83").
+   */
+  relevance: number;
   /** Cosine similarity of the passage to the query; always `>= minCosine`. */
   cosine: number;
   /** 1-based rank in the vector results, if the passage was there. */
@@ -72,10 +77,11 @@ export function fuseResults(
     return [];
   }
 
+  const best = weighted ? vectorWeight + keywordWeight : (vectorWeight + keywordWeight) / (rrfK + 1);
   const hits = new Map<number, FusedHit>();
   vectorHits.forEach(({ id, score }, i) => {
     if (!hits.has(id)) {
-      hits.set(id, { id, score: 0, cosine: score, vectorRank: i + 1 });
+      hits.set(id, { id, score: 0, relevance: 0, cosine: score, vectorRank: i + 1 });
     }
   });
   let maxKeyword = 0;
@@ -85,7 +91,7 @@ export function fuseResults(
     if (hit === undefined) {
       const cosine = cosineOf?.(id);
       if (cosine !== undefined) {
-        hits.set(id, { id, score: 0, cosine, keywordRank: i + 1 });
+        hits.set(id, { id, score: 0, relevance: 0, cosine, keywordRank: i + 1 });
       }
     } else {
       hit.keywordRank ??= i + 1;
@@ -112,6 +118,7 @@ export function fuseResults(
         (hit.vectorRank === undefined ? 0 : vectorWeight / (rrfK + hit.vectorRank)) +
         (hit.keywordRank === undefined ? 0 : keywordWeight / (rrfK + hit.keywordRank));
     }
+    hit.relevance = best > 0 ? hit.score / best : 0;
     out.push(hit);
   }
   return out.sort((a, b) => b.score - a.score || b.cosine - a.cosine || a.id - b.id).slice(0, k);

@@ -1,13 +1,14 @@
 /**
- * Very common English function words: they match almost every passage, so they only add noise
- * to keyword scores. Kept tiny on purpose; IDF already discounts the rest. `s` and `t` are what
- * is left of "it's" and "don't" once the apostrophe splits them.
+ * Very common English function words, and the words a question is built from ("how", "does",
+ * "about"): they match almost every passage, so they only add noise to keyword scores and to the
+ * highlighting of results. Kept small on purpose; IDF already discounts the rest. `s` and `t` are
+ * what is left of "it's" and "don't" once the apostrophe splits them.
  */
 export const STOPWORDS: ReadonlySet<string> = new Set(
   (
-    'a an and are as at be but by for from has have he her his i if in into is it its me my no not of on or ' +
-    'our s she so t than that the their them then there these they this to was we were what when which who will ' +
-    'with you your'
+    'a about an and any are as at be been but by can could did do does for from had has have he her his how i ' +
+    'if in into is it its me my no not of on or our s she should so t than that the their them then there these ' +
+    'they this to was we were what when where which who why will with would you your'
   ).split(' ')
 );
 
