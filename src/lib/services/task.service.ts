@@ -17,6 +17,7 @@ import {
   type TrackerState
 } from '#lib/core/tracker/index.ts';
 import { db, type TaskSession } from '#lib/db/index.ts';
+import { appEvents } from './app-events.ts';
 
 /** The sample tasks shipped in `static/tasks` (precached, so they load offline). */
 export async function sampleTasks(): Promise<TaskDefinition[]> {
@@ -26,15 +27,24 @@ export async function sampleTasks(): Promise<TaskDefinition[]> {
   );
 }
 
-/** A task file the user picked: malformed JSON and schema problems both become a TaskDefinitionError. */
+/**
+ * A task file the user picked: malformed JSON and schema problems both become a
+ * TaskDefinitionError that names the file and says what is wrong with it.
+ */
 export async function readTaskFile(file: File): Promise<TaskDefinition> {
   let json: unknown;
   try {
     json = JSON.parse(await file.text());
   } catch (error) {
-    throw new TaskDefinitionError(`"${file.name}" is not valid JSON`, { cause: error });
+    throw new TaskDefinitionError(`"${file.name}" is not valid JSON.`, { cause: error });
   }
-  return parseTaskDefinition(json);
+  try {
+    return parseTaskDefinition(json);
+  } catch (error) {
+    throw error instanceof TaskDefinitionError
+      ? new TaskDefinitionError(`"${file.name}" can't be used as a task. ${error.message}`, { cause: error })
+      : error;
+  }
 }
 
 export async function startSession(definition: TaskDefinition): Promise<TaskSession> {
@@ -63,6 +73,20 @@ export async function latestSession(): Promise<TaskSession | null> {
   }
 }
 
+/** The user ended the task: it is not resumed any more. */
+export async function endSession(session: TaskSession): Promise<void> {
+  if (session.id !== undefined) {
+    await db.taskSessions.delete(session.id);
+  }
+}
+
+/** An ended task taken back (Undo): stored again, as the session used last. */
+export async function reopenSession(session: TaskSession): Promise<TaskSession> {
+  const reopened = { ...session, updatedAt: Date.now() };
+  await db.taskSessions.put(reopened);
+  return reopened;
+}
+
 async function save(session: TaskSession, state: TrackerState): Promise<TaskSession> {
   const next = { ...session, state, updatedAt: state.updatedAt };
   await db.taskSessions.put(next);
@@ -84,6 +108,7 @@ export async function askTask(
   question: string
 ): Promise<{ session: TaskSession; answer: QueryAnswer }> {
   const { answer, state } = answerQuery(session.definition, session.state, question, Date.now());
+  appEvents.emit('perf:sample', { metric: 'state-query-ms', value: answer.processing_time_ms });
   return { session: state === session.state ? session : await save(session, state), answer };
 }
 

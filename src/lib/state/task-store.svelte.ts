@@ -17,20 +17,30 @@ import type { SearchHit } from '#lib/services/knowledge-search.service.ts';
 import {
   askTask,
   command,
+  endSession,
   latestSession,
   observeTask,
   readTaskFile,
+  reopenSession,
   sampleTasks,
   startSession,
   type StepCommand
 } from '#lib/services/task.service.ts';
 import { ErrorSlot } from './error-slot.svelte.ts';
 import { modelsStore } from './models-store.svelte.ts';
+import { toasts } from './toasts.svelte.ts';
+
+/** A question about the task and the answer the task state gave it. */
+export interface TaskReply {
+  question: string;
+  answer: QueryAnswer;
+}
 
 class TaskStore {
   #tasks = $state.raw<TaskDefinition[]>([]);
   #session = $state.raw<TaskSession | null>(null);
-  #answer = $state.raw<QueryAnswer | null>(null);
+  #chosen = $state('');
+  #reply = $state.raw<TaskReply | null>(null);
   #fallback = $state<{ text: string; hits: SearchHit[]; question: string; done: boolean } | null>(null);
   #ready = $state(false);
   #current = $derived(this.#session ? currentStep(this.#session.state) : null);
@@ -44,8 +54,13 @@ class TaskStore {
   get session(): TaskSession | null {
     return this.#session;
   }
-  get answer(): QueryAnswer | null {
-    return this.#answer;
+  /** The task picked in the list: the running one, also once it was resumed after a reload. */
+  get chosen(): string {
+    return this.#chosen;
+  }
+  /** The last question asked, with the task state's answer. */
+  get reply(): TaskReply | null {
+    return this.#reply;
   }
   /**
    * The model's answer to a question the templates were unsure of (`needs_fallback`), streamed,
@@ -72,17 +87,54 @@ class TaskStore {
   async init(): Promise<void> {
     await this.#errors.run(async () => {
       const [tasks, session] = await Promise.all([sampleTasks(), latestSession()]);
-      this.#tasks = tasks;
+      // A resumed task that came from a file is not among the samples, yet the list must show it.
+      const resumed = session && !tasks.some((t) => t.id === session.taskId) ? [session.definition] : [];
+      this.#tasks = [...tasks, ...resumed];
       this.#session = session;
+      this.#chosen = session?.taskId ?? '';
     });
     this.#ready = true;
   }
 
+  choose(taskId: string): void {
+    this.#chosen = taskId;
+  }
+
   async start(definition: TaskDefinition): Promise<void> {
     await this.#errors.run(async () => {
+      this.#stopModel();
       this.#session = await startSession(definition);
-      this.#answer = null;
+      this.#chosen = definition.id;
     });
+  }
+
+  /** Ends the task: the guide lets it go and does not resume it; a toast offers it back. */
+  async end(): Promise<void> {
+    const session = this.#session;
+    if (session) {
+      await this.#errors.run(async () => {
+        await endSession(session);
+        this.#stopModel();
+        this.#session = null;
+        toasts.show(`Ended “${session.definition.title}”`, {
+          action: { label: 'Undo', run: () => this.#reopen(session) }
+        });
+      });
+    }
+  }
+
+  async #reopen(session: TaskSession): Promise<void> {
+    await this.#errors.run(async () => {
+      this.#session = await reopenSession(session);
+      this.#chosen = session.taskId;
+    });
+  }
+
+  /** What belonged to the task that goes: its answers, and a model still asked about it. */
+  #stopModel(): void {
+    this.#writing?.abort();
+    this.#reply = null;
+    this.#fallback = null;
   }
 
   async importFile(file: File): Promise<void> {
@@ -113,7 +165,7 @@ class TaskStore {
       await this.#errors.run(async () => {
         const result = await askTask(session, question);
         this.#session = result.session;
-        this.#answer = result.answer;
+        this.#reply = { question, answer: result.answer };
         this.#fallback = null;
         // While another answer is being written the template answer stands alone: no waiting on it.
         if (result.answer.needs_fallback && modelsStore.canAnswer && engineStatus().phase === 'idle') {
@@ -129,7 +181,9 @@ class TaskStore {
     grabFrame?: () => Promise<ImageBitmap | null>
   ): Promise<void> {
     const fallback = { text: '', hits: [] as SearchHit[], question, done: false };
+    const writing = new AbortController();
     this.#fallback = fallback;
+    this.#writing = writing;
     try {
       // Loaded on the first unsure answer, not with the camera page: search (BM25, HNSW, vector
       // blocks) is about a sixth of that page's JavaScript and no first paint needs it.
@@ -147,7 +201,6 @@ class TaskStore {
       // A camera that cannot give a frame right now only costs the answer its picture.
       const frame = grabFrame ? await grabFrame().catch(() => null) : null;
       this.#fallback = { ...fallback };
-      this.#writing = new AbortController();
       const content = frame
         ? [
             { type: 'image' as const, image: frame },
@@ -159,11 +212,13 @@ class TaskStore {
           this.#fallback.text += token;
         }
       };
-      const { stats } = await deviceTextGenerator(modelsStore.requireVisionModel(), modelsStore.settings)
+      const { stats } = await deviceTextGenerator(modelsStore.requireVisionModel(), modelsStore.settings, {
+        holder: 'The task guide'
+      })
         .generate(
           { messages: [{ role: 'user', content }], max_tokens: GROUNDED_ANSWER_MAX_TOKENS },
           onToken,
-          this.#writing.signal
+          writing.signal
         )
         .catch((error: unknown) => {
           frame?.close();
@@ -179,13 +234,11 @@ class TaskStore {
         throw error;
       }
     } finally {
-      this.#writing = null;
+      // A newer question may have taken the slot meanwhile; its controller stays.
+      if (this.#writing === writing) {
+        this.#writing = null;
+      }
     }
-  }
-
-  /** Stops the model's answer; what it wrote so far stays. */
-  stopAnswer(): void {
-    this.#writing?.abort();
   }
 
   /**
