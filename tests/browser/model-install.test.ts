@@ -1,12 +1,12 @@
 import { cdp } from 'vitest/browser';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { selectVariant } from '#lib/core/capabilities.ts';
 import type { ModelVariant } from '#lib/core/manifest.ts';
 import { MODEL_CACHE_NAME } from '#lib/core/model-cache.ts';
 import { db } from '#lib/db/index.ts';
 import { detectCapabilities } from '#lib/services/capabilities.service.ts';
 import { installModel, uninstallModel, type InstallProgress } from '#lib/services/model-install.service.ts';
-import { devModel, mirror, variantOn } from './helpers.ts';
+import { devModel, mirror, registry, variantOn } from './helpers.ts';
 
 const model = devModel('vision-hub-dev/tiny-moondream');
 const variant = variantOn(model, 'wasm');
@@ -56,6 +56,37 @@ describe('installModel failures', () => {
       message: expect.stringContaining('onnx/not-there.onnx was not found on the model host (404)')
     });
     expect(await db.models.count()).toBe(0);
+  });
+
+  it('says which host cannot be reached and what to try instead, when a network blocks it', async () => {
+    await reset();
+    const real = registry.models.find((m) => !m.dev)!;
+    // Nothing listens on the discard port: the request fails the way a blocked host does.
+    const blocked = 'http://127.0.0.1:9/';
+    await expect(installModel(real, variantOn(real, 'wasm'), blocked, () => undefined)).rejects.toMatchObject({
+      name: 'DownloadError',
+      message:
+        "The model host (127.0.0.1:9) can't be reached from this network. Install the small test model to try the app, " +
+        'or set a model mirror under Model host on this page.'
+    });
+    await expect(installModel(model, variant, blocked, () => undefined)).rejects.toMatchObject({
+      message: expect.stringContaining("This app's server can't be reached")
+    });
+    expect(await db.models.count()).toBe(0);
+  });
+
+  it('says plainly that nothing downloads while offline', async () => {
+    await reset();
+    // Emulating the network offline would cut this test runner off from the browser too.
+    const onLine = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false);
+    try {
+      await expect(installModel(model, variant, 'http://127.0.0.1:9/', () => undefined)).rejects.toMatchObject({
+        name: 'DownloadError',
+        message: expect.stringMatching(/^Can't download while offline\./)
+      });
+    } finally {
+      onLine.mockRestore();
+    }
   });
 
   it('discards a file whose sha256 does not match the manifest', async () => {

@@ -66,8 +66,13 @@ export async function installModel(
       files.push({ path: file.path, size: cachedSize, sha256: file.sha256 ?? '' });
       continue;
     }
-    const blob = await downloadFile(url(file), file, signal, (fileLoaded, fileTotal) =>
-      onProgress({ file: file.path, fileLoaded, fileTotal, loaded: Math.min(total, done + fileLoaded), total })
+    const blob = await downloadFile(
+      url(file),
+      file,
+      signal,
+      (fileLoaded, fileTotal) =>
+        onProgress({ file: file.path, fileLoaded, fileTotal, loaded: Math.min(total, done + fileLoaded), total }),
+      (cause) => unreachable(model, host, cause)
     );
     if (!blob) {
       continue;
@@ -89,7 +94,6 @@ export async function installModel(
   return installed;
 }
 
-/** Removes a model's files and record. Partial downloads of it are dropped too. */
 /** Removes a model's files and record; a worker that holds it lets it go first. */
 export async function uninstallModel(model: ModelEntry, installed: InstalledModel): Promise<void> {
   releaseModel(model.id);
@@ -102,6 +106,29 @@ export async function uninstallModel(model: ModelEntry, installed: InstalledMode
     await db.models.delete(model.id);
     await db.downloadParts.where('url').anyOf(urls).delete();
   });
+}
+
+/**
+ * Why no answer came, with what to do: on a first run offline or behind a filter that blocks the
+ * model host, "Network error" would leave the user with nothing to try.
+ */
+function unreachable(model: ModelEntry, host: string, cause: unknown): DownloadError {
+  if (!navigator.onLine) {
+    return new DownloadError(
+      "Can't download while offline. Connect to a network and press Install again; the download resumes where it stopped.",
+      { cause }
+    );
+  }
+  if (model.dev) {
+    return new DownloadError("This app's server can't be reached, so the test model can't download. Try again later.", {
+      cause
+    });
+  }
+  return new DownloadError(
+    `The model host (${new URL(host).host}) can't be reached from this network. Install the small test model ` +
+      'to try the app, or set a model mirror under Model host on this page.',
+    { cause }
+  );
 }
 
 async function ensureRoom(bytes: number, name: string): Promise<void> {
@@ -123,7 +150,8 @@ async function downloadFile(
   url: string,
   file: ModelFile,
   signal: AbortSignal | undefined,
-  onBytes: (loaded: number, total: number) => void
+  onBytes: (loaded: number, total: number) => void,
+  unreachable: (cause: unknown) => DownloadError
 ): Promise<Blob | null> {
   const parts = await db.downloadParts.where('url').equals(url).sortBy('offset');
   let offset = parts.reduce((sum, p) => sum + p.data.size, 0);
@@ -139,9 +167,7 @@ async function downloadFile(
   try {
     response = await fetch(url, { headers, signal, cache: 'no-store' });
   } catch (error) {
-    throw signal?.aborted
-      ? abortError('Download paused; it resumes where it stopped')
-      : new DownloadError(`Network error while downloading ${file.path}`, { cause: error });
+    throw signal?.aborted ? abortError('Download paused; it resumes where it stopped') : unreachable(error);
   }
   if (response.status === 416 && offset > 0) {
     // Every byte was saved before the file reached the cache.
