@@ -7,7 +7,7 @@ import type { SearchHit } from '#lib/services/knowledge-search.service.ts';
 const hit = (id: number, text: string, name: string): SearchHit => ({
   chunk: { id, documentId: id, baseId: 1, index: 0, text, start: 0, end: text.length, headingPath: ['Brewing'] },
   document: { id, baseId: 1, name, format: 'markdown', contentHash: `h${id}`, bytes: 1, chunkCount: 1, createdAt: 0 },
-  score: 1,
+  relevance: 1,
   cosine: 0.9
 });
 

@@ -5,9 +5,12 @@ import { modelLoadRequest } from '#lib/core/model-load-request.ts';
 import { db } from '#lib/db/index.ts';
 import {
   createBase,
+  deleteBase,
   deleteDocument,
   importDocument,
+  listBases,
   listDocuments,
+  renameBase,
   type ImportProgress
 } from '#lib/services/knowledge-documents.service.ts';
 import { reembedMissing } from '#lib/services/knowledge-reembed.service.ts';
@@ -78,7 +81,13 @@ beforeAll(async () => {
 afterAll(() => bridge.dispose());
 
 beforeEach(async () => {
-  await Promise.all([db.knowledgeBases.clear(), db.documents.clear(), db.chunks.clear(), db.vectors.clear()]);
+  await Promise.all([
+    db.knowledgeBases.clear(),
+    db.documents.clear(),
+    db.chunks.clear(),
+    db.vectors.clear(),
+    db.searchGraphs.clear()
+  ]);
   baseId = await createBase('Kitchen');
 });
 
@@ -203,11 +212,62 @@ describe('knowledge base', () => {
       k: 2
     });
     expect(hits[0]!.document.name).toBe('roses.txt');
-    expect(hits[0]!.cosine).toBeGreaterThanOrEqual(hits[1]?.cosine ?? -1);
+    // Across bases too, in the order of the relevance each hit shows.
+    expect(hits[0]!.relevance).toBeGreaterThanOrEqual(hits[1]?.relevance ?? -1);
     expect(passageOf(hits[0]!)).toEqual({
       source: 'roses.txt',
       text: 'Prune roses in late winter, above an outward bud.'
     });
+  });
+
+  it('base names are unique ignoring case and spaces; a base can be renamed', async () => {
+    await expect(createBase('  kitchen ')).rejects.toThrow('There is already a knowledge base called "Kitchen"');
+    await expect(createBase('   ')).rejects.toThrow('needs a name');
+    const garden = await createBase(' Garden ');
+    await expect(renameBase(garden, 'KITCHEN')).rejects.toThrow(/already a knowledge base called "Kitchen"/);
+    // Its own name, in other letters, is no clash.
+    await renameBase(garden, 'garden');
+    await renameBase(baseId, ' Coffee corner ');
+    expect((await listBases()).map((base) => base.name)).toEqual(['Coffee corner', 'garden']);
+  });
+
+  it('deleting a base removes everything in it, and undo puts it all back under the same ids', async () => {
+    const other = await createBase('Garden');
+    await importDocument(other, file('roses.txt', 'Prune roses in late winter.'), embedder, graph);
+    const document = await importDocument(baseId, file('coffee.md', GUIDE), embedder, graph);
+    await db.searchGraphs.put({ baseId, modelId: 'other-model', graph: new ArrayBuffer(8), nodes: 0, updatedAt: 0 });
+    const before = await counts();
+    const chunkIds = (await db.chunks.where('baseId').equals(baseId).primaryKeys()).sort();
+    expect((await search(baseId, 'Grind', embedder, { ...graph, minCosine: -1 })).length).toBeGreaterThan(0);
+
+    const undo = await deleteBase(baseId);
+    expect((await listBases()).map((base) => base.name)).toEqual(['Garden']);
+    expect(await counts()).toEqual({ documents: 1, chunks: 1, vectors: 1 });
+    expect(await db.searchGraphs.count()).toBe(0);
+    expect(await search(baseId, 'Grind', embedder, { ...graph, minCosine: -1 })).toEqual([]);
+
+    await undo();
+    expect(await counts()).toEqual(before);
+    expect((await listBases()).find((base) => base.id === baseId)?.name).toBe('Kitchen');
+    expect((await listDocuments(baseId)).map((d) => d.id)).toEqual([document.id]);
+    expect((await db.chunks.where('baseId').equals(baseId).primaryKeys()).sort()).toEqual(chunkIds);
+    expect(await db.searchGraphs.count()).toBe(1);
+    expect((await search(baseId, 'Grind', embedder, { ...graph, minCosine: -1 })).length).toBeGreaterThan(0);
+  });
+
+  it('an undone base whose name was taken meanwhile comes back as "(restored)"', async () => {
+    const undo = await deleteBase(baseId);
+    await createBase('kitchen');
+    await undo();
+    expect((await listBases()).map((base) => base.name).sort()).toEqual(['Kitchen (restored)', 'kitchen']);
+  });
+
+  it('orders results by the relevance it shows', async () => {
+    await importDocument(baseId, file('coffee.md', GUIDE), embedder, graph);
+    const hits = await search(baseId, 'Pour the water in slow circles', embedder, { ...graph, minCosine: -1 });
+    expect(hits.length).toBeGreaterThan(1);
+    expect(hits.map((hit) => hit.relevance)).toEqual([...hits.map((hit) => hit.relevance)].sort((a, b) => b - a));
+    expect(hits.every((hit) => hit.relevance > 0 && hit.relevance <= 1)).toBe(true);
   });
 
   it('a cancelled import stores nothing', async () => {

@@ -6,6 +6,7 @@ import { abortError, DocumentImportError, isQuotaExceeded, QuotaError } from '#l
 import { chunkDocument, type Chunk } from '#lib/core/retrieval/index.ts';
 import { db, type KnowledgeBase, type KnowledgeChunk, type KnowledgeDocument } from '#lib/db/index.ts';
 import { extractText } from './document-text.service.ts';
+import { forgetSearchIndexes } from './search-index-cache.ts';
 import { refreshSearchAfterChange, type GraphOptions } from './search-graph-upkeep.service.ts';
 
 export interface ImportProgress {
@@ -23,12 +24,73 @@ export interface ImportOptions extends GraphOptions {
 /** Passages per embedding call: progress moves often, and an abort lands within one batch. */
 const EMBED_BATCH = 32;
 
-export async function createBase(name: string): Promise<number> {
+/**
+ * Why `name` cannot name a knowledge base, or null when it can: names are what tells bases apart
+ * in the picker, so they are unique, ignoring case and surrounding spaces (`exceptId`: the base
+ * being renamed keeps its own name).
+ */
+export function baseNameProblem(name: string, bases: readonly KnowledgeBase[], exceptId?: number): string | null {
   const trimmed = name.trim();
   if (!trimmed) {
-    throw new DocumentImportError('A knowledge base needs a name');
+    return 'A knowledge base needs a name';
   }
-  return (await db.knowledgeBases.add({ name: trimmed, createdAt: Date.now() })) as number;
+  const taken = bases.find((base) => base.id !== exceptId && base.name.trim().toLowerCase() === trimmed.toLowerCase());
+  return taken ? `There is already a knowledge base called "${taken.name}"` : null;
+}
+
+export async function createBase(name: string): Promise<number> {
+  return db.transaction('rw', db.knowledgeBases, async () => {
+    refuseName(name, await listBases());
+    return (await db.knowledgeBases.add({ name: name.trim(), createdAt: Date.now() })) as number;
+  });
+}
+
+export async function renameBase(baseId: number, name: string): Promise<void> {
+  await db.transaction('rw', db.knowledgeBases, async () => {
+    refuseName(name, await listBases(), baseId);
+    await db.knowledgeBases.update(baseId, { name: name.trim() });
+  });
+}
+
+/**
+ * Deletes a knowledge base with everything in it (documents, passages, vectors, search graphs)
+ * and returns an undo that puts back exactly what was removed, under the same ids.
+ */
+export async function deleteBase(baseId: number): Promise<() => Promise<void>> {
+  const tables = [db.knowledgeBases, db.documents, db.chunks, db.vectors, db.searchGraphs];
+  const removed = await db.transaction('rw', tables, async () => {
+    const rows = {
+      base: await db.knowledgeBases.get(baseId),
+      documents: await db.documents.where('baseId').equals(baseId).toArray(),
+      chunks: await db.chunks.where('baseId').equals(baseId).toArray(),
+      vectors: await db.vectors.where('baseId').equals(baseId).toArray(),
+      graphs: await db.searchGraphs.where('[baseId+modelId]').between([baseId, ''], [baseId, '\uffff']).toArray()
+    };
+    await db.knowledgeBases.delete(baseId);
+    await db.documents.where('baseId').equals(baseId).delete();
+    await db.chunks.where('baseId').equals(baseId).delete();
+    await db.vectors.where('baseId').equals(baseId).delete();
+    await db.searchGraphs.bulkDelete(rows.graphs.map((graph) => [graph.baseId, graph.modelId] as [number, string]));
+    return rows;
+  });
+  forgetSearchIndexes(baseId);
+  return async () => {
+    if (!removed.base) {
+      return;
+    }
+    await db.transaction('rw', tables, async () => {
+      // Another base may have taken the name meanwhile: both stay, told apart by "(restored)".
+      const name = baseNameProblem(removed.base!.name, await listBases())
+        ? `${removed.base!.name} (restored)`
+        : removed.base!.name;
+      await db.knowledgeBases.put({ ...removed.base!, name });
+      await db.documents.bulkPut(removed.documents);
+      await db.chunks.bulkPut(removed.chunks);
+      await db.vectors.bulkPut(removed.vectors);
+      await db.searchGraphs.bulkPut(removed.graphs);
+    });
+    forgetSearchIndexes(baseId);
+  };
 }
 
 export function listBases(): Promise<KnowledgeBase[]> {
@@ -152,6 +214,13 @@ export async function embedPassages(
   const vectors = new Float32Array(chunks.length * dim);
   parts.reduce((offset, part) => (vectors.set(part, offset), offset + part.length), 0);
   return { vectors, dim };
+}
+
+function refuseName(name: string, bases: readonly KnowledgeBase[], exceptId?: number): void {
+  const problem = baseNameProblem(name, bases, exceptId);
+  if (problem) {
+    throw new DocumentImportError(problem);
+  }
 }
 
 function refuseIfCancelled(signal?: AbortSignal): void {

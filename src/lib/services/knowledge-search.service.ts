@@ -17,8 +17,11 @@ import { updateSearchGraph, type GraphOptions } from './search-graph-upkeep.serv
 export interface SearchHit {
   chunk: KnowledgeChunk;
   document: KnowledgeDocument;
-  /** Fused rank score (reciprocal rank fusion of vector and keyword ranks). */
-  score: number;
+  /**
+   * What the hits are ordered by: the fused rank score (reciprocal rank fusion of vector and
+   * keyword ranks) on a 0–1 scale, 1 for a passage first by meaning and by keywords.
+   */
+  relevance: number;
   /** Cosine similarity to the question: what the relevance threshold applies to. */
   cosine: number;
 }
@@ -68,7 +71,7 @@ export async function search(
   return fused.flatMap((hit, i) => {
     const chunk = chunks[i];
     const document = chunk && documents.get(chunk.documentId);
-    return chunk && document ? [{ chunk, document, score: hit.score, cosine: hit.cosine }] : [];
+    return chunk && document ? [{ chunk, document, relevance: hit.relevance, cosine: hit.cosine }] : [];
   });
 }
 
@@ -79,7 +82,8 @@ export function passageOf(hit: SearchHit): Passage {
 
 /**
  * The best passages for `question` across every knowledge base (for questions asked outside the
- * Knowledge page, such as the task guide's): each base is searched, and the hits merged by cosine.
+ * Knowledge page, such as the task guide's): each base is searched, and the hits merged by
+ * relevance, the order each base's own results have.
  */
 export async function searchAllBases(
   question: string,
@@ -92,7 +96,7 @@ export async function searchAllBases(
   );
   return perBase
     .flat()
-    .sort((a, b) => b.cosine - a.cosine)
+    .sort((a, b) => b.relevance - a.relevance || b.cosine - a.cosine)
     .slice(0, k);
 }
 

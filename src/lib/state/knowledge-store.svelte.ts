@@ -8,17 +8,24 @@ import { prepareEmbedder } from '#lib/services/embedder.service.ts';
 import { deviceTextGenerator } from '#lib/services/engine.service.ts';
 import type { UserError } from '#lib/services/handle-error.ts';
 import {
+  baseNameProblem,
   createBase,
+  deleteBase,
   deleteDocument,
   importDocument,
   listBases,
   listDocuments,
+  renameBase,
   type ImportProgress
 } from '#lib/services/knowledge-documents.service.ts';
 import { reembedMissing } from '#lib/services/knowledge-reembed.service.ts';
 import { passageOf, search, type SearchHit } from '#lib/services/knowledge-search.service.ts';
 import { ErrorSlot } from './error-slot.svelte.ts';
 import { modelsStore } from './models-store.svelte.ts';
+import { toasts } from './toasts.svelte.ts';
+
+/** Which base-name field a name problem belongs to, so it shows next to it. */
+export type NameField = 'create' | 'rename';
 
 class KnowledgeStore {
   #bases = $state.raw<KnowledgeBase[]>([]);
@@ -26,16 +33,18 @@ class KnowledgeStore {
   #documents = $state.raw<KnowledgeDocument[]>([]);
   #importing = $state<{ name: string; progress: ImportProgress } | null>(null);
   #hits = $state.raw<SearchHit[] | null>(null);
+  #asked = $state('');
   #searching = $state(false);
   #written = $state<{ text: string; stats: GenerationStats | null } | null>(null);
   #notice = $state<string | null>(null);
   #reembedding = $state<{ done: number; total: number } | null>(null);
   #indexing = $state<{ done: number; total: number } | null>(null);
-  #removed = $state.raw<{ name: string; undo: () => Promise<void> } | null>(null);
+  #nameError = $state<{ field: NameField; message: string } | null>(null);
   #loaded = $state(false);
   #errors = new ErrorSlot('Knowledge');
   #cancel: AbortController | null = null;
   #writing: AbortController | null = null;
+  #preparing: Promise<Embedder> | null = null;
 
   /** The bases and the chosen one's documents have been read once (the page shows nothing before). */
   get loaded(): boolean {
@@ -58,10 +67,14 @@ class KnowledgeStore {
   get hits(): SearchHit[] | null {
     return this.#hits;
   }
+  /** The question the hits are for: the answer is written for it, not for what the box says now. */
+  get asked(): string {
+    return this.#asked;
+  }
   get searching(): boolean {
     return this.#searching;
   }
-  /** The model's answer over the hits, streamed as it is written; null when search is retrieval only. */
+  /** The model's answer over the hits, streamed as it is written; null until the user asks for one. */
   get written(): { text: string; stats: GenerationStats | null } | null {
     return this.#written;
   }
@@ -79,9 +92,12 @@ class KnowledgeStore {
   get indexing(): { done: number; total: number } | null {
     return this.#indexing;
   }
-  /** The last deleted document, until the user undoes it or deletes another. */
-  get removed(): { name: string; undo: () => Promise<void> } | null {
-    return this.#removed;
+  /** Why the name typed for a new or renamed base cannot be used. */
+  get nameError(): { field: NameField; message: string } | null {
+    return this.#nameError;
+  }
+  get base(): KnowledgeBase | null {
+    return this.#bases.find((base) => base.id === this.#baseId) ?? null;
   }
   constructor() {
     appEvents.on('engine:fallback', ({ engine, reason }) => {
@@ -104,13 +120,19 @@ class KnowledgeStore {
     this.#bases = await listBases();
     await this.select(this.#baseId ?? this.#bases[0]?.id ?? null);
     this.#loaded = true;
+    // The model's first load (its runtime compiled, its session built) is most of a first import
+    // or search: it starts while the user picks a file or types, and a failure shows on use.
+    if (modelsStore.embeddingModel && modelsStore.isInstalled(modelsStore.embeddingModel.id)) {
+      void this.#embedder().catch(() => undefined);
+    }
   }
 
   async select(baseId: number | null): Promise<void> {
     this.#baseId = baseId;
+    this.#stopAnswer();
     this.#hits = null;
-    this.#written = null;
     this.#indexing = null;
+    this.#nameError = null;
     this.#documents = baseId === null ? [] : await listDocuments(baseId);
     void this.#catchUp();
   }
@@ -145,12 +167,63 @@ class KnowledgeStore {
     });
   }
 
-  async create(name: string): Promise<void> {
-    await this.#errors.run(async () => {
+  /** Creates a base and selects it; false when the name is refused (see `nameError`) or it failed. */
+  async create(name: string): Promise<boolean> {
+    if (this.#refuseName('create', name)) {
+      return false;
+    }
+    return this.#errors.run(async () => {
       const id = await createBase(name);
       this.#bases = await listBases();
       await this.select(id);
     });
+  }
+
+  /** Renames the selected base; false when the name is refused (see `nameError`) or it failed. */
+  async rename(name: string): Promise<boolean> {
+    const baseId = this.#baseId;
+    if (baseId === null || this.#refuseName('rename', name, baseId)) {
+      return false;
+    }
+    return this.#errors.run(async () => {
+      await renameBase(baseId, name);
+      this.#bases = await listBases();
+    });
+  }
+
+  clearNameError(): void {
+    this.#nameError = null;
+  }
+
+  /** Deletes the selected base with all its documents; the notice offers Undo. */
+  async removeBase(): Promise<void> {
+    const base = this.base;
+    if (!base || this.#importing) {
+      return;
+    }
+    await this.#errors.run(async () => {
+      const undo = await deleteBase(base.id!);
+      this.#bases = await listBases();
+      await this.select(this.#bases[0]?.id ?? null);
+      toasts.show(`Knowledge base "${base.name}" deleted`, {
+        action: {
+          label: 'Undo',
+          run: () =>
+            this.#errors.run(async () => {
+              await undo();
+              this.#bases = await listBases();
+              await this.select(base.id!);
+            })
+        }
+      });
+    });
+  }
+
+  /** Shows why `name` cannot be used in `field`; true when it cannot. */
+  #refuseName(field: NameField, name: string, exceptId?: number): boolean {
+    const message = baseNameProblem(name, this.#bases, exceptId);
+    this.#nameError = message ? { field, message } : null;
+    return message !== null;
   }
 
   /** Imports files one after another; a bad file is reported and the next one still goes in. */
@@ -191,22 +264,26 @@ class KnowledgeStore {
     this.#cancel?.abort();
   }
 
+  /** Deletes a document; the notice offers Undo, which puts it back in its base. */
   async remove(document: KnowledgeDocument): Promise<void> {
     await this.#errors.run(async () => {
       const undo = await deleteDocument(document.id!, { annMinVectors: modelsStore.settings.annMinVectors });
-      this.#removed = { name: document.name, undo };
+      this.#stopAnswer();
       this.#hits = null;
       this.#documents = await listDocuments(document.baseId);
+      toasts.show(`"${document.name}" deleted`, {
+        action: {
+          label: 'Undo',
+          run: () =>
+            this.#errors.run(async () => {
+              await undo();
+              if (this.#baseId === document.baseId) {
+                this.#documents = await listDocuments(document.baseId);
+              }
+            })
+        }
+      });
     });
-  }
-
-  async undoRemove(): Promise<void> {
-    const removed = this.#removed;
-    this.#removed = null;
-    if (removed && this.#baseId !== null) {
-      await removed.undo();
-      this.#documents = await listDocuments(this.#baseId);
-    }
   }
 
   /** Whether answers are written by the model (installed) or search is retrieval only. */
@@ -215,9 +292,8 @@ class KnowledgeStore {
   }
 
   /**
-   * Finds the passages for `question`, then, when a vision-language model is installed, has it
-   * write an answer from them with numbered citations. With no relevant passage nothing is
-   * written: "no relevant passage" beats a guess.
+   * Finds the passages for `question`, best first. A new search ends the answer being written
+   * for the previous one: it would cite passages no longer shown.
    */
   async search(question: string): Promise<void> {
     const baseId = this.#baseId;
@@ -225,36 +301,64 @@ class KnowledgeStore {
       return;
     }
     this.#searching = true;
-    this.#written = null;
+    this.#stopAnswer();
     try {
       await this.#errors.run(async () => {
-        const hits = await search(baseId, question, await this.#embedder(), {
+        const embedder = await this.#embedder();
+        const started = performance.now();
+        const hits = await search(baseId, question, embedder, {
           minCosine: modelsStore.settings.minRelevance,
           annMinVectors: modelsStore.settings.annMinVectors
         });
+        appEvents.emit('perf:sample', {
+          metric: 'search-ms',
+          value: performance.now() - started,
+          model: modelsStore.embeddingModel?.name
+        });
+        this.#asked = question;
         this.#hits = hits;
-        if (hits.length > 0 && this.writesAnswers) {
-          this.#written = { text: '', stats: null };
-          this.#writing = new AbortController();
-          const { stats } = await deviceTextGenerator(modelsStore.requireVisionModel(), modelsStore.settings).generate(
-            {
-              messages: [{ role: 'user', content: groundedPrompt(question, hits.map(passageOf)) }],
-              max_tokens: GROUNDED_ANSWER_MAX_TOKENS
-            },
-            (token) => {
-              if (this.#written) {
-                this.#written.text += token;
-              }
-            },
-            this.#writing.signal
-          );
+      });
+    } finally {
+      this.#searching = false;
+    }
+  }
+
+  /**
+   * Has the vision-language model write an answer from the hits, with numbered citations; only on
+   * request, as it takes the device seconds that a look at the passages often makes unneeded.
+   * With no relevant passage nothing is written: "no relevant passage" beats a guess.
+   */
+  async writeAnswer(): Promise<void> {
+    const hits = this.#hits;
+    if (!hits?.length || !this.writesAnswers || this.#writing) {
+      return;
+    }
+    const writing = new AbortController();
+    this.#writing = writing;
+    this.#written = { text: '', stats: null };
+    try {
+      await this.#errors.run(async () => {
+        const { stats } = await deviceTextGenerator(modelsStore.requireVisionModel(), modelsStore.settings).generate(
+          {
+            messages: [{ role: 'user', content: groundedPrompt(this.#asked, hits.map(passageOf)) }],
+            max_tokens: GROUNDED_ANSWER_MAX_TOKENS
+          },
+          (token) => {
+            if (this.#writing === writing && this.#written) {
+              this.#written.text += token;
+            }
+          },
+          writing.signal
+        );
+        if (this.#writing === writing) {
           this.#written = { text: stats.text, stats };
         }
       });
     } finally {
-      this.#writing = null;
-      this.#searching = false;
-      this.#dropEmptyAnswer();
+      if (this.#writing === writing) {
+        this.#writing = null;
+        this.#dropEmptyAnswer();
+      }
     }
   }
 
@@ -270,7 +374,20 @@ class KnowledgeStore {
     this.#writing?.abort();
   }
 
-  async #embedder(): Promise<Embedder> {
+  /** Ends and removes the answer: the passages it was written from are going away. */
+  #stopAnswer(): void {
+    this.#writing?.abort();
+    this.#writing = null;
+    this.#written = null;
+  }
+
+  /** The embedding model, ready in its worker; concurrent callers share one load. */
+  #embedder(): Promise<Embedder> {
+    this.#preparing ??= this.#prepare().finally(() => (this.#preparing = null));
+    return this.#preparing;
+  }
+
+  async #prepare(): Promise<Embedder> {
     const model = modelsStore.embeddingModel;
     if (!model || !modelsStore.isInstalled(model.id)) {
       throw new ModelNotInstalledError(
