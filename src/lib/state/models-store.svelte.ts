@@ -1,5 +1,6 @@
 import { selectVariant, type DeviceCapabilities } from '#lib/core/capabilities.ts';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
+import { formatBytes } from '#lib/core/format.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
 import type { InstalledModel } from '#lib/db/index.ts';
 import { handleError, type UserError } from '#lib/services/handle-error.ts';
@@ -13,6 +14,7 @@ import {
 import { modelHostFor, modelsFor } from '#lib/services/registry.service.ts';
 import { DEFAULT_SETTINGS, loadSettings, saveSetting, type Settings } from '#lib/services/settings.service.ts';
 import { detectCapabilities } from '#lib/services/capabilities.service.ts';
+import { toasts } from './toasts.svelte.ts';
 
 /** The model registry as this device sees it: what is installed, chosen, downloading, and the settings. */
 class ModelsStore {
@@ -113,7 +115,8 @@ class ModelsStore {
     this.#storage = await storageEstimate();
   }
 
-  async install(model: ModelEntry): Promise<boolean> {
+  /** Downloads the best variant for this device; `variantId` (what was installed before) goes first when it fits. */
+  async install(model: ModelEntry, variantId?: string): Promise<boolean> {
     if (this.#downloads.has(model.id) || !this.#capabilities) {
       return false;
     }
@@ -123,7 +126,7 @@ class ModelsStore {
     this.#progress[model.id] = { file: '', fileLoaded: 0, fileTotal: 0, loaded: 0, total: 0 };
     try {
       const { variant } = selectVariant(model, this.#capabilities, {
-        preferred: this.#settings.variantOverrides[model.id]
+        preferred: this.#settings.variantOverrides[model.id] ?? variantId
       });
       const host = modelHostFor(model, this.#settings.modelHost);
       await installModel(model, variant, host, (p) => (this.#progress[model.id] = p), controller.signal);
@@ -143,13 +146,21 @@ class ModelsStore {
     this.#downloads.get(modelId)?.abort();
   }
 
+  /** Removes `model`; the notice where the user is offers Undo, saying what that costs. */
   async uninstall(model: ModelEntry): Promise<void> {
     const record = this.#installed.find((m) => m.modelId === model.id);
-    if (record) {
-      await uninstallModel(model, record);
-      this.#installed = await installedModels();
-      await this.refreshStorage();
+    if (!record) {
+      return;
     }
+    await uninstallModel(model, record);
+    this.#installed = await installedModels();
+    await this.refreshStorage();
+    toasts.show(`Removed ${model.name}`, {
+      action: {
+        label: `Undo (downloads ${formatBytes(record.bytes)} again)`,
+        run: () => this.install(model, record.variantId)
+      }
+    });
   }
 
   /** Makes `model` the one its feature uses (the camera's VLM or the knowledge base's embedder). */
