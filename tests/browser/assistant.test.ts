@@ -1,11 +1,13 @@
 import { cdp } from 'vitest/browser';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { db } from '#lib/db/index.ts';
+import { appEvents, type AppEvents } from '#lib/services/app-events.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
 import { recentObservations } from '#lib/services/observations.service.ts';
 import { saveSetting } from '#lib/services/settings.service.ts';
 import { assistantStore, type FrameSource } from '#lib/state/assistant-store.svelte.ts';
 import { modelsStore } from '#lib/state/models-store.svelte.ts';
+import { toasts } from '#lib/state/toasts.svelte.ts';
 import { devModel, mirror, testFrame, variantOn } from './helpers.ts';
 
 const smolvlm = devModel('vision-hub-dev/tiny-smolvlm');
@@ -78,5 +80,102 @@ describe('assistant store', () => {
     expect(camera.grabsWhileBusy).toBe(0);
     const continuous = (await recentObservations()).filter((o) => o.source === 'continuous');
     expect(continuous).toHaveLength(2);
+  });
+});
+
+describe('assistant store: questions, stops and the history', () => {
+  const upload = async () => ({ frame: await testFrame(), source: 'upload' as const });
+  const prompts = async () => (await recentObservations()).map((o) => o.prompt);
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+    assistantStore.setReadAloud(false);
+  });
+
+  it('a question asked while an answer is written waits for its turn; a dropped one is never asked', async () => {
+    const first = assistantStore.request('First question', upload);
+    await until(() => assistantStore.busy, 'the first answer started');
+    void assistantStore.request('Asked meanwhile', upload);
+    expect(assistantStore.queued).toBe('Asked meanwhile');
+    await first;
+    await until(() => !assistantStore.busy && assistantStore.queued === null, 'the queued question was answered');
+    expect((await prompts()).slice(0, 2)).toEqual(['Asked meanwhile', 'First question']);
+
+    const third = assistantStore.request('Third question', upload);
+    await until(() => assistantStore.busy, 'the third answer started');
+    void assistantStore.request('Dropped question', upload);
+    assistantStore.cancelQueued();
+    expect(assistantStore.queued).toBeNull();
+    await third;
+    await until(() => !assistantStore.busy, 'the engine is idle');
+    expect((await prompts())[0]).toBe('Third question');
+    // Three answers in a row: on a busy machine's CPU that takes longer than one test usually may.
+  }, 180_000);
+
+  it('a stopped answer is kept in the history, marked as stopped', async () => {
+    const asking = assistantStore.ask(await testFrame(), 'Stop me', 'upload');
+    await until(() => assistantStore.answer.length > 0, 'the answer started streaming');
+    assistantStore.stop();
+    expect(await asking).toBe(true);
+    expect(assistantStore.stats?.aborted).toBe(true);
+    expect(assistantStore.history[0]).toMatchObject({ prompt: 'Stop me', stats: { aborted: true } });
+  });
+
+  it("reports the answer's first token and speed with the model's name and the device", async () => {
+    const samples: AppEvents['perf:sample'][] = [];
+    const unsubscribe = appEvents.on('perf:sample', (sample) => samples.push(sample));
+    try {
+      expect(await assistantStore.ask(await testFrame(), 'Measure me', 'upload')).toBe(true);
+    } finally {
+      unsubscribe();
+    }
+    const device = assistantStore.stats!.device;
+    expect(samples).toContainEqual({
+      metric: 'first-token-ms',
+      value: assistantStore.stats!.timeToFirstTokenMs,
+      model: smolvlm.name,
+      device
+    });
+    expect(samples.filter((s) => s.metric === 'tokens-per-second')).toEqual([
+      { metric: 'tokens-per-second', value: assistantStore.stats!.tokensPerSecond, model: smolvlm.name, device }
+    ]);
+  });
+
+  it('names models as the registry does, and a server model it does not know by its id', () => {
+    expect(assistantStore.modelName(smolvlm.id)).toBe(smolvlm.name);
+    expect(smolvlm.name).not.toBe(smolvlm.id);
+    expect(assistantStore.modelName('google/medgemma-4b-it')).toBe('google/medgemma-4b-it');
+  });
+
+  it('deletes one answer from the history, and Undo brings it back', async () => {
+    const [target, next] = assistantStore.history;
+    await assistantStore.remove(target!);
+    expect(assistantStore.history[0]?.id).toBe(next!.id);
+    expect((await recentObservations()).some((o) => o.id === target!.id)).toBe(false);
+
+    const toast = toasts.items.at(-1)!;
+    expect(toast).toMatchObject({ message: 'Answer removed', action: { label: 'Undo' } });
+    await toasts.act(toast.id);
+    expect(assistantStore.history[0]).toMatchObject({ id: target!.id, prompt: target!.prompt });
+  });
+
+  it('reads a finished answer aloud when asked to, remembers the choice, and Stop silences it', async () => {
+    expect(assistantStore.canReadAloud).toBe(true);
+    const speak = vi.spyOn(speechSynthesis, 'speak').mockImplementation(() => undefined);
+    const cancel = vi.spyOn(speechSynthesis, 'cancel');
+
+    expect(await assistantStore.ask(await testFrame(), 'Quietly', 'upload')).toBe(true);
+    expect(speak).not.toHaveBeenCalled();
+
+    assistantStore.setReadAloud(true);
+    await assistantStore.init();
+    expect(assistantStore.readAloud).toBe(true);
+    expect(await assistantStore.ask(await testFrame(), 'Out loud', 'upload')).toBe(true);
+    expect(speak).toHaveBeenCalledOnce();
+    expect(speak.mock.calls[0]![0].text).toBe(assistantStore.answer);
+
+    cancel.mockClear();
+    assistantStore.stop();
+    expect(cancel).toHaveBeenCalled();
   });
 });

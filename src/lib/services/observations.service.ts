@@ -18,6 +18,15 @@ export async function clearObservations(): Promise<Observation[]> {
   });
 }
 
+/** Deletes one answer from the history and hands it back, so the UI can offer undo; undefined if it was gone. */
+export async function deleteObservation(id: number): Promise<Observation | undefined> {
+  return db.transaction('rw', db.observations, async () => {
+    const row = await db.observations.get(id);
+    await db.observations.delete(id);
+    return row;
+  });
+}
+
 export async function restoreObservations(observations: Observation[]): Promise<void> {
   await db.observations.bulkPut(observations);
 }

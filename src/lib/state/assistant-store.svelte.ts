@@ -6,13 +6,20 @@ import { appEvents } from '#lib/services/app-events.ts';
 import { ask, askServer, type AskRequest } from '#lib/services/assistant.service.ts';
 import { engineStatus } from '#lib/services/engine.service.ts';
 import type { ReadyModel } from '#lib/services/model-runtime.service.ts';
-import { clearObservations, recentObservations, restoreObservations } from '#lib/services/observations.service.ts';
+import {
+  clearObservations,
+  deleteObservation,
+  recentObservations,
+  restoreObservations
+} from '#lib/services/observations.service.ts';
+import { canReadAloud, loadReadAloud, saveReadAloud, speak, stopSpeaking } from '#lib/services/read-aloud.service.ts';
 import type { UserError } from '#lib/services/handle-error.ts';
 import { RealtimeClient, RealtimeError, type ServerAnswer } from '#lib/services/realtime-client.ts';
 import { loadSetting, saveSetting, type Settings } from '#lib/services/settings.service.ts';
 import { edgeConnectionStore } from './edge-connection-store.svelte.ts';
 import { ErrorSlot } from './error-slot.svelte.ts';
 import { modelsStore } from './models-store.svelte.ts';
+import { toasts } from './toasts.svelte.ts';
 
 export const QUICK_PROMPTS = ['What do you see?', 'Read the text', 'Is anything unsafe?'];
 const CONTINUOUS_PROMPT = 'Describe the scene briefly.';
@@ -25,6 +32,11 @@ const CHANGE_THRESHOLD = 0.04;
 export const MIN_DEVICE_MEMORY_GIB = 4;
 
 export type AnswerPlace = NonNullable<Settings['answerOn']>;
+
+export type AskSource = 'camera' | 'upload' | 'continuous';
+
+/** The frame a question is about, taken when the question is asked (a queued one: when its turn comes). */
+export type FrameGrab = () => Promise<{ frame: ImageBitmap; source: AskSource } | null>;
 
 /** Where continuous mode reads frames from (the camera view). */
 export interface FrameSource {
@@ -50,6 +62,11 @@ class AssistantStore {
   #waitingForServer = $state(false);
   /** The server's answer shown, with the model it ran. */
   #served = $state.raw<ServerAnswer | null>(null);
+  /** From the start of one of this store's questions to its answer being recorded. */
+  #asking = $state(false);
+  /** A question typed while an answer was being written: asked when that one is done. */
+  #next = $state.raw<{ prompt: string; grab: FrameGrab } | null>(null);
+  #readAloud = $state(false);
   #realtime: RealtimeClient | null = null;
   #abort: AbortController | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -57,7 +74,13 @@ class AssistantStore {
 
   constructor() {
     // The engine is shared with the knowledge base and the task guide: this page shows its state whoever asked.
-    appEvents.on('engine:status', (status) => (this.#engine = status));
+    appEvents.on('engine:status', (status) => {
+      this.#engine = status;
+      // Another page's answer held the engine: a question queued behind it goes now.
+      if (status.phase === 'idle' && !this.#asking) {
+        void this.#askQueued();
+      }
+    });
     appEvents.on('engine:fallback', ({ engine, reason }) => {
       if (engine === 'vlm') {
         this.#notice = reason;
@@ -70,7 +93,19 @@ class AssistantStore {
     return this.#waitingForServer ? 'generating' : this.#engine.phase;
   }
   get busy(): boolean {
-    return this.phase !== 'idle';
+    return this.#asking || this.phase !== 'idle';
+  }
+  /** The question that will be asked once the current answer is done, if one waits. */
+  get queued(): string | null {
+    return this.#next?.prompt ?? null;
+  }
+  /** Whether this browser can speak answers at all (the toggle is offered only then). */
+  get canReadAloud(): boolean {
+    return canReadAloud();
+  }
+  /** Finished answers are spoken; false where the browser cannot speak. */
+  get readAloud(): boolean {
+    return this.#readAloud;
   }
   /**
    * Why this device cannot answer by itself, in words for the user; null when it can. The rule:
@@ -129,13 +164,58 @@ class AssistantStore {
   get skippedFrames(): number {
     return this.#skippedFrames;
   }
+  /** A model's name as the user knows it; an id the registry does not list (a server's own model) as it is. */
+  modelName(modelId: string): string {
+    return modelsStore.models.find((model) => model.id === modelId)?.name ?? modelId;
+  }
   async loadHistory(): Promise<void> {
     this.#history = await recentObservations();
   }
 
   /** Loads the history and where answers are computed. */
   async init(): Promise<void> {
+    this.#readAloud = loadReadAloud();
     [this.#history, this.#answerOnChoice] = await Promise.all([recentObservations(), loadSetting('answerOn')]);
+  }
+
+  setReadAloud(on: boolean): void {
+    this.#readAloud = on && canReadAloud();
+    saveReadAloud(this.#readAloud);
+    if (!on) {
+      stopSpeaking();
+    }
+  }
+
+  /**
+   * Asks `prompt` about the frame `grab` takes, now, or, while an answer is being written, as
+   * soon as it is done (one question waits; a newer one takes its place).
+   */
+  async request(prompt: string, grab: FrameGrab): Promise<void> {
+    if (this.busy) {
+      this.#next = { prompt, grab };
+      return;
+    }
+    await this.#turn(async () => {
+      const input = await grab();
+      if (!input) {
+        this.showError({ message: 'No image yet: start the camera or upload an image.', action: 'upload' });
+        return false;
+      }
+      return this.#ask(input.frame, prompt, input.source);
+    });
+  }
+
+  /** Drops the question waiting for its turn. */
+  cancelQueued(): void {
+    this.#next = null;
+  }
+
+  async #askQueued(): Promise<void> {
+    const next = this.#next;
+    if (next && !this.busy) {
+      this.#next = null;
+      await this.request(next.prompt, next.grab);
+    }
   }
 
   async setAnswerOn(place: AnswerPlace): Promise<void> {
@@ -148,12 +228,35 @@ class AssistantStore {
    * device it loads the chosen model if needed and streams the answer; on the server the answer
    * arrives whole. False when nothing was answered: no model, busy, stopped, or a failure.
    */
-  async ask(frame: ImageBitmap, prompt: string, source: 'camera' | 'upload' | 'continuous'): Promise<boolean> {
-    const model = modelsStore.visionModel;
-    if (this.busy || (!model && this.answerOn === 'device')) {
+  async ask(frame: ImageBitmap, prompt: string, source: AskSource): Promise<boolean> {
+    if (this.busy) {
       frame.close();
       return false;
     }
+    return this.#turn(() => this.#ask(frame, prompt, source));
+  }
+
+  /**
+   * Holds this store's turn from taking the frame to recording the answer, so nothing else is
+   * asked meanwhile; then the question waiting, if any, gets its turn.
+   */
+  async #turn(work: () => Promise<boolean>): Promise<boolean> {
+    this.#asking = true;
+    try {
+      return await work();
+    } finally {
+      this.#asking = false;
+      void this.#askQueued();
+    }
+  }
+
+  async #ask(frame: ImageBitmap, prompt: string, source: AskSource): Promise<boolean> {
+    const model = modelsStore.visionModel;
+    if (!model && this.answerOn === 'device') {
+      frame.close();
+      return false;
+    }
+    stopSpeaking();
     this.#abort = new AbortController();
     const { signal } = this.#abort;
     this.#prompt = prompt;
@@ -177,11 +280,26 @@ class AssistantStore {
         this.#abort = null;
       }
     });
-    if (!answered || !this.#stats) {
+    const stats = this.stats;
+    if (!answered || !stats) {
       return false;
     }
+    const sample = { model: model.name, device: stats.device };
+    appEvents.emit('perf:sample', { metric: 'first-token-ms', value: stats.timeToFirstTokenMs, ...sample });
+    // Speed is measured after the first token: one token has none.
+    if (stats.tokens > 1) {
+      appEvents.emit('perf:sample', { metric: 'tokens-per-second', value: stats.tokensPerSecond, ...sample });
+    }
+    this.#finished(stats.aborted);
     await this.loadHistory();
     return true;
+  }
+
+  /** An answer is complete: read aloud when asked to, unless the user stopped it. */
+  #finished(stopped: boolean): void {
+    if (this.#readAloud && !stopped && this.#answer.trim()) {
+      speak(this.#answer);
+    }
   }
 
   async #askServer(request: AskRequest, signal: AbortSignal): Promise<boolean> {
@@ -201,9 +319,17 @@ class AssistantStore {
         this.#abort = null;
       }
     });
-    if (!this.#served) {
+    const served = this.#served;
+    if (!served) {
       return false;
     }
+    appEvents.emit('perf:sample', {
+      metric: 'first-token-ms',
+      value: served.latencyMs,
+      model: this.modelName(served.model),
+      device: 'server'
+    });
+    this.#finished(false);
     await this.loadHistory();
     return true;
   }
@@ -223,6 +349,7 @@ class AssistantStore {
   /** Stops the answer being written; what was written so far stays. A server's answer is no longer waited for. */
   stop(): void {
     this.#abort?.abort();
+    stopSpeaking();
   }
 
   /** Shows why a question could not be asked (no camera, a broken image). */
@@ -275,6 +402,26 @@ class AssistantStore {
   async clearHistory(): Promise<void> {
     this.#cleared = await clearObservations();
     this.#history = [];
+  }
+
+  /** Deletes one answer from the history, with an Undo where the user is. */
+  async remove(observation: Observation): Promise<void> {
+    if (observation.id === undefined) {
+      return;
+    }
+    const removed = await deleteObservation(observation.id);
+    this.#history = this.#history.filter((item) => item.id !== observation.id);
+    if (removed) {
+      toasts.show('Answer removed', {
+        action: {
+          label: 'Undo',
+          run: async () => {
+            await restoreObservations([removed]);
+            await this.loadHistory();
+          }
+        }
+      });
+    }
   }
 
   async undoClear(): Promise<void> {
