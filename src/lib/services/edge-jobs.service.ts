@@ -34,11 +34,18 @@ export function listEdgeJobs(): Promise<EdgeJob[]> {
   return db.edgeJobs.orderBy('createdAt').reverse().toArray();
 }
 
-/** MedGemma's look at what an observation was about: its frame (the thumbnail) and its question. */
-export async function analysisOf(observation: Observation): Promise<MedgemmaAnalyzeRequest> {
+/**
+ * MedGemma's look at what an observation was about: its frame (the thumbnail) and its question, on
+ * `model` when given (else the server's default for the kind).
+ */
+export async function analysisOf(observation: Observation, model?: string): Promise<MedgemmaAnalyzeRequest> {
   return {
     type: 'medgemma.analyze',
-    input: { images: [{ url: await dataUrlOf(observation.thumbnail) }], prompt: observation.prompt }
+    input: {
+      images: [{ url: await dataUrlOf(observation.thumbnail) }],
+      prompt: observation.prompt,
+      ...(model !== undefined && { model })
+    }
   };
 }
 

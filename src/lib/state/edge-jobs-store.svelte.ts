@@ -17,8 +17,9 @@ import {
   sendDue,
   type EdgeJobRemoval
 } from '#lib/services/edge-jobs.service.ts';
+import { jobProblemInWords, NO_ANALYSIS_MODEL, serverModelForJob } from '#lib/services/edge-analysis.service.ts';
 import { EdgeOutbox } from '#lib/services/edge-outbox.service.ts';
-import type { UserError } from '#lib/services/handle-error.ts';
+import { handleError, type UserError } from '#lib/services/handle-error.ts';
 import { edgeConnectionStore as connection } from './edge-connection-store.svelte.ts';
 import { ErrorSlot } from './error-slot.svelte.ts';
 
@@ -35,15 +36,25 @@ export interface EdgeJobItem {
   local: EdgeJob | null;
 }
 
+/**
+ * Whether the server can analyse an observation: on which model, or why not in the user's words.
+ * Unknown until asked, and while offline before the first answer (the outbox then queues a job).
+ */
+export type AnalysisOffer =
+  { phase: 'unknown' } | { phase: 'available'; model: string } | { phase: 'unavailable'; reason: string };
+
 /** How many jobs sent from elsewhere the list shows, newest first. */
 const SERVER_JOBS_SHOWN = 20;
+
+const problemOf = (problem: { code?: string; message: string } | null): string | null =>
+  problem && jobProblemInWords(problem.code, problem.message);
 
 const itemOf = (job: EdgeJob): EdgeJobItem => ({
   key: job.id,
   label: job.label,
   phase: phaseOf(job),
   job: job.job,
-  problem: job.problem?.message ?? job.job?.error?.message ?? null,
+  problem: problemOf(job.problem ?? job.job?.error ?? null),
   hasReport: keptReport(job) !== undefined,
   local: job
 });
@@ -53,7 +64,7 @@ const remoteItem = (job: JobView): EdgeJobItem => ({
   label: `${job.type} · ${job.id.slice(0, 8)}`,
   phase: job.state,
   job,
-  problem: job.error?.message ?? null,
+  problem: problemOf(job.error),
   hasReport: job.artifacts.some((a) => a.name === reportArtifactOf(job.type)),
   local: null
 });
@@ -71,6 +82,7 @@ class EdgeJobsStore {
   #removed = $state.raw<EdgeJobRemoval | null>(null);
   #items = $derived([...this.#jobs.map(itemOf), ...this.#serverJobs.map(remoteItem)]);
   #errors = new ErrorSlot('Server jobs');
+  #analysis = $state.raw<AnalysisOffer>({ phase: 'unknown' });
 
   #outbox = new EdgeOutbox({
     jobs: () => this.#jobs,
@@ -97,6 +109,11 @@ class EdgeJobsStore {
     return this.#removed;
   }
 
+  /** Whether an observation can be sent for the server's detailed analysis now. */
+  get analysis(): AnalysisOffer {
+    return this.#analysis;
+  }
+
   get error(): UserError | null {
     return this.#errors.current;
   }
@@ -112,14 +129,17 @@ class EdgeJobsStore {
   }
 
   async #start(): Promise<void> {
-    connection.followNetwork(() => void this.sync({ force: true }));
+    connection.followNetwork(() => {
+      void this.sync({ force: true });
+      void this.checkAnalysis();
+    });
     try {
       await connection.load();
       this.#jobs = await listEdgeJobs();
     } catch (error) {
       this.#errors.report(error);
     }
-    await this.sync();
+    await Promise.all([this.sync(), this.checkAnalysis()]);
   }
 
   /** The latest job asked about an observation. */
@@ -128,9 +148,37 @@ class EdgeJobsStore {
     return job && itemOf(job);
   }
 
+  /**
+   * Asks the server which model would analyse an observation. Offline, what is known stays: a
+   * job can still be queued for when the network returns.
+   */
+  async checkAnalysis(): Promise<void> {
+    if (!connection.online) {
+      return;
+    }
+    const client = connection.client;
+    let offer: AnalysisOffer;
+    try {
+      const model = await serverModelForJob(client, 'medgemma.analyze');
+      offer = model === null ? { phase: 'unavailable', reason: NO_ANALYSIS_MODEL } : { phase: 'available', model };
+    } catch (error) {
+      const reason = handleError(error)?.message;
+      offer = reason ? { phase: 'unavailable', reason } : { phase: 'unknown' };
+    }
+    // A change of server meanwhile has asked the new one.
+    if (client === connection.client) {
+      this.#analysis = offer;
+    }
+  }
+
   async send(observation: Observation): Promise<void> {
+    const offer = this.#analysis;
+    if (offer.phase === 'unavailable') {
+      return;
+    }
     await this.#errors.run(async () => {
-      const job = await queueEdgeJob(await analysisOf(observation), {
+      const model = offer.phase === 'available' ? offer.model : undefined;
+      const job = await queueEdgeJob(await analysisOf(observation, model), {
         subject: observationSubject(observation),
         label: observation.prompt
       });
@@ -269,7 +317,7 @@ class EdgeJobsStore {
       // What went wrong with the old settings meanwhile says nothing about the new ones.
       this.#errors.dismiss();
       // New credentials or a new server may be what the outbox was waiting for.
-      await this.sync({ force: true });
+      await Promise.all([this.sync({ force: true }), this.checkAnalysis()]);
       if (connection.online) {
         await this.#refreshServerJobs();
       }
