@@ -102,7 +102,12 @@ test('on a 390 px phone nothing on the Status page runs off the side', async ({ 
   await expect(page.getByTestId('server-health').getByTestId('queue')).toBeVisible();
   const overflowing = await page.evaluate(() => {
     const root = document.documentElement;
-    const cells = [...document.querySelectorAll('dd, dt')].filter((cell) => cell.scrollWidth > cell.clientWidth + 1);
+    // Cut inside its cell, or pushed past its card or the screen: either way a value is not all there.
+    const cells = [...document.querySelectorAll('dd, dt')].filter((cell) => {
+      const box = cell.getBoundingClientRect();
+      const card = cell.closest('section')!.getBoundingClientRect();
+      return cell.scrollWidth > cell.clientWidth + 1 || box.right > Math.min(card.right, innerWidth) + 1;
+    });
     return {
       page: root.scrollWidth > root.clientWidth,
       cells: cells.map((cell) => `${cell.tagName}: ${cell.textContent?.trim()}`)
