@@ -270,6 +270,24 @@ describe('knowledge base', () => {
     expect(hits.every((hit) => hit.relevance > 0 && hit.relevance <= 1)).toBe(true);
   });
 
+  it('reads the file while the embedding model is still loading', async () => {
+    // A model that never finishes loading: the file's problem is still found, and said.
+    const photo = file('photo.txt', [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13])]);
+    await expect(importDocument(baseId, photo, new Promise<Embedder>(() => undefined), graph)).rejects.toThrow(
+      /binary file/
+    );
+    let loaded!: (embedder: Embedder) => void;
+    const phases: string[] = [];
+    const importing = importDocument(baseId, file('coffee.md', GUIDE), new Promise<Embedder>((r) => (loaded = r)), {
+      ...graph,
+      onProgress: (p) => phases.push(p.phase)
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(phases).toEqual(['reading']);
+    loaded(embedder);
+    expect((await importing).chunkCount).toBeGreaterThan(0);
+  });
+
   it('a cancelled import stores nothing', async () => {
     const controller = new AbortController();
     const long = Array.from({ length: 80 }, (_, i) => `Paragraph ${i}. ${'All about brewing. '.repeat(25)}`).join(

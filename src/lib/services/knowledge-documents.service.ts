@@ -104,11 +104,13 @@ export function listDocuments(baseId: number): Promise<KnowledgeDocument[]> {
 /**
  * Reads, chunks and embeds `file`, then stores the document, its passages and its vectors in one
  * transaction: a failure at any point (bad file, abort, full storage) leaves the base unchanged.
+ * `embedder` may still be loading: the file is read meanwhile (a model's first load and a PDF's
+ * parsing take seconds each, on different threads).
  */
 export async function importDocument(
   baseId: number,
   file: File,
-  embedder: Embedder,
+  embedderReady: Embedder | Promise<Embedder>,
   options: ImportOptions
 ): Promise<KnowledgeDocument> {
   const { onProgress = () => undefined, signal } = options;
@@ -119,6 +121,7 @@ export async function importDocument(
   await refuseDuplicate(baseId, contentHash, file.name);
   const { text, pages } = await extractText(file.name, format, bytes);
   const chunks = chunkDocument(text, { kind: format === 'text' ? 'text' : 'markdown', pages });
+  const embedder = await embedderReady;
   const { vectors, dim } = await embedPassages(chunks, embedder, onProgress, signal);
 
   refuseIfCancelled(signal);

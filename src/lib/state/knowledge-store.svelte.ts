@@ -241,7 +241,9 @@ class KnowledgeStore {
         }
         this.#importing = { name: file.name, progress: { phase: 'reading', done: 0, total: 1 } };
         await this.#errors.run(async () => {
-          const embedder = await this.#embedder();
+          const embedder = this.#embedder();
+          // Its failure is the import's, reported once the file is read.
+          embedder.catch(() => undefined);
           await importDocument(baseId, file, embedder, {
             annMinVectors: modelsStore.settings.annMinVectors,
             onProgress: (progress) => (this.#importing = { name: file.name, progress }),
