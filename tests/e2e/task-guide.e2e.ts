@@ -90,7 +90,7 @@ test('an answer the task state cannot settle is asked of the model, with the tas
   await panel.getByLabel('Question about the task').fill(question);
   await panel.getByRole('button', { name: 'Ask', exact: true }).click();
   // No model to ask: the template answer says it is unsure, and how to do better.
-  await expect(panel.getByTestId('task-answer-details')).toContainText('not sure of this answer');
+  await expect(panel.getByTestId('task-answer-details')).toContainText(' ms · not sure of this answer');
   await expect(panel.getByRole('link', { name: 'install a vision-language model' })).toBeVisible();
 
   await installTestModel(page, 'wasm-fp32');
