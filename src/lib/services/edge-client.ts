@@ -73,7 +73,7 @@ export interface EdgeHealthReport {
 }
 
 /** The code of a request the page itself forbids: trying again cannot help. */
-const BLOCKED_BY_PAGE = 'blocked_by_page';
+export const BLOCKED_BY_PAGE = 'blocked_by_page';
 
 /**
  * The browser's refusal of a request this page may not make (mixed content, or its CSP), said
