@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { db } from '#lib/db/index.ts';
 import { appEvents } from '#lib/services/app-events.ts';
+import { handleError } from '#lib/services/handle-error.ts';
 import { EdgeClient } from '#lib/services/edge-client.ts';
 import {
   clearErrors,
@@ -131,5 +132,9 @@ describe('an edge server the page may not call', () => {
       /security policy \(connect-src\).*https:\/\/.*open the app from the edge server/
     );
     expect(fetch).not.toHaveBeenCalled();
+    // Said as it is, pointing at the settings: not "jobs wait until the server answers".
+    const told = handleError(await failure.catch((error: unknown) => error));
+    expect(told).toMatchObject({ action: 'edge-settings' });
+    expect(told?.message).not.toMatch(/Jobs wait/);
   });
 });

@@ -1,4 +1,5 @@
-import { EdgeRequestError, isAbortError } from '#lib/core/errors.ts';
+import { EdgeRequestError, EdgeUnavailableError, isAbortError } from '#lib/core/errors.ts';
+import { BLOCKED_BY_PAGE } from './edge-client.ts';
 
 export type ErrorAction = 'install' | 'upload' | 'retry' | 'free-space' | 'edge-settings' | null;
 
@@ -51,6 +52,10 @@ export function handleError(error: unknown): UserError | null {
         action: 'edge-settings'
       };
     case 'EdgeUnavailableError':
+      // The page itself forbids that server: waiting for it to answer cannot help.
+      if (error instanceof EdgeUnavailableError && error.code === BLOCKED_BY_PAGE) {
+        return { message, action: 'edge-settings' };
+      }
       return {
         message: `${sentence(message)} Jobs wait on this device and are sent when the server answers.`,
         action: 'retry'
