@@ -79,6 +79,15 @@ test('a knowledge base: install the embedder, add documents, search with citatio
   await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toBeVisible();
   await page.getByText('Search settings').click();
   await expect(page.getByText('Similarity threshold: 0.50')).toBeVisible();
+
+  // Each search is timed for the status monitor (which records from its first visit on).
+  await page.goto('/status');
+  await page.getByRole('link', { name: 'Knowledge' }).click();
+  await page.getByLabel('Question').fill(NOTE);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByRole('list', { name: 'Search results' })).toBeVisible();
+  await page.getByRole('link', { name: 'Status' }).click();
+  await expect(page.getByTestId('metric-search-ms')).toContainText('Knowledge search');
 });
 
 test('with a vision-language model installed, an answer is written from the passages on request', async ({ page }) => {
