@@ -13,3 +13,29 @@ test('no camera on the device: says so and offers an upload instead', async ({ p
   await expect(alert.getByRole('button', { name: 'Upload an image' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Try camera again' })).toBeVisible();
 });
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test(`"Try camera again" on the black camera box is readable in ${colorScheme} mode`, async ({ page }) => {
+    await page.emulateMedia({ colorScheme });
+    await page.goto('/');
+    const retry = page.getByRole('button', { name: 'Try camera again' });
+    await expect(retry).toBeVisible();
+    // The button's text against its background laid over the black box, by WCAG's contrast ratio.
+    const ratio = await retry.evaluate((button) => {
+      const rgba = (css: string) => (css.match(/[\d.]+/g) ?? []).map(Number);
+      const [r, g, b, a = 1] = rgba(getComputedStyle(button).backgroundColor);
+      const background = [r!, g!, b!].map((c) => c * a);
+      const text = rgba(getComputedStyle(button).color).slice(0, 3);
+      const luminance = (rgb: number[]) => {
+        const [lr, lg, lb] = rgb.map((c) => {
+          const s = c / 255;
+          return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * lr! + 0.7152 * lg! + 0.0722 * lb!;
+      };
+      const [light, dark] = [luminance(text), luminance(background)].sort((x, y) => y - x);
+      return (light! + 0.05) / (dark! + 0.05);
+    });
+    expect(ratio).toBeGreaterThanOrEqual(4.5);
+  });
+}

@@ -1,5 +1,11 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { askAndExpectStream, installTestModel, TEST_MODEL } from './helpers.ts';
+
+/** The test model on WebGPU by choice: on a software adapter (this machine's, CI's) the automatic choice is WASM. */
+async function installOnWebGpu(page: Page): Promise<void> {
+  await installTestModel(page);
+  await page.getByTestId(`model-${TEST_MODEL}`).getByLabel('Run on').selectOption('webgpu-fp32');
+}
 
 test('before any install, the camera page offers to install a model', async ({ page }) => {
   await page.goto('/');
@@ -9,12 +15,12 @@ test('before any install, the camera page offers to install a model', async ({ p
   await expect(page).toHaveURL(/\/models$/);
 });
 
-for (const [device, runOn] of [
-  ['WebGPU', undefined],
-  ['WASM (CPU)', 'wasm-fp32']
+for (const [device, install] of [
+  ['WebGPU', installOnWebGpu],
+  ['WASM (CPU)', (page: Page) => installTestModel(page, 'wasm-fp32')]
 ] as const) {
   test(`camera → streamed answer on ${device}, kept in history after reload`, async ({ page }) => {
-    await installTestModel(page, runOn);
+    await install(page);
     await page.goto('/');
     const answer = await askAndExpectStream(page, device);
 
@@ -26,7 +32,7 @@ for (const [device, runOn] of [
 }
 
 test('after one online visit the app reloads, navigates and answers offline', async ({ page, context }) => {
-  await installTestModel(page);
+  await installOnWebGpu(page);
   await page.goto('/');
   await page.evaluate(async () => {
     await navigator.serviceWorker.ready;
@@ -65,6 +71,61 @@ test('a snapshot freezes the frame for follow-up questions', async ({ page }) =>
   await expect(page.getByRole('img', { name: 'Still frame your questions are about' })).toBeHidden();
 });
 
+test('before any install and offline, the notice says the model cannot be downloaded now and what to do', async ({
+  page,
+  context
+}) => {
+  await page.goto('/');
+  const notice = page.getByRole('status').filter({ hasText: 'is not installed yet' });
+  await expect(notice).toContainText('Install it once');
+  await context.setOffline(true);
+  await expect(notice).toContainText('cannot be downloaded while this device is offline');
+  await expect(notice).toContainText('model mirror');
+  await expect(notice.getByRole('link', { name: 'Install a model' })).toBeVisible();
+  await context.setOffline(false);
+  await expect(notice).toContainText('Install it once');
+});
+
+test('a question typed while an answer streams waits its turn; Escape stops an answer, which the history marks as stopped; one answer can be deleted and brought back', async ({
+  page
+}) => {
+  await installTestModel(page, 'wasm-fp32');
+  await page.goto('/');
+  await expect(page.getByRole('button', { name: 'Pause' })).toBeEnabled();
+  const history = page.getByTestId('history').locator('li');
+
+  // The first answer loads the model first: there is time to type the next question.
+  await page.getByRole('button', { name: 'What do you see?' }).click();
+  await page.getByLabel('Your question').fill('Which colours are there?');
+  await page.getByRole('button', { name: 'Ask next' }).click();
+  const queued = page.getByRole('status').filter({ hasText: 'Will ask next' });
+  await expect(queued).toContainText('Which colours are there?');
+  await expect(history).toHaveCount(2);
+  await expect(queued).toHaveCount(0);
+  await expect(history.first()).toContainText('Which colours are there?');
+  await expect(history.nth(1)).toContainText('What do you see?');
+  await expect(history.first()).toContainText('Tiny SmolVLM (test)');
+  await expect(history.first()).not.toContainText('tiny-smolvlm');
+
+  // Stopped while it streams: Escape, wherever the focus is.
+  await page.getByRole('button', { name: 'Read the text' }).click();
+  await expect(page.getByTestId('answer').locator('.caret')).toBeVisible();
+  await expect(page.getByTestId('answer')).not.toHaveText('▍');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('answer-stopped')).toBeVisible();
+  await expect(history).toHaveCount(3);
+  await expect(history.first().getByTestId('history-stopped')).toHaveText('Stopped');
+  await expect(history.nth(1).getByTestId('history-stopped')).toHaveCount(0);
+
+  const remove = history.first().getByRole('button', { name: 'Delete answer' });
+  await expect(remove).toHaveAccessibleDescription('Read the text');
+  await remove.click();
+  await expect(history).toHaveCount(2);
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await expect(history).toHaveCount(3);
+  await expect(history.first()).toContainText('Read the text');
+});
+
 test('clearing history can be undone', async ({ page }) => {
   await installTestModel(page, 'wasm-fp32');
   await page.goto('/');
@@ -87,12 +148,13 @@ test('switched to "Server", the answer comes from the edge server over /ws into 
 
   await page.getByRole('button', { name: 'What do you see?' }).click();
   await expect(page.getByTestId('answer-device')).toHaveText('On the server');
-  await expect(page.getByTestId('answer-stats')).toContainText('tiny-smolvlm');
+  await expect(page.getByTestId('answer-stats')).toContainText('Tiny SmolVLM (test)');
   const answer = ((await page.getByTestId('answer').textContent()) ?? '').trim();
   const history = page.getByTestId('history');
   await expect(history.getByText('What do you see?')).toBeVisible();
   const latest = history.locator('li').first();
-  await expect(latest).toContainText('tiny-smolvlm (server)');
+  // By the model's name, not its id.
+  await expect(latest).toContainText('Tiny SmolVLM (test) · answered on the server');
   // The tiny random-weight model may say nothing, which the history shows as such.
   await expect(latest).toContainText(answer || '(no answer)');
 

@@ -1,7 +1,7 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { askAndExpectStream, installTestModel, pngBytes } from './helpers.ts';
 
-const SEND = 'Send to server (MedGemma)';
+const SEND = 'Detailed analysis on the server';
 
 /** Records every state the page's server jobs showed, and whether a progress bar was among them. */
 async function watchJobs(page: Page): Promise<void> {
@@ -132,6 +132,55 @@ test('an observation sent to the edge server shows live progress, then its findi
   await expect(row(`medgemma.analyze · ${other.slice(0, 8)}`)).toBeVisible();
   await expect(mine).toHaveCount(0);
   await expect(serverCopy).toHaveCount(0);
+});
+
+test.describe('a server without a model for the analysis', () => {
+  // The app's service worker answers GET requests itself, where page.route cannot see them.
+  test.use({ serviceWorkers: 'block' });
+  const listing = (data: object[]) => ({ json: { object: 'list', data } });
+
+  test('no vision model: the analysis is offered disabled, with the reason in plain words', async ({ page }) => {
+    await page.route('**/v1/models', (route) => route.fulfill(listing([])));
+    await observe(page);
+    const item = page.getByTestId('history').locator('li').first();
+    const send = item.getByRole('button', { name: SEND });
+    await expect(send).toBeDisabled();
+    await expect(send).toHaveAccessibleDescription('The edge server has no model for detailed analysis.');
+  });
+
+  test('a job the server refuses looks failed, says why in plain words and can be tried again', async ({ page }) => {
+    // A model the server lists but cannot run (its upstream went away): the job is refused.
+    const gone = {
+      id: 'gone-vision-model',
+      object: 'model',
+      created: 0,
+      owned_by: 'x',
+      capabilities: ['chat', 'vision']
+    };
+    await page.route('**/v1/models', (route) => route.fulfill(listing([gone])));
+    await observe(page);
+    const item = page.getByTestId('history').locator('li').first();
+    await item.getByRole('button', { name: SEND }).click();
+
+    const job = item.getByTestId('edge-job');
+    await expect(job).toHaveAttribute('data-state', 'refused');
+    await expect(job.getByTestId('edge-job-status')).toContainText('Failed');
+    await expect(job).toContainText('The edge server has no model for detailed analysis.');
+    await expect(job).not.toContainText('UPSTREAMS');
+    const [border, danger] = await job.evaluate((card) => {
+      const probe = document.createElement('span');
+      probe.style.color = 'var(--danger)';
+      card.append(probe);
+      const colours = [getComputedStyle(card).borderLeftColor, getComputedStyle(probe).color];
+      probe.remove();
+      return colours;
+    });
+    expect(border).toBe(danger);
+    // Not offered twice: the card's own retry, and no second "send" beside it.
+    await expect(item.getByRole('button', { name: SEND })).toHaveCount(0);
+    await job.getByRole('button', { name: 'Try again' }).click();
+    await expect(item.getByTestId('edge-job')).toHaveAttribute('data-state', 'refused');
+  });
 });
 
 test('sent while offline: queued, kept across a reload, sent exactly once when back online', async ({
