@@ -56,7 +56,6 @@ const METRIC_WORDS: Record<PerfMetric, { label: string; unit: string }> = {
   'frame-handoff-ms': { label: 'Camera frame hand-off', unit: 'ms' }
 };
 
-
 const PHASE_WORDS: Record<EngineStatus['phase'], string> = {
   idle: 'idle',
   loading: 'loading the model',
