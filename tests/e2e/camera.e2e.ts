@@ -2,11 +2,6 @@ import { expect, test, type Page } from '@playwright/test';
 import { askAndExpectStream, installTestModel, TEST_MODEL } from './helpers.ts';
 
 /** The test model on WebGPU by choice: on a software adapter (this machine's, CI's) the automatic choice is WASM. */
-async function installOnWebGpu(page: Page): Promise<void> {
-  await installTestModel(page);
-  await page.getByTestId(`model-${TEST_MODEL}`).getByLabel('Run on').selectOption('webgpu-fp32');
-}
-
 test('before any install, the camera page offers to install a model', async ({ page }) => {
   await page.goto('/');
   const notice = page.getByRole('status').filter({ hasText: 'is not installed yet' });
@@ -16,7 +11,7 @@ test('before any install, the camera page offers to install a model', async ({ p
 });
 
 for (const [device, install] of [
-  ['WebGPU', installOnWebGpu],
+  ['WebGPU', (page: Page) => installTestModel(page, 'webgpu-fp32')],
   ['WASM (CPU)', (page: Page) => installTestModel(page, 'wasm-fp32')]
 ] as const) {
   test(`camera → streamed answer on ${device}, kept in history after reload`, async ({ page }) => {
@@ -32,7 +27,7 @@ for (const [device, install] of [
 }
 
 test('after one online visit the app reloads, navigates and answers offline', async ({ page, context }) => {
-  await installOnWebGpu(page);
+  await installTestModel(page, 'webgpu-fp32');
   await page.goto('/');
   await page.evaluate(async () => {
     await navigator.serviceWorker.ready;

@@ -3,8 +3,11 @@ import { expect, type Page } from '@playwright/test';
 export const TEST_MODEL = 'tiny-smolvlm';
 const TEST_MODEL_NAME = 'Tiny SmolVLM (test)';
 
-/** Installs the tiny SmolVLM from the Models page; `runOn` forces a variant (WASM is faster here). */
-export async function installTestModel(page: Page, runOn?: 'wasm-fp32'): Promise<void> {
+/**
+ * Installs the tiny SmolVLM from the Models page; `runOn` forces a variant (the automatic choice
+ * is WASM here, where WebGPU runs in software).
+ */
+export async function installTestModel(page: Page, runOn?: 'wasm-fp32' | 'webgpu-fp32'): Promise<void> {
   await page.goto('/models');
   const card = page.getByTestId(`model-${TEST_MODEL}`);
   await card.getByRole('button', { name: 'Install' }).click();

@@ -103,6 +103,10 @@ test('an answer the task state cannot settle is asked of the model, with the tas
   await expect(fallback.getByTestId('engine-activity')).toHaveText(
     /The task guide is (loading|asking) Tiny SmolVLM \(test\)…\s*Stop/
   );
+  // The camera's answer sheet says it too, since its questions wait for it.
+  await expect(page.getByRole('region', { name: 'Answer and questions' }).getByTestId('engine-activity')).toHaveText(
+    /The task guide is (loading|asking) Tiny SmolVLM \(test\)…\s*Stop/
+  );
   await expect(fallback).toHaveAttribute('aria-busy', 'false', { timeout: 60_000 });
   await expect(fallback.getByTestId('cited-answer')).not.toBeEmpty();
   // A fallback answer is not an observation of the scene: it neither enters the history nor moves the task.

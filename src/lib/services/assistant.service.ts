@@ -7,6 +7,9 @@ import { addObservation, dataUrlOf, thumbnailOf } from './observations.service.t
 import type { RealtimeClient, ServerAnswer } from './realtime-client.ts';
 import type { Settings } from './settings.service.ts';
 
+/** Who the camera is, when the engine says what keeps it busy. */
+export const CAMERA_HOLDER = 'The camera';
+
 export interface AskRequest {
   frame: ImageBitmap;
   prompt: string;
@@ -32,7 +35,7 @@ export async function ask(
   signal?: AbortSignal
 ): Promise<GenerationStats> {
   const thumbnail = await thumbnailOf(request.frame, request.frame.width, request.frame.height);
-  const { stats } = await deviceTextGenerator(model, settings).generate(
+  const { stats } = await deviceTextGenerator(model, settings, { holder: CAMERA_HOLDER }).generate(
     {
       messages: [
         {

@@ -340,7 +340,9 @@ class KnowledgeStore {
     this.#written = { text: '', stats: null };
     try {
       await this.#errors.run(async () => {
-        const { stats } = await deviceTextGenerator(modelsStore.requireVisionModel(), modelsStore.settings).generate(
+        const { stats } = await deviceTextGenerator(modelsStore.requireVisionModel(), modelsStore.settings, {
+          holder: 'The knowledge base'
+        }).generate(
           {
             messages: [{ role: 'user', content: groundedPrompt(this.#asked, hits.map(passageOf)) }],
             max_tokens: GROUNDED_ANSWER_MAX_TOKENS
