@@ -38,7 +38,7 @@ test('a knowledge base: install the embedder, add documents, search with citatio
 
   const input = page.getByTestId('document-input');
   await input.setInputFiles({ name: 'kettle.txt', mimeType: 'text/plain', buffer: Buffer.from(NOTE) });
-  await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toContainText('1 passages');
+  await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toContainText('1 passage ·');
 
   // A binary file renamed .txt is refused with a clear message, and the list is unchanged.
   await input.setInputFiles({ name: 'photo.txt', mimeType: 'text/plain', buffer: Buffer.from([0x89, 0x50, 0, 0, 1]) });
@@ -105,7 +105,7 @@ test('with a vision-language model installed, an answer is written from the pass
     mimeType: 'text/plain',
     buffer: Buffer.from(NOTE)
   });
-  await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toContainText('1 passages');
+  await expect(page.getByRole('listitem').filter({ hasText: 'kettle.txt' })).toContainText('1 passage ·');
 
   await page.getByLabel('Question').fill(NOTE);
   await page.getByRole('button', { name: 'Search' }).click();
