@@ -121,7 +121,7 @@ describe('assistant store: questions, stops and the history', () => {
     expect(assistantStore.history[0]).toMatchObject({ prompt: 'Stop me', stats: { aborted: true } });
   });
 
-  it("reports the answer's first token and speed with the model's name and the device", async () => {
+  it("reports the answer's first token, speed and frame hand-off with the model's name and the device", async () => {
     const samples: AppEvents['perf:sample'][] = [];
     const unsubscribe = appEvents.on('perf:sample', (sample) => samples.push(sample));
     try {
@@ -133,6 +133,12 @@ describe('assistant store: questions, stops and the history', () => {
     expect(samples).toContainEqual({
       metric: 'first-token-ms',
       value: assistantStore.stats!.timeToFirstTokenMs,
+      model: smolvlm.name,
+      device
+    });
+    expect(samples).toContainEqual({
+      metric: 'frame-handoff-ms',
+      value: assistantStore.stats!.preprocessMs,
       model: smolvlm.name,
       device
     });

@@ -286,6 +286,8 @@ class AssistantStore {
     }
     const sample = { model: model.name, device: stats.device };
     appEvents.emit('perf:sample', { metric: 'first-token-ms', value: stats.timeToFirstTokenMs, ...sample });
+    // Every camera question carries a frame: its hand-off is the time until it is the model's input.
+    appEvents.emit('perf:sample', { metric: 'frame-handoff-ms', value: stats.preprocessMs, ...sample });
     // Speed is measured after the first token: one token has none.
     if (stats.tokens > 1) {
       appEvents.emit('perf:sample', { metric: 'tokens-per-second', value: stats.tokensPerSecond, ...sample });

@@ -53,7 +53,7 @@ const METRIC_WORDS: Record<PerfMetric, { label: string; unit: string }> = {
   'tokens-per-second': { label: 'Tokens per second', unit: 'tokens/s' },
   'state-query-ms': { label: 'Task state query', unit: 'ms' },
   'search-ms': { label: 'Knowledge search', unit: 'ms' },
-  'frame-handoff-ms': { label: 'Camera frame hand-off', unit: 'ms' }
+  'frame-handoff-ms': { label: 'Frame hand-off (frame to model input)', unit: 'ms' }
 };
 
 const PHASE_WORDS: Record<EngineStatus['phase'], string> = {
