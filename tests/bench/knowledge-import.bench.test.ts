@@ -10,6 +10,7 @@ import { createBase, importDocument, type ImportProgress } from '#lib/services/k
 import { installModel } from '#lib/services/model-install.service.ts';
 import { DEFAULT_SETTINGS } from '#lib/services/settings.service.ts';
 import { EmbedBridge } from '#lib/workers/embed-bridge.ts';
+import { pdfOf } from '../browser/fixtures/pdf.ts';
 import { devModel, mirror, variantOn } from '../browser/helpers.ts';
 import { round, type BenchRow } from './stats.ts';
 
@@ -19,43 +20,6 @@ import { round, type BenchRow } from './stats.ts';
  */
 const bert = devModel('vision-hub-dev/tiny-bert');
 const graph = { annMinVectors: DEFAULT_SETTINGS.annMinVectors };
-
-/**
- * A PDF of ~250 KB with a text layer: `text` set line by line over pages, as a manual would be,
- * with a correct cross-reference table.
- */
-function pdfOf(text: string, linesPerPage = 50): Uint8Array<ArrayBuffer> {
-  const lines = text.split('\n').map((line) => line.replace(/[\\()]/g, '\\$&'));
-  const pages: string[] = [];
-  for (let i = 0; i < lines.length; i += linesPerPage) {
-    pages.push(
-      `BT /F1 9 Tf 11 TL 40 760 Td ${lines
-        .slice(i, i + linesPerPage)
-        .map((line) => `(${line}) '`)
-        .join(' ')} ET`
-    );
-  }
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    `<< /Type /Pages /Kids [${pages.map((_, i) => `${4 + 2 * i} 0 R`).join(' ')}] /Count ${pages.length} >>`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-    ...pages.flatMap((stream, i) => [
-      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${5 + 2 * i} 0 R /Resources << /Font << /F1 3 0 R >> >> >>`,
-      `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`
-    ])
-  ];
-  let pdf = '%PDF-1.4\n';
-  const offsets = objects.map((body, i) => {
-    const offset = pdf.length;
-    pdf += `${i + 1} 0 obj\n${body}\nendobj\n`;
-    return offset;
-  });
-  const xref = pdf.length;
-  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  pdf += offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
-  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return new TextEncoder().encode(pdf);
-}
 
 const TIMEOUT = { timeout: 600_000 };
 const clear = () =>

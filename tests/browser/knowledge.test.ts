@@ -19,6 +19,7 @@ import { installModel } from '#lib/services/model-install.service.ts';
 import { DEFAULT_SETTINGS } from '#lib/services/settings.service.ts';
 import { EmbedBridge } from '#lib/workers/embed-bridge.ts';
 import { devModel, mirror, variantOn } from './helpers.ts';
+import { pdfOf } from './fixtures/pdf.ts';
 
 const bert = devModel('vision-hub-dev/tiny-bert');
 const bridge = new EmbedBridge();
@@ -45,29 +46,6 @@ const file = (name: string, content: BlobPart | BlobPart[], type = '') =>
 
 async function counts() {
   return { documents: await db.documents.count(), chunks: await db.chunks.count(), vectors: await db.vectors.count() };
-}
-
-/** A one-page PDF with a text layer, written by hand with a correct cross-reference table. */
-function pdfWithText(text: string): Uint8Array<ArrayBuffer> {
-  const stream = `BT /F1 12 Tf 72 720 Td (${text}) Tj ET`;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>'
-  ];
-  let pdf = '%PDF-1.4\n';
-  const offsets = objects.map((body, i) => {
-    const offset = pdf.length;
-    pdf += `${i + 1} 0 obj\n${body}\nendobj\n`;
-    return offset;
-  });
-  const xref = pdf.length;
-  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  pdf += offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
-  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return new TextEncoder().encode(pdf);
 }
 
 let baseId = 0;
@@ -128,7 +106,7 @@ describe('knowledge base', () => {
 
     const pdf = await importDocument(
       baseId,
-      file('titration.pdf', [pdfWithText('Add the indicator drop by drop')]),
+      file('titration.pdf', [pdfOf('Add the indicator drop by drop')]),
       embedder,
       graph
     );
