@@ -16,6 +16,8 @@ const OFFLINE_TEXT =
 
 test('"Skip to content" is the first Tab stop, shows when focused, and moves focus to the page', async ({ page }) => {
   await page.goto('/knowledge');
+  // The page's controls appear once its bases are read: until then main holds nothing to Tab to.
+  await expect(page.getByRole('heading', { name: 'Knowledge bases' })).toBeVisible();
   const skip = page.getByRole('link', { name: 'Skip to content' });
   await page.keyboard.press('Tab');
   await expect(skip).toBeFocused();

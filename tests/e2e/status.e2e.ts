@@ -63,7 +63,28 @@ test('the Status page charts the answers given, logs a failure, exports it, and 
     await expect(speed.getByTestId('p50')).toHaveText(byValue(speeds)[1]!);
   };
   await checkFigures();
-  // Kept across reloads.
+  // Kept across reloads, once written: each answer's figures are written together, so three
+  // first-token rows mean every figure shown is in IndexedDB.
+  await expect
+    .poll(() =>
+      page.evaluate(
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const open = indexedDB.open('vision-hub');
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const count = open.result
+                .transaction('perfSamples')
+                .objectStore('perfSamples')
+                .index('metric')
+                .count('first-token-ms');
+              count.onsuccess = () => resolve(count.result);
+              count.onerror = () => reject(count.error);
+            };
+          })
+      )
+    )
+    .toBe(3);
   await page.reload();
   await checkFigures();
 

@@ -11,8 +11,11 @@ import { residentModels } from './model-runtime.service.ts';
 /** Per metric: enough for a stable p95 and a chart, little enough to load at once. */
 export const SAMPLES_KEPT = 500;
 export const ERRORS_KEPT = 200;
-/** Figures of one answer arrive together; one write takes them all. */
-const FLUSH_MS = 250;
+/**
+ * Figures of one answer arrive together, in one task: a timer of 0 still writes them in one
+ * transaction, and starts it before the page can be left (a reload drops an unstarted write).
+ */
+const FLUSH_MS = 0;
 
 export const PERF_METRICS: readonly PerfMetric[] = [
   'first-token-ms',
