@@ -58,7 +58,12 @@ export async function storageReport(): Promise<StorageReport | null> {
   if (!navigator.storage?.estimate) {
     return null;
   }
-  const [estimate, persisted] = await Promise.all([navigator.storage.estimate(), navigator.storage.persisted()]);
+  // A browser that refuses to say (some private modes) leaves the line out, never the whole report.
+  const report = await Promise.all([navigator.storage.estimate(), navigator.storage.persisted()]).catch(() => null);
+  if (!report) {
+    return null;
+  }
+  const [estimate, persisted] = report;
   return { usage: estimate.usage ?? 0, quota: estimate.quota ?? 0, persisted };
 }
 
