@@ -70,6 +70,15 @@ test('the desktop sidebar names the app', async ({ page }) => {
   await expect(page.getByRole('navigation', { name: 'Main' }).getByText('Vision Hub', { exact: true })).toBeVisible();
 });
 
+test('no prerendered page says it is offline (it would show until the app starts, then shift the page)', async ({
+  request
+}) => {
+  for (const { path } of PAGES) {
+    const html = await (await request.get(path)).text();
+    expect(html, path).not.toContain('offline-banner');
+  }
+});
+
 test('every page says when the app is offline, and stops saying it when back online', async ({ page, context }) => {
   for (const { path } of PAGES) {
     await page.goto(path);
