@@ -102,12 +102,16 @@ test('a question typed while an answer streams waits its turn; Escape stops an a
   await expect(history.first()).toContainText('Tiny SmolVLM (test)');
   await expect(history.first()).not.toContainText('tiny-smolvlm');
 
-  // Stopped while it streams: Escape, wherever the focus is.
+  // Stopped while it streams: Escape, wherever the focus is. The tiny model writes a whole answer
+  // in a blink, so this part runs on a slowed CPU, as on a cheap phone, to be caught streaming.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 8 });
   await page.getByRole('button', { name: 'Read the text' }).click();
   await expect(page.getByTestId('answer').locator('.caret')).toBeVisible();
   await expect(page.getByTestId('answer')).not.toHaveText('▍');
   await page.keyboard.press('Escape');
   await expect(page.getByTestId('answer-stopped')).toBeVisible();
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
   await expect(history).toHaveCount(3);
   await expect(history.first().getByTestId('history-stopped')).toHaveText('Stopped');
   await expect(history.nth(1).getByTestId('history-stopped')).toHaveCount(0);
