@@ -1,5 +1,6 @@
 /** What the status monitor tells of the browser it runs in: GPU adapter, storage, service worker. */
 import { version } from '$app/env';
+import { runsInSoftware } from './capabilities.service.ts';
 
 export interface AdapterReport {
   vendor: string;
@@ -35,11 +36,8 @@ async function adapterReport(): Promise<AdapterReport | null> {
     return null;
   }
   const { info, limits } = adapter;
-  // Older Chromium has the flag on the adapter, newer on its info.
-  const fallback =
-    (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
-    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
-    false;
+  // The same rule the automatic variant choice follows, so the page and the choice agree.
+  const fallback = runsInSoftware(adapter);
   return {
     vendor: info.vendor,
     architecture: info.architecture,
