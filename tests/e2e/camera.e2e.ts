@@ -111,23 +111,52 @@ test('a question typed while an answer streams waits its turn; one answer can be
   await expect(history.first()).toContainText('Which colours are there?');
 });
 
-// The tiny model's worker writes a whole answer before Escape reaches it on a busy CI machine (two
-// clean-clone runs of five; slowing the page's CPU does not slow the worker). Until the test can
-// hold the engine mid-answer, the stopped answer is covered by tests/browser/assistant.test.ts.
-test.fixme('Escape stops a streaming answer, which the history marks as stopped', async ({ page }) => {
+/**
+ * Stands in for a slow device: once armed, the model's worker sends the next answer's first
+ * non-blank token and then stays busy for `ms`, so a test can act while that answer is still
+ * being written on a machine of any speed (the tiny test model writes a whole answer in well under
+ * a second, and slowing the page's CPU does not slow its workers). Tokens reach the page on
+ * Comlink's callback port as "APPLY" messages carrying the text; the worker's own yields between
+ * decoding steps post null there.
+ */
+async function holdWorkerAfterNextToken(page: Page, ms: number): Promise<void> {
+  const worker = page.workers().find((candidate) => candidate.url().includes('vlm.worker'));
+  expect(worker, 'the model worker is running').toBeDefined();
+  await worker!.evaluate((holdMs) => {
+    const post = MessagePort.prototype.postMessage;
+    MessagePort.prototype.postMessage = function (this: MessagePort, ...args: Parameters<MessagePort['postMessage']>) {
+      post.apply(this, args);
+      const call = args[0] as { type?: string; argumentList?: { value?: unknown }[] } | null;
+      const piece = call?.type === 'APPLY' ? call.argumentList?.[0]?.value : undefined;
+      if (typeof piece === 'string' && piece.trim()) {
+        MessagePort.prototype.postMessage = post;
+        const until = performance.now() + holdMs;
+        while (performance.now() < until) {
+          // Busy on purpose: a slow device's decoding step.
+        }
+      }
+    };
+  }, ms);
+}
+
+test('Escape stops a streaming answer, which the history marks as stopped', async ({ page }) => {
   await installTestModel(page, 'wasm-fp32');
   await page.goto('/');
-  await expect(page.getByRole('button', { name: 'Pause' })).toBeEnabled();
+  // A first answer starts the model's worker.
+  await askAndExpectStream(page, 'WASM (CPU)');
   const history = page.getByTestId('history').locator('li');
+  await expect(history).toHaveCount(1);
 
   // Stopped while it streams: Escape, wherever the focus is.
+  await holdWorkerAfterNextToken(page, 5_000);
   await page.getByRole('button', { name: 'Read the text' }).click();
   await expect(page.getByTestId('answer').locator('.caret')).toBeVisible();
   await expect(page.getByTestId('answer')).not.toHaveText('▍');
   await page.keyboard.press('Escape');
-  await expect(page.getByTestId('answer-stopped')).toBeVisible();
-  await expect(history).toHaveCount(1);
+  await expect(page.getByTestId('answer-stopped')).toBeVisible({ timeout: 15_000 });
+  await expect(history).toHaveCount(2);
   await expect(history.first().getByTestId('history-stopped')).toHaveText('Stopped');
+  await expect(history.nth(1).getByTestId('history-stopped')).toHaveCount(0);
 });
 
 test('clearing history can be undone', async ({ page }) => {
