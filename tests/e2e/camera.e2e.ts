@@ -124,9 +124,14 @@ async function holdWorkerAfterNextToken(page: Page, ms: number): Promise<void> {
   expect(worker, 'the model worker is running').toBeDefined();
   await worker!.evaluate((holdMs) => {
     const post = MessagePort.prototype.postMessage;
-    MessagePort.prototype.postMessage = function (this: MessagePort, ...args: Parameters<MessagePort['postMessage']>) {
-      post.apply(this, args);
-      const call = args[0] as { type?: string; argumentList?: { value?: unknown }[] } | null;
+    MessagePort.prototype.postMessage = function (
+      this: MessagePort,
+      message: unknown,
+      // Comlink passes its transfer list, the other overload.
+      transfer?: StructuredSerializeOptions | Transferable[]
+    ) {
+      post.call(this, message, transfer as StructuredSerializeOptions);
+      const call = message as { type?: string; argumentList?: { value?: unknown }[] } | null;
       const piece = call?.type === 'APPLY' ? call.argumentList?.[0]?.value : undefined;
       if (typeof piece === 'string' && piece.trim()) {
         MessagePort.prototype.postMessage = post;
