@@ -4,6 +4,7 @@
  * fails to load or answer, the next one does. Seed 000's `VLM_MODEL_SELECTION=auto` with
  * `VLM_FALLBACK_ENABLED` is this rule, made per question.
  */
+import type { ModelEntry } from './manifest.ts';
 
 /** What a question asks for, as far as choosing a model goes. */
 export type Intent = 'describe' | 'read-text' | 'find' | 'count' | 'medical';
@@ -32,6 +33,16 @@ export function detectIntent(prompt: string): Intent {
   return INTENT_PATTERNS.find(([, pattern]) => pattern.test(prompt))?.[0] ?? 'describe';
 }
 
+/**
+ * What each vision architecture does well, best first, and whether it answers any question in
+ * words; architectures not listed here (embedders, text-only models) never answer the camera.
+ */
+export const VISION_SKILLS: Partial<Record<ModelEntry['architecture'], { skills: Intent[]; freeform: boolean }>> = {
+  // SmolVLM's training mix is heavy on documents and charts.
+  idefics3: { skills: ['describe', 'read-text', 'count'], freeform: true },
+  moondream1: { skills: ['describe', 'count'], freeform: true }
+};
+
 /** A model as the choice sees it. */
 export interface ChoiceModel {
   id: string;
@@ -57,8 +68,8 @@ export interface ChoiceContext {
   pinned: string | null;
 }
 
-export interface Candidate {
-  model: ChoiceModel;
+export interface Candidate<M extends ChoiceModel = ChoiceModel> {
+  model: M;
   /** Why it is in this place, in the user's words ("Best at reading text"). */
   reason: string;
 }
@@ -73,7 +84,11 @@ function usable(model: ChoiceModel, context: ChoiceContext): boolean {
  * here); then those for which it is the main skill; then the registry's (curated) order. A
  * pinned model answers alone.
  */
-export function chooseModels(intent: Intent, models: readonly ChoiceModel[], context: ChoiceContext): Candidate[] {
+export function chooseModels<M extends ChoiceModel>(
+  intent: Intent,
+  models: readonly M[],
+  context: ChoiceContext
+): Candidate<M>[] {
   if (context.pinned !== null) {
     const pinned = models.find((model) => model.id === context.pinned);
     return pinned && usable(pinned, context) ? [{ model: pinned, reason: 'Chosen by you for every question' }] : [];

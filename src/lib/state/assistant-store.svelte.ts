@@ -1,6 +1,7 @@
 import type { GenerationStats, LoadProgress } from '#lib/core/engine-types.ts';
-import { EngineBusyError } from '#lib/core/errors.ts';
+import { EngineBusyError, InvalidImageError } from '#lib/core/errors.ts';
 import { frameDifference } from '#lib/core/frame-diff.ts';
+import type { ModelEntry } from '#lib/core/manifest.ts';
 import type { Observation } from '#lib/db/index.ts';
 import { appEvents } from '#lib/services/app-events.ts';
 import { ask, askServer, type AskRequest } from '#lib/services/assistant.service.ts';
@@ -38,6 +39,11 @@ export type AskSource = 'camera' | 'upload' | 'continuous';
 /** The frame a question is about, taken when the question is asked (a queued one: when its turn comes). */
 export type FrameGrab = () => Promise<{ frame: ImageBitmap; source: AskSource } | null>;
 
+/** A failure the next model may not have: not a busy engine or a broken image, which they all share. */
+function handsOver(error: unknown): boolean {
+  return !(error instanceof EngineBusyError || error instanceof InvalidImageError);
+}
+
 /** Where continuous mode reads frames from (the camera view). */
 export interface FrameSource {
   grab(): Promise<ImageBitmap | null>;
@@ -67,6 +73,8 @@ class AssistantStore {
   /** A question typed while an answer was being written: asked when that one is done. */
   #next = $state.raw<{ prompt: string; grab: FrameGrab } | null>(null);
   #readAloud = $state(false);
+  /** The model writing the answer shown, and why it was the one. */
+  #choice = $state.raw<{ modelName: string; reason: string } | null>(null);
   #realtime: RealtimeClient | null = null;
   #abort: AbortController | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -142,6 +150,10 @@ class AssistantStore {
   }
   get stats(): GenerationStats | null {
     return this.#stats;
+  }
+  /** Which model writes the answer shown and why it was chosen ("Best here at reading text"); null before the first. */
+  get choice(): { modelName: string; reason: string } | null {
+    return this.#choice;
   }
   get error(): UserError | null {
     return this.#errors.current;
@@ -251,8 +263,8 @@ class AssistantStore {
   }
 
   async #ask(frame: ImageBitmap, prompt: string, source: AskSource): Promise<boolean> {
-    const model = modelsStore.visionModel;
-    if (!model && this.answerOn === 'device') {
+    const fallback = modelsStore.visionModel;
+    if (!fallback && this.answerOn === 'device') {
       frame.close();
       return false;
     }
@@ -263,15 +275,21 @@ class AssistantStore {
     this.#answer = '';
     this.#stats = null;
     this.#served = null;
-    if (!model || this.answerOn === 'server') {
+    this.#choice = null;
+    if (!fallback || this.answerOn === 'server') {
       return this.#askServer({ frame, prompt, source }, signal);
     }
+    // Nothing installed fits: the chosen model is asked anyway, and says it is not installed.
+    const candidates = modelsStore.cameraCandidates(prompt);
     const answered = await this.#errors.run(async () => {
       try {
-        const onToken = (token: string) => (this.#answer += token);
-        this.#stats = await ask(model, modelsStore.settings, { frame, prompt, source }, onToken, signal);
+        await this.#askCandidates(candidates.length > 0 ? candidates : [{ model: fallback, reason: '' }], {
+          frame,
+          prompt,
+          source,
+          signal
+        });
       } catch (error) {
-        frame.close();
         // Another page's answer took the engine a moment ago: not a failure to report.
         if (!(error instanceof EngineBusyError)) {
           throw error;
@@ -284,7 +302,7 @@ class AssistantStore {
     if (!answered || !stats) {
       return false;
     }
-    const sample = { model: model.name, device: stats.device };
+    const sample = { model: this.choice?.modelName, device: stats.device };
     appEvents.emit('perf:sample', { metric: 'first-token-ms', value: stats.timeToFirstTokenMs, ...sample });
     // Every camera question carries a frame: its hand-off is the time until it is the model's input.
     appEvents.emit('perf:sample', { metric: 'frame-handoff-ms', value: stats.preprocessMs, ...sample });
@@ -295,6 +313,45 @@ class AssistantStore {
     this.#finished(stats.aborted);
     await this.loadHistory();
     return true;
+  }
+
+  /**
+   * Asks the candidates in turn until one answers: a model that fails to load or to answer hands
+   * the question to the next, and the answer then says why. Each try gets its own copy of the
+   * frame (the worker takes the one it is given); the last gets `frame` itself.
+   */
+  async #askCandidates(
+    candidates: { model: ModelEntry; reason: string }[],
+    request: { frame: ImageBitmap; prompt: string; source: AskSource; signal: AbortSignal }
+  ): Promise<void> {
+    const { frame, signal, ...question } = request;
+    let failed: { name: string; message: string } | null = null;
+    for (const [index, { model, reason }] of candidates.entries()) {
+      const last = index === candidates.length - 1;
+      const input = last ? frame : await createImageBitmap(frame);
+      this.#choice = {
+        modelName: model.name,
+        reason: failed ? `${failed.name} could not answer (${failed.message}), so ${model.name} did` : reason
+      };
+      this.#answer = '';
+      try {
+        const onToken = (token: string) => (this.#answer += token);
+        this.#stats = await ask(model, modelsStore.settings, { frame: input, ...question }, onToken, signal);
+        if (!last) {
+          frame.close();
+        }
+        return;
+      } catch (error) {
+        input.close();
+        if (last || signal.aborted || !handsOver(error)) {
+          frame.close();
+          throw error;
+        }
+        failed = { name: model.name, message: error instanceof Error ? error.message : String(error) };
+        // Recovered here, but the status page's error log still shows the model that failed.
+        appEvents.emit('app:error', { where: 'Camera', message: failed.message, model: model.name });
+      }
+    }
   }
 
   /** An answer is complete: read aloud when asked to, unless the user stopped it. */

@@ -2,6 +2,7 @@ import { selectVariant, type DeviceCapabilities } from '#lib/core/capabilities.t
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import { formatBytes } from '#lib/core/format.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
+import { chooseModels, detectIntent, VISION_SKILLS } from '#lib/core/model-choice.ts';
 import type { InstalledModel } from '#lib/db/index.ts';
 import { handleError, type UserError } from '#lib/services/handle-error.ts';
 import {
@@ -105,6 +106,24 @@ class ModelsStore {
       throw new ModelNotInstalledError('Choose a vision-language model first: it writes the answers on this device.');
     }
     return model;
+  }
+
+  /**
+   * The installed models that may answer `prompt` about a frame on this device, in the order to
+   * try them, each with why (core's choice rules); the one the user chose answers alone.
+   */
+  cameraCandidates(prompt: string): { model: ModelEntry; reason: string }[] {
+    const choices = this.#models.flatMap((entry) => {
+      const skills = VISION_SKILLS[entry.architecture];
+      const available = this.isInstalled(entry.id);
+      return skills ? [{ id: entry.id, name: entry.name, ...skills, runsOn: 'device' as const, available, entry }] : [];
+    });
+    const pinned = this.#settings.visionModelId;
+    return chooseModels(detectIntent(prompt), choices, {
+      allowServer: false,
+      online: true,
+      pinned: choices.some((choice) => choice.id === pinned) ? pinned : null
+    }).map(({ model, reason }) => ({ model: model.entry, reason }));
   }
 
   isInstalled(modelId: string): boolean {
