@@ -189,6 +189,12 @@ class ModelsStore {
     await saveSetting(key, model.id);
   }
 
+  /** The camera's questions each choose their model again (see {@link cameraCandidates}). */
+  async chooseAutomatically(): Promise<void> {
+    this.#settings.visionModelId = null;
+    await saveSetting('visionModelId', null);
+  }
+
   /** Forces a variant for a model (null: automatic). Takes effect at the next load. */
   async setVariantOverride(modelId: string, variantId: string | null): Promise<void> {
     const { [modelId]: _, ...others } = this.#settings.variantOverrides;
