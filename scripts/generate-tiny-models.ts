@@ -8,6 +8,7 @@
 // --print-manifest   print { repo, files: [{ path, size, sha256 }] }[] as JSON on stdout
 import { parseArgs } from 'node:util';
 import { bertRepo, MINILM_L6, TINY_BERT } from './tiny-models/bert.ts';
+import { florence2Repo, TINY_FLORENCE2 } from './tiny-models/florence2.ts';
 import { idefics3Repo, SMOLVLM_256M, TINY_SMOLVLM } from './tiny-models/idefics3.ts';
 import { tinyLlamaRepo } from './tiny-models/llama.ts';
 import { tinyMoondreamRepo } from './tiny-models/moondream.ts';
@@ -19,7 +20,8 @@ const TINY: Record<string, (repo: string) => RepoFile[]> = {
   'vision-hub-dev/tiny-smolvlm': (repo) => idefics3Repo(repo, TINY_SMOLVLM),
   'vision-hub-dev/tiny-moondream': tinyMoondreamRepo,
   'vision-hub-dev/tiny-bert': (repo) => bertRepo(repo, TINY_BERT),
-  'vision-hub-dev/tiny-llama': tinyLlamaRepo
+  'vision-hub-dev/tiny-llama': tinyLlamaRepo,
+  'vision-hub-dev/tiny-florence2': (repo) => florence2Repo(repo, TINY_FLORENCE2)
 };
 
 /** Real layer counts and widths with random weights: honest timings, meaningless answers. */

@@ -22,6 +22,11 @@ import { idefics3Repo, SMOLVLM_256M } from '../../scripts/tiny-models/idefics3.t
 const dir = mkdtempSync(join(tmpdir(), 'tiny-models-'));
 const onCpu = { device: 'cpu', dtype: 'fp32' } as const;
 let generated: GeneratedRepo[];
+/**
+ * Generated repos the registry cannot list yet: models-manifest.json's schema has no `florence2`
+ * architecture until the Florence-2 annotations land, and an entry it rejects would break the app.
+ */
+const AWAITING_REGISTRY = new Set(['vision-hub-dev/tiny-florence2']);
 
 function readJson(repo: string, path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(dir, repo, path), 'utf8')) as Record<string, unknown>;
@@ -47,12 +52,13 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('generateTinyModels', () => {
-  it('writes the four dev repos, and the manifest matches the bytes on disk', () => {
+  it('writes the five dev repos, and the manifest matches the bytes on disk', () => {
     expect(generated.map((r) => r.repo)).toEqual([
       'vision-hub-dev/tiny-smolvlm',
       'vision-hub-dev/tiny-moondream',
       'vision-hub-dev/tiny-bert',
-      'vision-hub-dev/tiny-llama'
+      'vision-hub-dev/tiny-llama',
+      'vision-hub-dev/tiny-florence2'
     ]);
     for (const { repo, files } of generated) {
       for (const file of files) {
@@ -67,6 +73,10 @@ describe('generateTinyModels', () => {
     const pinned = parseManifest(manifestJson).models.filter((m) => m.dev);
     for (const { repo, files } of generated) {
       const entry = pinned.find((m) => m.source.repo === repo);
+      if (AWAITING_REGISTRY.has(repo)) {
+        expect(entry, `${repo} is pinned now: drop it from AWAITING_REGISTRY`).toBeUndefined();
+        continue;
+      }
       expect(entry, `${repo} has a dev entry`).toBeDefined();
       for (const variant of entry!.variants) {
         expect(variant.files, `${entry!.id}/${variant.id}`).toEqual(files);
