@@ -1,5 +1,6 @@
 import { OpenAPIHono, type z } from '@hono/zod-openapi';
-import type { Env, MiddlewareHandler } from 'hono';
+import type { Context, Env, MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { ApiError, badRequest, unprocessable } from './errors.ts';
 
 type Issue = z.core.$ZodIssue;
@@ -40,19 +41,21 @@ export function apiRouter<E extends Env>(): OpenAPIHono<E> {
  * (see {@link unsupportedIssue}) gets the code `unsupported_parameter`.
  */
 export function openAiRouter<E extends Env>(): OpenAPIHono<E> {
-  return validatingRouter<E>((target, issue) => {
-    const param = issue ? openAiParam(issue.path) : '';
-    if (issue?.code === 'custom' && issue.params?.unsupported === true) {
-      return badRequest('unsupported_parameter', issue.message, param);
-    }
-    const where = target === 'json' ? 'request body' : target;
-    return badRequest(
-      'validation_failed',
-      `Invalid ${where}${param ? ` at '${param}'` : ''}: ${issue?.message ?? 'does not match the schema'}`,
-      param || undefined
-    );
-  });
+  return validatingRouter<E>(openAiRefusal);
 }
+
+const openAiRefusal: Refusal = (target, issue) => {
+  const param = issue ? openAiParam(issue.path) : '';
+  if (issue?.code === 'custom' && issue.params?.unsupported === true) {
+    return badRequest('unsupported_parameter', issue.message, param);
+  }
+  const where = target === 'json' ? 'request body' : target;
+  return badRequest(
+    'validation_failed',
+    `Invalid ${where}${param ? ` at '${param}'` : ''}: ${issue?.message ?? 'does not match the schema'}`,
+    param || undefined
+  );
+};
 
 /** Marks a zod refinement's issue as an unsupported parameter for {@link openAiRouter}: its message is the answer's. */
 export const unsupportedIssue = { params: { unsupported: true } } as const;
@@ -62,10 +65,46 @@ function openAiParam(path: readonly PropertyKey[]): string {
   return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i > 0 ? '.' : ''}${String(key)}`)).join('');
 }
 
+const JSON_TYPE = /^application\/(.+\+)?json\b/i;
+
 /** POST bodies must be JSON: anything else is refused before it is read (415). */
 export const requireJson: MiddlewareHandler = async (c, next) => {
-  if (c.req.method === 'POST' && !/^application\/(.+\+)?json\b/i.test(c.req.header('content-type') ?? '')) {
-    throw new ApiError(415, 'unsupported_media_type', 'Send the request body as application/json');
-  }
+  checkJsonType(c.req.method, c.req.header('content-type'));
   await next();
 };
+
+function checkJsonType(method: string, contentType: string | undefined): void {
+  if (method === 'POST' && !JSON_TYPE.test(contentType ?? '')) {
+    throw new ApiError(415, 'unsupported_media_type', 'Send the request body as application/json');
+  }
+}
+
+/** The stricter form `@hono/zod-openapi` admits for a JSON body: parameters allowed, nothing else. */
+const JSON_REQUEST = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
+
+/**
+ * The JSON body of an OpenAI route, checked against `schema` in one step with the answers
+ * `requireJson` and an `openapi()` route's validators give (415, Hono's 400 for unparseable JSON,
+ * {@link openAiRouter}'s 400 for a schema mismatch). Those are four async layers and zod's async
+ * parse, a fair part of the chat route's cost per request; this parses synchronously, so
+ * `schema` must have no async refinements. The route documents its body with
+ * `openAPIRegistry.registerPath`.
+ */
+export async function openAiJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  const contentType = c.req.header('content-type');
+  checkJsonType(c.req.method, contentType);
+  if (!JSON_REQUEST.test(contentType ?? '')) {
+    throw new HTTPException(415, { message: 'Unsupported Media Type' });
+  }
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new HTTPException(400, { message: 'Malformed JSON in request body' });
+  }
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    throw openAiRefusal('json', result.error.issues[0]);
+  }
+  return result.data;
+}

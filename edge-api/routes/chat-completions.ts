@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import type { BackendRegistry } from '../backends/registry.ts';
 import { chatRequestFrom } from '../backends/chat-request.ts';
 import { ApiError } from '../http/errors.ts';
-import { openAiRouter, requireJson } from '../http/validation.ts';
+import { openAiJsonBody, openAiRouter } from '../http/validation.ts';
 import { errorResponses } from '../schemas/common.ts';
 import { ChatCompletionRequestSchema, ChatCompletionSchema } from '../schemas/openai.ts';
 
@@ -16,7 +16,6 @@ const route = createRoute({
     'a `usage` chunk when `stream_options.include_usage` is set, and `data: [DONE]`. Parameters that would ' +
     'change the answer in ways this server cannot (`n` > 1, tools, JSON modes, logprobs, audio) are refused ' +
     'with a 400 naming them; a malformed request is a 400 whose `param` is the field (`messages[0].content`).',
-  middleware: [requireJson] as const,
   request: { body: { content: { 'application/json': { schema: ChatCompletionRequestSchema } }, required: true } },
   responses: {
     200: {
@@ -30,10 +29,15 @@ const route = createRoute({
   }
 });
 
-/** `POST /chat/completions`: one answer as JSON, or streamed as SSE chunks. */
+/**
+ * `POST /chat/completions`: one answer as JSON, or streamed as SSE chunks. The gateway's hot path:
+ * the body is checked in the handler ({@link openAiJsonBody}), not by `openapi()`'s validators.
+ */
 export function chatCompletions(deps: { backends: BackendRegistry; imageHosts: readonly string[] }) {
-  return openAiRouter().openapi(route, async (c) => {
-    const body = c.req.valid('json');
+  const router = openAiRouter();
+  router.openAPIRegistry.registerPath(route);
+  return router.post(route.path, async (c) => {
+    const body = await openAiJsonBody(c, ChatCompletionRequestSchema);
     const request = chatRequestFrom(body, deps.imageHosts);
     const backend = deps.backends.forModel(request.model, 'chat');
     const id = `chatcmpl-${crypto.randomUUID()}`;

@@ -139,6 +139,47 @@ describe('POST /v1/chat/completions', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'model_not_multimodal' } });
   });
 
+  // The route checks its body itself, for speed (see openAiJsonBody): each refusal must stay the
+  // one the openapi() validators gave.
+  it('refuses a body of another type (415), unparseable JSON and a schema mismatch (400) as before', async () => {
+    const send = async (contentType: string, body: string) => {
+      const res = await t.app.request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { ...jsonHeaders(), 'content-type': contentType },
+        body
+      });
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    const valid = JSON.stringify(visionRequest());
+    const error = (message: string, code: string, param: string | null = null) => ({
+      error: { message, type: 'invalid_request_error', param, code }
+    });
+    expect(await send('text/plain', valid)).toEqual({
+      status: 415,
+      body: error('Send the request body as application/json', 'unsupported_media_type')
+    });
+    expect(await send('application/json-seq', valid)).toEqual({
+      status: 415,
+      body: error('Unsupported Media Type', 'unsupported_media_type')
+    });
+    expect(await send('application/json', '{"model": ')).toEqual({
+      status: 400,
+      body: error('Malformed JSON in request body', 'bad_request')
+    });
+    expect(await send('application/json', '{}')).toEqual({
+      status: 400,
+      body: error(
+        "Invalid request body at 'model': Invalid input: expected string, received undefined",
+        'validation_failed',
+        'model'
+      )
+    });
+    expect(await send('application/vnd.openai+json; charset=utf-8', JSON.stringify(visionRequest({ n: 2 })))).toEqual({
+      status: 400,
+      body: error('`n` other than 1 is not supported: one choice is generated', 'unsupported_parameter', 'n')
+    });
+  });
+
   it('refuses an unknown model (404) and an embedding model (400)', async () => {
     expect((await post('/v1/chat/completions', visionRequest({ model: 'nope' }))).status).toBe(404);
     const embedder = await post('/v1/chat/completions', visionRequest({ model: 'tiny-bert' }));

@@ -4,7 +4,7 @@
 // through Portkey's open-source AI gateway (the peer a user would pick; also a Hono app), all in
 // one run. `node tests/bench/edge/gateway.bench.ts`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,8 @@ const PATHS = ['direct', 'proxy', 'hono', 'gateway', 'portkey'] as const;
 type Path = (typeof PATHS)[number];
 
 const children: ChildProcess[] = [];
+/** Each server's process id by its URL, to read the CPU time it spent. */
+const pids = new Map<string, number>();
 function start(kind: string, env: Record<string, string> = {}, upstream = ''): Promise<string> {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'bench-servers.ts'), kind, upstream], {
     env: { ...process.env, ...env },
@@ -35,9 +37,29 @@ function start(kind: string, env: Record<string, string> = {}, upstream = ''): P
   });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.stdout!.once('data', (chunk: Buffer) => {
+      const url = chunk.toString().trim();
+      pids.set(url, child.pid!);
+      resolve(url);
+    });
     child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
   });
+}
+
+/**
+ * CPU seconds (user and system) a process has spent, from Linux's /proc; null elsewhere. Clock
+ * ticks are 1/100 s on every Linux this runs on (USER_HZ).
+ */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) {
+    return null;
+  }
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** A port free a moment ago, for a server that cannot be told to pick its own. */
@@ -61,6 +83,7 @@ async function startPortkey(): Promise<string> {
     { stdio: ['ignore', 'pipe', 'inherit'] }
   );
   children.push(child);
+  pids.set(`http://127.0.0.1:${port}`, child.pid!);
   await new Promise<void>((resolve, reject) => {
     let printed = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -106,7 +129,16 @@ async function latencies(url: string, headers: Record<string, string>): Promise<
   return samples;
 }
 
-async function throughput(url: string, headers: Record<string, string>): Promise<number> {
+/**
+ * Requests per second at {@link CONNECTIONS} connections, and the CPU time the server's own
+ * process spent per request meanwhile: on a machine whose cores the load generator, the upstream
+ * and the server share, that figure depends far less on what else runs than the rate does.
+ */
+async function throughput(
+  url: string,
+  headers: Record<string, string>
+): Promise<{ rate: number; cpuUs: number | null }> {
+  const cpuBefore = cpuSeconds(pids.get(url));
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: 'POST',
@@ -118,7 +150,9 @@ async function throughput(url: string, headers: Record<string, string>): Promise
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
   }
-  return result.requests.average;
+  const cpuAfter = cpuSeconds(pids.get(url));
+  const cpuUs = cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1e6) / result.requests.total;
+  return { rate: result.requests.average, cpuUs };
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'gateway-bench-'));
@@ -151,13 +185,20 @@ try {
     }
   }
   const served: Record<Path, number[]> = { direct: [], proxy: [], hono: [], gateway: [], portkey: [] };
+  const spent: Record<Path, number[]> = { direct: [], proxy: [], hono: [], gateway: [], portkey: [] };
   for (let round = 0; round < LOAD_ROUNDS; round++) {
     for (const path of PATHS) {
-      served[path].push(await throughput(...targets[path]));
+      const { rate, cpuUs } = await throughput(...targets[path]);
+      served[path].push(rate);
+      if (cpuUs !== null) {
+        spent[path].push(cpuUs);
+      }
     }
   }
+  const cpuUs: Record<Path, number> = { direct: 0, proxy: 0, hono: 0, gateway: 0, portkey: 0 };
   for (const path of PATHS) {
     rates[path] = percentile(served[path], 50);
+    cpuUs[path] = percentile(spent[path], 50);
   }
 
   const p = (path: Path, q: number) => percentile(samples[path], q);
@@ -171,7 +212,20 @@ try {
         metric: 'throughput',
         value: Math.round(rates[path]),
         unit: 'req/s'
-      }
+      },
+      // NaN (no /proc) is left out rather than written as null.
+      ...(Number.isNaN(cpuUs[path])
+        ? []
+        : [
+            {
+              bench: 'gateway',
+              case: `${path}, ${CONNECTIONS} connections`,
+              metric: 'CPU per request',
+              value: Math.round(cpuUs[path]),
+              unit: 'µs',
+              note: 'user + system time of the server process itself, median of the rounds'
+            }
+          ])
     ]),
     {
       bench: 'gateway',
@@ -222,6 +276,32 @@ try {
       target: '≥ 0.6',
       note: 'the plain node:http proxy is the floor for any Node proxy (DESIGN §8)'
     },
+    ...(Number.isNaN(cpuUs.gateway)
+      ? []
+      : [
+          {
+            bench: 'gateway',
+            case: 'gateway / plain node:http proxy',
+            metric: 'CPU per request ratio',
+            value: round(cpuUs.gateway / cpuUs.proxy),
+            unit: '×',
+            note: 'the throughput ratios’ cause, less sensitive to what else shares the cores'
+          },
+          {
+            bench: 'gateway',
+            case: 'Portkey gateway / gateway',
+            metric: 'CPU per request ratio',
+            value: round(cpuUs.portkey / cpuUs.gateway),
+            unit: '×'
+          },
+          {
+            bench: 'gateway',
+            case: 'gateway / bare Hono proxy',
+            metric: 'CPU per request ratio',
+            value: round(cpuUs.gateway / cpuUs.hono),
+            unit: '×'
+          }
+        ]),
     {
       bench: 'gateway',
       case: 'Portkey gateway / plain node:http proxy',
@@ -256,8 +336,8 @@ try {
   // longer): the gateway's own cost then no longer limits throughput.
   const slowUpstream = await start('upstream', { BENCH_UPSTREAM_DELAY_MS: '50' });
   const slowGateway = await start('gateway', { BENCH_API_KEY_HASH: hash, BENCH_DATA_DIR: dataDir }, slowUpstream);
-  const slowDirect = await throughput(slowUpstream, {});
-  const slowThrough = await throughput(slowGateway, auth);
+  const slowDirect = (await throughput(slowUpstream, {})).rate;
+  const slowThrough = (await throughput(slowGateway, auth)).rate;
   rows.push(
     {
       bench: 'gateway',
