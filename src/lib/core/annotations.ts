@@ -69,3 +69,27 @@ export function boundsOf(annotation: Annotation): { x: number; y: number; width:
   const y = Math.min(...ys);
   return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
 }
+
+/**
+ * The integer pixel rectangle to crop for asking about one region: its bounds grown by `padding`
+ * frame pixels on each side (a little context helps a model name what is in a tight box), rounded
+ * outwards and kept inside the frame, and never empty, since a zero-sized crop cannot be drawn.
+ */
+export function cropRect(
+  annotation: Annotation,
+  frameWidth: number,
+  frameHeight: number,
+  padding = 0
+): { x: number; y: number; width: number; height: number } {
+  const bounds = boundsOf(annotation);
+  const [x, width] = span(bounds.x, bounds.width, frameWidth, padding);
+  const [y, height] = span(bounds.y, bounds.height, frameHeight, padding);
+  return { x, y, width, height };
+}
+
+/** One axis of {@link cropRect}: [start, length] within 0…size, at least one pixel long. */
+function span(start: number, length: number, size: number, padding: number): [number, number] {
+  const end = Math.min(size, Math.ceil(start + length + padding));
+  const from = Math.min(Math.max(0, Math.floor(start - padding)), size - 1);
+  return [from, Math.max(end, from + 1) - from];
+}
