@@ -68,6 +68,8 @@ class UpstreamFault extends Error {
 
 interface Upstream {
   config: UpstreamConfig;
+  /** The same for every call: built once. */
+  headers: Record<string, string>;
   /** `upstream-<n>#<model>`, n its place in UPSTREAMS: health and metrics show it, not the URL. */
   id: string;
   /** `config.url` without a trailing slash, for appending paths. */
@@ -119,23 +121,37 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
     const id = `upstream-${index + 1}#${config.model}`;
     options.onCircuit?.(id, 'closed');
     breaker.onStateChange((state) => options.onCircuit?.(id, CIRCUIT[state]));
-    return { config, id, base: config.url.replace(/\/$/, ''), breaker, policy: wrap(retries, breaker), inFlight: 0 };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      ...(config.apiKey && { authorization: `Bearer ${config.apiKey}` })
+    };
+    const base = config.url.replace(/\/$/, '');
+    return { config, headers, id, base, breaker, policy: wrap(retries, breaker), inFlight: 0 };
   });
+  // Fixed once the backend exists, so each call looks its model's servers up.
+  const byModel = new Map<string, Upstream[]>();
+  for (const upstream of upstreams) {
+    byModel.set(upstream.config.model, [...(byModel.get(upstream.config.model) ?? []), upstream]);
+  }
   let turn = 0;
   let probes: { startedAt: number; reports: Promise<Probe[]> } | null = null;
 
   /** Upstreams for `model` worth trying now, least busy first (ties rotate). */
   function candidates(model: string): Upstream[] {
-    const all = upstreams.filter((upstream) => upstream.config.model === model);
-    if (all.length === 0) {
+    const all = byModel.get(model);
+    if (!all) {
       throw new ApiError(404, 'model_not_found', `The model "${model}" does not exist`);
     }
     turn += 1;
-    const usable = all
-      .map((upstream, i) => ({ upstream, order: (i + turn) % all.length }))
-      .filter(({ upstream }) => upstream.breaker.state !== CircuitState.Open)
-      .sort((a, b) => a.upstream.inFlight - b.upstream.inFlight || a.order - b.order)
-      .map(({ upstream }) => upstream);
+    // One server (the common case) has nothing to balance: no ranking to build per call.
+    const usable =
+      all.length === 1
+        ? all.filter((upstream) => upstream.breaker.state !== CircuitState.Open)
+        : all
+            .map((upstream, i) => ({ upstream, order: (i + turn) % all.length }))
+            .filter(({ upstream }) => upstream.breaker.state !== CircuitState.Open)
+            .sort((a, b) => a.upstream.inFlight - b.upstream.inFlight || a.order - b.order)
+            .map(({ upstream }) => upstream);
     if (usable.length === 0) {
       throw serviceUnavailable(
         `Every server for "${model}" is failing; try again shortly`,
@@ -177,10 +193,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
     try {
       response = await http(`${upstream.base}${path}`, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(upstream.config.apiKey && { authorization: `Bearer ${upstream.config.apiKey}` })
-        },
+        headers: upstream.headers,
         body: JSON.stringify(body),
         signal,
         timeoutMs: options.timeoutMs

@@ -74,7 +74,7 @@ export function createMetrics(queue: JobQueue) {
     const route = routePath(c, -1);
     const labels = {
       method: c.req.method,
-      route: /^\/?\*$/.test(route) ? 'other' : route,
+      route: route === '*' || route === '/*' ? 'other' : route,
       status: String(c.res.status)
     };
     requests.inc(labels);
