@@ -10,9 +10,11 @@ import { parseArgs } from 'node:util';
 import { bertRepo, MINILM_L6, TINY_BERT } from './tiny-models/bert.ts';
 import { florence2Repo, TINY_FLORENCE2 } from './tiny-models/florence2.ts';
 import { idefics3Repo, SMOLVLM_256M, TINY_SMOLVLM } from './tiny-models/idefics3.ts';
+import { llavaOnevisionRepo, TINY_LLAVA_ONEVISION } from './tiny-models/llava-onevision.ts';
 import { tinyLlamaRepo } from './tiny-models/llama.ts';
 import { tinyMoondreamRepo } from './tiny-models/moondream.ts';
 import { writeRepo, type GeneratedRepo, type RepoFile } from './tiny-models/repo-files.ts';
+import { smolvlm2Repo, TINY_SMOLVLM2 } from './tiny-models/smolvlm2.ts';
 
 export type { GeneratedFile, GeneratedRepo } from './tiny-models/repo-files.ts';
 
@@ -21,7 +23,9 @@ const TINY: Record<string, (repo: string) => RepoFile[]> = {
   'vision-hub-dev/tiny-moondream': tinyMoondreamRepo,
   'vision-hub-dev/tiny-bert': (repo) => bertRepo(repo, TINY_BERT),
   'vision-hub-dev/tiny-llama': tinyLlamaRepo,
-  'vision-hub-dev/tiny-florence2': (repo) => florence2Repo(repo, TINY_FLORENCE2)
+  'vision-hub-dev/tiny-florence2': (repo) => florence2Repo(repo, TINY_FLORENCE2),
+  'vision-hub-dev/tiny-llava-onevision': (repo) => llavaOnevisionRepo(repo, TINY_LLAVA_ONEVISION),
+  'vision-hub-dev/tiny-smolvlm2': (repo) => smolvlm2Repo(repo, TINY_SMOLVLM2)
 };
 
 /** Real layer counts and widths with random weights: honest timings, meaningless answers. */

@@ -62,6 +62,31 @@ const CHAT_TEMPLATE =
   "{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}<end_of_utterance>\n" +
   "{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
 
+/**
+ * The names an Idefics3-shaped repo declares: SmolVLM's are Idefics3's; SmolVLM2 renames the model,
+ * vision tower and processor, adds `<video>` to the chat template and video sampling to the
+ * image processor. The graphs and the tokenizer are the same.
+ */
+export interface Idefics3Family {
+  architecture: string;
+  modelType: string;
+  visionModelType: string;
+  imageProcessorType: string;
+  processorClass: string;
+  chatTemplate: string;
+  /** How SmolVLM2 samples a video into frames, each one vision-encoder tile. */
+  videoSampling?: { fps: number; maxFrames: number };
+}
+
+export const IDEFICS3: Idefics3Family = {
+  architecture: 'Idefics3ForConditionalGeneration',
+  modelType: 'idefics3',
+  visionModelType: 'idefics3_vision',
+  imageProcessorType: 'Idefics3ImageProcessor',
+  processorClass: 'Idefics3Processor',
+  chatTemplate: CHAT_TEMPLATE
+};
+
 const SPECIAL_TOKENS = {
   additional_special_tokens: ['<fake_token_around_image>', '<image>', '<end_of_utterance>'],
   bos_token: '<|im_start|>',
@@ -121,8 +146,11 @@ function visionEncoderGraph(sizes: Idefics3Sizes, seedPrefix: string): Uint8Arra
   return g.encode();
 }
 
-/** A SmolVLM (Idefics3) repo: embed_tokens + vision_encoder + decoder_model_merged, processor and chat template. */
-export function idefics3Repo(repo: string, sizes: Idefics3Sizes): RepoFile[] {
+/**
+ * A SmolVLM (Idefics3) repo, or another of the family's (SmolVLM2): embed_tokens + vision_encoder +
+ * decoder_model_merged, processor and chat template.
+ */
+export function idefics3Repo(repo: string, sizes: Idefics3Sizes, family: Idefics3Family = IDEFICS3): RepoFile[] {
   const { vision, realVocabSize } = sizes;
   const vocabulary = byteLevelBpe({
     leading: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'],
@@ -136,8 +164,8 @@ export function idefics3Repo(repo: string, sizes: Idefics3Sizes): RepoFile[] {
   const generation = { bos_token_id: id('<|im_start|>'), eos_token_id: endOfSequence, pad_token_id: id('<|im_end|>') };
   return [
     jsonFile('config.json', {
-      architectures: ['Idefics3ForConditionalGeneration'],
-      model_type: 'idefics3',
+      architectures: [family.architecture],
+      model_type: family.modelType,
       image_token_id: id('<image>'),
       scale_factor: sizes.scaleFactor,
       vocab_size: vocab,
@@ -145,7 +173,7 @@ export function idefics3Repo(repo: string, sizes: Idefics3Sizes): RepoFile[] {
       tie_word_embeddings: false,
       text_config: { ...llamaConfig(text), ...generation },
       vision_config: {
-        model_type: 'idefics3_vision',
+        model_type: family.visionModelType,
         hidden_size: vision.hidden,
         intermediate_size: vision.intermediate,
         num_hidden_layers: vision.layers,
@@ -166,15 +194,22 @@ export function idefics3Repo(repo: string, sizes: Idefics3Sizes): RepoFile[] {
       do_rescale: true,
       do_resize: true,
       image_mean: [0.5, 0.5, 0.5],
-      image_processor_type: 'Idefics3ImageProcessor',
+      image_processor_type: family.imageProcessorType,
       image_std: [0.5, 0.5, 0.5],
       max_image_size: { longest_edge: vision.imageSize },
-      processor_class: 'Idefics3Processor',
+      processor_class: family.processorClass,
       resample: 1,
       rescale_factor: 1 / 255,
-      size: { longest_edge: sizes.resizeLongestEdge }
+      size: { longest_edge: sizes.resizeLongestEdge },
+      ...(family.videoSampling && {
+        video_sampling: {
+          fps: family.videoSampling.fps,
+          max_frames: family.videoSampling.maxFrames,
+          video_size: { longest_edge: vision.imageSize }
+        }
+      })
     }),
-    jsonFile('processor_config.json', { image_seq_len: imageSeqLen, processor_class: 'Idefics3Processor' }),
+    jsonFile('processor_config.json', { image_seq_len: imageSeqLen, processor_class: family.processorClass }),
     jsonFile('special_tokens_map.json', SPECIAL_TOKENS),
     jsonFile('tokenizer.json', vocabulary.tokenizer),
     jsonFile('tokenizer_config.json', {
@@ -183,9 +218,9 @@ export function idefics3Repo(repo: string, sizes: Idefics3Sizes): RepoFile[] {
       add_prefix_space: false,
       clean_up_tokenization_spaces: false,
       model_max_length: 8192,
-      processor_class: 'Idefics3Processor',
+      processor_class: family.processorClass,
       truncation_side: 'left',
-      chat_template: CHAT_TEMPLATE
+      chat_template: family.chatTemplate
     }),
     { path: 'onnx/embed_tokens.onnx', build: () => embedTokensGraph(text, repo) },
     { path: 'onnx/vision_encoder.onnx', build: () => visionEncoderGraph(sizes, repo) },
