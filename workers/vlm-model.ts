@@ -13,7 +13,9 @@ import {
   type PreTrainedTokenizer,
   type Processor
 } from '@huggingface/transformers';
-import { InvalidImageError } from '#lib/core/errors.ts';
+import type { FrameAnnotations } from '#lib/core/annotations.ts';
+import { InvalidImageError, UnsupportedRequestError } from '#lib/core/errors.ts';
+import { florenceAnswer, type FlorenceRequest } from '#lib/core/florence.ts';
 import {
   inputSide,
   normalizationFrom,
@@ -29,7 +31,7 @@ export interface LoadedVlm {
   processor: Processor;
   tokenizer: PreTrainedTokenizer;
   model: PreTrainedModel;
-  /** How many `<image>` tokens the prompt needs per frame. */
+  /** How many `<image>` tokens the prompt needs per frame (0: the model places image features itself, as Florence-2 does). */
   imageTokens: number;
   /** The square the vision encoder takes, and how its pixels are normalized. */
   side: number;
@@ -39,10 +41,16 @@ export interface LoadedVlm {
 /** One canvas per worker: frames are drawn, scaled, onto it and read back as RGBA. */
 let canvas: OffscreenCanvas | null = null;
 
+/** The frame's size as shown (a VideoFrame's coded size may be padded). */
+export function frameSize(frame: VlmFrame): { width: number; height: number } {
+  return 'displayWidth' in frame
+    ? { width: frame.displayWidth, height: frame.displayHeight }
+    : { width: frame.width, height: frame.height };
+}
+
 /** The frame (closed here) stretched to `side`×`side`, as the processors do without tiling. */
 function framePixels(frame: VlmFrame, side: number): Uint8ClampedArray {
-  const width = 'displayWidth' in frame ? frame.displayWidth : frame.width;
-  const height = 'displayHeight' in frame ? frame.displayHeight : frame.height;
+  const { width, height } = frameSize(frame);
   try {
     if (!width || !height) {
       throw new InvalidImageError('The image is empty (0×0 pixels)');
@@ -94,10 +102,17 @@ function chatText(processor: Processor, content: Message['content']): string {
 
 /**
  * Frame (closed here) and prompt → model-ready tensors. Without a frame the prompt alone goes to
- * the text decoder (answers over passages).
+ * the text decoder (answers over passages). For Florence-2 the prompt is a task (florence.ts).
  */
 export function prepareInputs(target: LoadedVlm, frame: VlmFrame | null, prompt: string) {
   const { processor, tokenizer, request, imageTokens } = target;
+  if (request.architecture === 'florence2') {
+    if (!frame) {
+      throw new UnsupportedRequestError('Florence-2 answers about images only: choose another model for this');
+    }
+    const prompts = (processor as unknown as { construct_prompts(text: string): string[] }).construct_prompts(prompt);
+    return { ...tokenizer(prompts), pixel_values: framePixelValues(target, frame) };
+  }
   if (!frame) {
     return request.architecture === 'moondream1'
       ? tokenizer(moondreamPrompt(prompt, 0))
@@ -115,6 +130,25 @@ export function prepareInputs(target: LoadedVlm, frame: VlmFrame | null, prompt:
     pixel_values,
     pixel_attention_mask: new Tensor('bool', new Uint8Array(side * side).fill(1), [1, 1, side, side])
   };
+}
+
+/**
+ * Florence-2's finished output as the answer's sentence and regions in frame pixels, parsed by its
+ * processor (location bins 0–999 mapped to the frame's size).
+ */
+export function florenceResult(
+  target: LoadedVlm,
+  sequences: Tensor,
+  request: FlorenceRequest,
+  size: { width: number; height: number }
+): { text: string; annotations: FrameAnnotations | null } {
+  const raw = target.tokenizer.batch_decode(sequences, { skip_special_tokens: false })[0] ?? '';
+  const processor = target.processor as unknown as {
+    post_process_generation(text: string, task: string, size: [number, number]): Record<string, unknown>;
+  };
+  // [width, height]: the processor reads size[i % 2] for x, y (its doc says height × width).
+  const parsed = processor.post_process_generation(raw, request.task, [size.width, size.height])[request.task];
+  return florenceAnswer(request, parsed, size.width, size.height);
 }
 
 /**
@@ -148,6 +182,8 @@ export async function buildVlm(
   const imageTokens =
     request.architecture === 'moondream1'
       ? await countImageFeatures(base)
-      : (processor.config as { image_seq_len: number }).image_seq_len;
+      : request.architecture === 'idefics3'
+        ? (processor.config as { image_seq_len: number }).image_seq_len
+        : 0;
   return { ...base, imageTokens };
 }

@@ -2,7 +2,8 @@ import {
   InterruptableStoppingCriteria,
   StoppingCriteriaList,
   TextStreamer,
-  type PreTrainedModel
+  type PreTrainedModel,
+  type Tensor
 } from '@huggingface/transformers';
 import { expose } from 'comlink';
 import {
@@ -12,11 +13,20 @@ import {
   type LoadProgress
 } from '#lib/core/engine-types.ts';
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
+import { florenceRequest, florenceStreamFilter } from '#lib/core/florence.ts';
 import type { VlmFrame, VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import { release, runError } from './runtime/common.ts';
 import { loadModel } from './runtime/transformers.ts';
 import { wrapModelMethod } from './runtime/transformers-internals.ts';
-import { buildVlm, framePixelValues, prepareInputs, recycle, type LoadedVlm } from './vlm-model.ts';
+import {
+  buildVlm,
+  florenceResult,
+  framePixelValues,
+  frameSize,
+  prepareInputs,
+  recycle,
+  type LoadedVlm
+} from './vlm-model.ts';
 
 let loaded: LoadedVlm | null = null;
 /** Time the running request spent in the vision encoder, to split time-to-first-token. */
@@ -96,7 +106,9 @@ const api = {
     }
     const { tokenizer, model, request } = loaded;
     const started = performance.now();
-    const inputs = prepareInputs(loaded, frame, prompt);
+    const florence = request.architecture === 'florence2' ? florenceRequest(prompt) : null;
+    const size = frame && frameSize(frame);
+    const inputs = prepareInputs(loaded, frame, florence?.text ?? prompt);
     const preprocessMs = performance.now() - started;
     visionMs = 0;
 
@@ -106,12 +118,17 @@ const api = {
     // Tokens travel on the callback's own port, the result on the worker's: wait until the last token
     // has been handled, so the caller never sees the result before the text it sums up.
     let lastDelivery: void | Promise<void> = undefined;
+    // Florence-2's locations are special tokens: kept to parse the regions, not shown as text.
+    const shown = florence ? florenceStreamFilter() : (piece: string) => piece;
     const streamer = new TextStreamer(tokenizer, {
       skip_prompt: true,
-      skip_special_tokens: true,
+      skip_special_tokens: !florence,
       callback_function: (piece: string) => {
-        output += piece;
-        lastDelivery = onToken(piece);
+        const text = shown(piece);
+        if (text) {
+          output += text;
+          lastDelivery = onToken(text);
+        }
       },
       token_callback_function: () => {
         tokens += 1;
@@ -121,13 +138,16 @@ const api = {
     stopping = new InterruptableStoppingCriteria();
     const stopping_criteria = new StoppingCriteriaList();
     stopping_criteria.push(stopping);
+    let sequences: unknown;
     try {
-      await model.generate({
+      sequences = await model.generate({
         ...inputs,
         max_new_tokens: options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
         do_sample: false,
         // Xenova/moondream2 ships no generation_config.json: stop at the tokenizer's end of text.
         ...(request.architecture === 'moondream1' && { eos_token_id: tokenizer.eos_token_id }),
+        // Florence-2's config asks for 3 beams; transformers.js keeps the first one anyway.
+        ...(florence && { num_beams: 1 }),
         streamer,
         stopping_criteria
       });
@@ -140,11 +160,13 @@ const api = {
       await lastDelivery;
       release(onToken);
     }
+    const answer = florence && size && florenceResult(loaded, sequences as Tensor, florence, size);
     const ended = performance.now();
     const decodeMs = firstTokenAt ? ended - firstTokenAt : 0;
     const timeToFirstTokenMs = firstTokenAt ? firstTokenAt - started : ended - started;
     return {
-      text: output.trim(),
+      text: answer ? answer.text : output.trim(),
+      annotations: answer ? answer.annotations : null,
       tokens,
       promptTokens: inputs.input_ids.dims.at(-1) ?? 0,
       preprocessMs,

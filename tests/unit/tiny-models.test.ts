@@ -23,14 +23,10 @@ const dir = mkdtempSync(join(tmpdir(), 'tiny-models-'));
 const onCpu = { device: 'cpu', dtype: 'fp32' } as const;
 let generated: GeneratedRepo[];
 /**
- * Generated repos the registry cannot list yet: models-manifest.json's schema has no `florence2`
- * architecture until the Florence-2 annotations land, and an entry it rejects would break the app.
+ * Generated repos the registry cannot list yet: an entry whose architecture the app does not run
+ * would be offered for install and then fail.
  */
-const AWAITING_REGISTRY = new Set([
-  'vision-hub-dev/tiny-florence2',
-  'vision-hub-dev/tiny-llava-onevision',
-  'vision-hub-dev/tiny-smolvlm2'
-]);
+const AWAITING_REGISTRY = new Set(['vision-hub-dev/tiny-llava-onevision', 'vision-hub-dev/tiny-smolvlm2']);
 
 function readJson(repo: string, path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(dir, repo, path), 'utf8')) as Record<string, unknown>;

@@ -2,6 +2,7 @@
  * Shapes every on-device engine shares with its bridge and the UI, whatever runs the model
  * (transformers.js, onnxruntime-web, WebLLM …). Only types cross the worker boundary.
  */
+import type { FrameAnnotations } from './annotations.ts';
 
 /** Bytes of one model file read so far while a worker loads a model. */
 export interface LoadProgress {
@@ -38,4 +39,6 @@ export interface GenerationStats {
   tokensPerSecond: number;
   device: 'webgpu' | 'wasm';
   aborted: boolean;
+  /** Regions the model found in the frame (Florence-2's text lines, objects, a found phrase). */
+  annotations?: FrameAnnotations | null;
 }

@@ -40,7 +40,9 @@ export function detectIntent(prompt: string): Intent {
 export const VISION_SKILLS: Partial<Record<ModelEntry['architecture'], { skills: Intent[]; freeform: boolean }>> = {
   // SmolVLM's training mix is heavy on documents and charts.
   idefics3: { skills: ['describe', 'read-text', 'count'], freeform: true },
-  moondream1: { skills: ['describe', 'count'], freeform: true }
+  moondream1: { skills: ['describe', 'count'], freeform: true },
+  // Its tasks: OCR with regions, phrase grounding, detection, captions (see florence.ts).
+  florence2: { skills: ['read-text', 'find', 'describe'], freeform: false }
 };
 
 /** A model as the choice sees it. */

@@ -11,7 +11,7 @@ export function vlmLoadRequest(
   ortBase: string
 ): VlmLoadRequest {
   const { architecture } = model;
-  if (architecture !== 'idefics3' && architecture !== 'moondream1') {
+  if (architecture !== 'idefics3' && architecture !== 'moondream1' && architecture !== 'florence2') {
     throw new ModelLoadError(`${model.name} is not a vision-language model`);
   }
   return { ...modelLoadRequest(model, variant, 'image-text-to-text', { modelHost, ortBase }), architecture };

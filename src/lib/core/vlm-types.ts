@@ -2,8 +2,8 @@
 import type { ModelLoadRequest } from './model-load-request.ts';
 
 export interface VlmLoadRequest extends ModelLoadRequest {
-  /** Decides how prompt and image become model inputs (chat template vs moondream's format). */
-  architecture: 'idefics3' | 'moondream1';
+  /** Decides how prompt and image become model inputs (chat template, moondream's format, Florence-2's tasks). */
+  architecture: 'idefics3' | 'moondream1' | 'florence2';
 }
 
 export type VlmFrame = ImageBitmap | VideoFrame;

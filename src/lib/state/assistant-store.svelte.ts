@@ -337,6 +337,8 @@ class AssistantStore {
       try {
         const onToken = (token: string) => (this.#answer += token);
         this.#stats = await ask(model, modelsStore.settings, { frame: input, ...question }, onToken, signal);
+        // What the model sums up at the end: Florence-2's text lines, or "Found the kettle in one place".
+        this.#answer = this.#stats.text;
         if (!last) {
           frame.close();
         }

@@ -73,8 +73,12 @@ class ModelsStore {
     return !!model && this.isInstalled(model.id);
   }
 
+  /**
+   * The model that writes answers for a feature: the chosen one, else the first installed, else
+   * the first listed. Only models that answer in words write them (not Florence-2's tasks).
+   */
   #pick(task: ModelEntry['task'], chosen: string | null): ModelEntry | null {
-    const models = this.#models.filter((m) => m.task === task);
+    const models = this.#models.filter((m) => m.task === task && VISION_SKILLS[m.architecture]?.freeform !== false);
     return (
       models.find((m) => m.id === chosen) ??
       models.find((m) => this.isInstalled(m.id)) ??
