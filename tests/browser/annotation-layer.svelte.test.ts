@@ -1,0 +1,220 @@
+// Named .svelte.test.ts for $state: the layer's props change in place, as the camera page changes them.
+import { flushSync, mount, unmount } from 'svelte';
+import { afterEach, beforeAll, expect, it, vi } from 'vitest';
+import { page, userEvent } from 'vitest/browser';
+import AnnotationLayer from '#lib/components/AnnotationLayer.svelte';
+// The design tokens the layer draws with, and .visually-hidden.
+import '../../src/app.css';
+import { boundsOf, type Annotation, type FrameAnnotations } from '#lib/core/annotations.ts';
+
+const FRAME = { width: 1920, height: 1080 };
+
+const box = (kind: Annotation['kind'], label: string, x: number, y: number, w: number, h: number): Annotation => ({
+  kind,
+  label,
+  corners: [
+    [x, y],
+    [x + w, y],
+    [x + w, y + h],
+    [x, y + h]
+  ]
+});
+const car = box('object', 'car', 200, 300, 600, 400);
+const kettle = box('phrase', 'kettle', 1500, 100, 200, 300);
+const exit: Annotation = {
+  kind: 'text',
+  label: 'EXIT',
+  corners: [
+    [900, 820],
+    [1100, 800],
+    [1104, 860],
+    [904, 880]
+  ]
+};
+const found: FrameAnnotations = { ...FRAME, items: [car, kettle, exit] };
+
+type Props = {
+  annotations: FrameAnnotations | null;
+  fit: 'cover' | 'contain';
+  hidden: boolean;
+  onSelect: (annotation: Annotation) => void;
+};
+
+const mounted: ReturnType<typeof mount>[] = [];
+// Room for the widest stage, so every point the tests probe is on screen.
+beforeAll(() => page.viewport(1280, 800));
+afterEach(async () => {
+  await Promise.all(mounted.splice(0).map((component) => unmount(component)));
+  document.body.replaceChildren();
+});
+
+/**
+ * The camera page's arrangement: a box holding the picture (a canvas standing in for the video or
+ * still, filling the box with `object-fit`) and the layer over it.
+ */
+function stage(initial: Partial<Props> = {}) {
+  const box = document.body.appendChild(document.createElement('div'));
+  box.style.cssText = 'position: relative; overflow: hidden; background: #000';
+  const picture = box.appendChild(document.createElement('canvas'));
+  Object.assign(picture, FRAME);
+  const props: Props = $state({ annotations: found, fit: 'cover', hidden: false, onSelect: vi.fn(), ...initial });
+  mounted.push(mount(AnnotationLayer, { target: box, props }));
+  const resize = (width: number, height: number) => {
+    Object.assign(box.style, { width: `${width}px`, height: `${height}px` });
+    picture.style.cssText = `display: block; width: 100%; height: 100%; object-fit: ${props.fit}`;
+  };
+  resize(640, 360);
+  flushSync();
+  return { box, picture, props, resize };
+}
+
+/** Where object-fit puts a frame rectangle inside `box`, in viewport pixels. */
+function shown(
+  box: HTMLElement,
+  fit: 'cover' | 'contain',
+  rect: { x: number; y: number; width: number; height: number }
+) {
+  const outer = box.getBoundingClientRect();
+  const scale = (fit === 'cover' ? Math.max : Math.min)(outer.width / FRAME.width, outer.height / FRAME.height);
+  const left = outer.left + (outer.width - FRAME.width * scale) / 2;
+  const top = outer.top + (outer.height - FRAME.height * scale) / 2;
+  return {
+    left: left + rect.x * scale,
+    top: top + rect.y * scale,
+    width: rect.width * scale,
+    height: rect.height * scale
+  };
+}
+
+function expectRect(actual: DOMRect, expected: ReturnType<typeof shown>) {
+  for (const key of ['left', 'top', 'width', 'height'] as const) {
+    expect(Math.abs(actual[key] - expected[key]), `${key}: ${actual[key]} vs ${expected[key]}`).toBeLessThan(0.6);
+  }
+}
+
+for (const fit of ['cover', 'contain'] as const) {
+  it(`lines its boxes up with a ${fit} picture, and keeps them there as the box resizes`, () => {
+    const { box, resize } = stage({ fit });
+    // A phone held upright (cover crops the sides), then a wide desktop pane (contain letterboxes it).
+    for (const [width, height] of [
+      [360, 640],
+      [900, 400]
+    ] as const) {
+      resize(width, height);
+      const polygons = [...box.querySelectorAll('polygon.line')];
+      expect(polygons).toHaveLength(3);
+      found.items.forEach((annotation, i) => {
+        expectRect(polygons[i]!.getBoundingClientRect(), shown(box, fit, boundsOf(annotation)));
+      });
+      // The region's button is where its outline is: tapping the outline taps the button.
+      const button = page.getByRole('button', { name: 'Ask about “car”' }).element();
+      expectRect(button.getBoundingClientRect(), shown(box, fit, boundsOf(car)));
+    }
+  });
+}
+
+it('announces the regions as a list of buttons named by their labels, kind by kind', async () => {
+  const { box } = stage();
+  expect(page.getByRole('status').element().textContent).toBe('3 regions found: car, kettle, EXIT');
+  const list = page.getByRole('list', { name: 'Regions found' });
+  await expect.element(list).toBeInTheDocument();
+  expect(list.getByRole('listitem').elements()).toHaveLength(3);
+  expect(
+    list
+      .getByRole('button')
+      .elements()
+      .map((b) => b.getAttribute('aria-label'))
+  ).toEqual(['Ask about “car”', 'Ask about “kettle”', 'Ask about the text “EXIT”']);
+  // The outlines are drawing, not content: the list says it once.
+  expect(box.querySelector('svg')!.getAttribute('aria-hidden')).toBe('true');
+  // Each label is shown on the picture; the kinds are drawn differently.
+  expect([...box.querySelectorAll('.tag')].map((tag) => tag.textContent)).toEqual(['car', 'kettle', 'EXIT']);
+  const strokes = [...box.querySelectorAll('polygon.line')].map((p) => {
+    const style = getComputedStyle(p);
+    return `${style.stroke} ${style.strokeDasharray} ${style.strokeWidth} ${style.fill}`;
+  });
+  expect(new Set(strokes).size).toBe(3);
+  expect(strokes.every((s) => !s.startsWith('none'))).toBe(true);
+});
+
+it('a click, Enter or Space on a region selects it', async () => {
+  const onSelect = vi.fn();
+  stage({ onSelect });
+  await page.getByRole('button', { name: 'Ask about “kettle”' }).click();
+  expect(onSelect).toHaveBeenLastCalledWith(kettle);
+
+  page.getByRole('button', { name: 'Ask about the text “EXIT”' }).element().focus();
+  await userEvent.keyboard('{Enter}');
+  expect(onSelect).toHaveBeenLastCalledWith(exit);
+  await userEvent.tab({ shift: true });
+  await userEvent.keyboard(' ');
+  expect(onSelect).toHaveBeenLastCalledWith(kettle);
+  expect(onSelect).toHaveBeenCalledTimes(3);
+});
+
+it('gives a tiny region a 44 px target and lets taps elsewhere through to the picture', () => {
+  const dot = box('object', 'screw', 960, 540, 6, 6);
+  const { box: outer, picture } = stage({ annotations: { ...FRAME, items: [car, dot] }, fit: 'contain' });
+  const button = page.getByRole('button', { name: 'Ask about “screw”' }).element();
+  const rect = button.getBoundingClientRect();
+  expect(rect.width).toBeLessThan(4);
+  const [cx, cy] = [rect.left + rect.width / 2, rect.top + rect.height / 2];
+  const hits = (x: number, y: number) => button.contains(document.elementFromPoint(x, y));
+  expect([hits(cx + 20, cy + 20), hits(cx - 20, cy + 20), hits(cx + 24, cy), hits(cx, cy + 24)]).toEqual([
+    true,
+    true,
+    false,
+    false
+  ]);
+  // Outside every region the layer takes no pointer events.
+  const corner = outer.getBoundingClientRect();
+  expect(document.elementFromPoint(corner.right - 5, corner.bottom - 5)).toBe(picture);
+});
+
+it('a smaller region inside a larger one stays on top, so both can be tapped', () => {
+  const wheel = box('object', 'wheel', 250, 550, 120, 120);
+  const { box: outer } = stage({ annotations: { ...FRAME, items: [wheel, car] } });
+  const target = page.getByRole('button', { name: 'Ask about “wheel”' }).element().getBoundingClientRect();
+  const hit = document.elementFromPoint(target.left + target.width / 2, target.top + target.height / 2);
+  expect(hit?.getAttribute('aria-label')).toBe('Ask about “wheel”');
+  expect(outer.querySelectorAll('button')).toHaveLength(2);
+});
+
+it('draws and announces nothing for no regions, or when hidden, and comes back with new ones', () => {
+  const { box, props } = stage({ annotations: { ...FRAME, items: [] } });
+  const layer = () => box.lastElementChild!;
+  expect(layer().querySelector('svg, ul, button')).toBeNull();
+  expect(layer().textContent.trim()).toBe('');
+
+  props.annotations = found;
+  props.hidden = true;
+  flushSync();
+  expect(layer().querySelector('svg, ul, button')).toBeNull();
+  expect(layer().textContent.trim()).toBe('');
+
+  props.hidden = false;
+  flushSync();
+  expect(layer().querySelectorAll('button')).toHaveLength(3);
+  props.annotations = null;
+  flushSync();
+  expect(layer().querySelector('svg, ul, button')).toBeNull();
+});
+
+it('names a region the model gave no words for by its kind', () => {
+  stage({
+    annotations: {
+      ...FRAME,
+      items: [
+        { ...car, label: '' },
+        { ...exit, label: '' }
+      ]
+    }
+  });
+  expect(page.getByRole('status').element().textContent).toBe('2 regions found: object, text');
+  expect(
+    page
+      .getByRole('button')
+      .elements()
+      .map((b) => b.getAttribute('aria-label'))
+  ).toEqual(['Ask about this object', 'Ask about this text']);
+});
