@@ -23,7 +23,7 @@ import {
   type ImageProcessorConfig,
   type PixelNormalization
 } from '#lib/core/pixel-tensor.ts';
-import { idefics3ImagePrompt, moondreamPrompt } from '#lib/core/vlm-prompt.ts';
+import { idefics3ImagePrompt, llavaImagePrompt, moondreamPrompt } from '#lib/core/vlm-prompt.ts';
 import type { VlmFrame, VlmLoadRequest } from '#lib/core/vlm-types.ts';
 
 export interface LoadedVlm {
@@ -81,8 +81,8 @@ function pixelValues(target: Pick<LoadedVlm, 'request' | 'side' | 'normalization
   const length = side * side * 3;
   const buffer = spare?.length === length ? spare : new Float32Array(length);
   spare = null;
-  // Idefics3 takes [batch, tiles, 3, S, S]; moondream's SigLIP takes [batch, 3, S, S].
-  const dims = request.architecture === 'idefics3' ? [1, 1, 3, side, side] : [1, 3, side, side];
+  // Idefics3 (SmolVLM 1 and 2) takes [batch, tiles, 3, S, S]; the others' encoders [batch, 3, S, S].
+  const dims = isIdefics3(request) ? [1, 1, 3, side, side] : [1, 3, side, side];
   return new Tensor('float32', rgbaToPlanar(rgba, normalization, buffer), dims);
 }
 
@@ -96,8 +96,17 @@ export function recycle(pixels: Tensor): void {
   spare = pixels.data as Float32Array<ArrayBuffer>;
 }
 
-function chatText(processor: Processor, content: Message['content']): string {
-  return processor.apply_chat_template([{ role: 'user', content }], { add_generation_prompt: true }) as string;
+/** SmolVLM 1 and 2: the same model under two names. */
+function isIdefics3(request: VlmLoadRequest): boolean {
+  return request.architecture === 'idefics3' || request.architecture === 'smolvlm';
+}
+
+function chatText(target: Pick<LoadedVlm, 'processor' | 'tokenizer' | 'request'>, content: Message['content']): string {
+  const messages = [{ role: 'user', content }];
+  // LLaVA-OneVision's processor in transformers.js is image-only: its tokenizer holds the template.
+  return target.request.architecture === 'llava_onevision'
+    ? (target.tokenizer.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true }) as string)
+    : (target.processor.apply_chat_template(messages, { add_generation_prompt: true }) as string);
 }
 
 /**
@@ -116,14 +125,17 @@ export function prepareInputs(target: LoadedVlm, frame: VlmFrame | null, prompt:
   if (!frame) {
     return request.architecture === 'moondream1'
       ? tokenizer(moondreamPrompt(prompt, 0))
-      : tokenizer(chatText(processor, [{ type: 'text', text: prompt }]));
+      : tokenizer(chatText(target, [{ type: 'text', text: prompt }]));
   }
   const pixel_values = framePixelValues(target, frame);
   if (request.architecture === 'moondream1') {
     return { ...tokenizer(moondreamPrompt(prompt, imageTokens)), pixel_values };
   }
+  const chat = chatText(target, [{ type: 'image' }, { type: 'text', text: prompt }]);
+  if (request.architecture === 'llava_onevision') {
+    return { ...tokenizer(llavaImagePrompt(chat, imageTokens)), pixel_values };
+  }
   const { side } = target;
-  const chat = chatText(processor, [{ type: 'image' }, { type: 'text', text: prompt }]);
   // One global view of the frame: tiling would multiply the image tokens for little gain at camera sizes.
   return {
     ...tokenizer(idefics3ImagePrompt(chat, imageTokens)),
@@ -152,8 +164,9 @@ export function florenceResult(
 }
 
 /**
- * Runs moondream's vision encoder once on a blank image: it compiles the GPU pipelines before the
- * first question, and tells how many features (so `<image>` tokens) one frame becomes.
+ * Runs the vision encoder (moondream's, LLaVA-OneVision's) once on a blank image: it compiles the
+ * GPU pipelines before the first question, and tells how many features (so `<image>` tokens) one
+ * frame becomes.
  */
 async function countImageFeatures(target: Omit<LoadedVlm, 'imageTokens'>): Promise<number> {
   const blank = pixelValues(target, new Uint8ClampedArray(target.side * target.side * 4));
@@ -180,9 +193,9 @@ export async function buildVlm(
   const side = inputSide(imageConfig);
   const base = { request, processor, tokenizer, model, side, normalization: normalizationFrom(imageConfig) };
   const imageTokens =
-    request.architecture === 'moondream1'
+    request.architecture === 'moondream1' || request.architecture === 'llava_onevision'
       ? await countImageFeatures(base)
-      : request.architecture === 'idefics3'
+      : isIdefics3(request)
         ? (processor.config as { image_seq_len: number }).image_seq_len
         : 0;
   return { ...base, imageTokens };

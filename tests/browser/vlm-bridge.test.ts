@@ -190,9 +190,31 @@ describe('VlmBridge', () => {
     bridge.dispose();
   });
 
-  it('answers from the prompt alone, without a frame (passages in, text out), on both architectures', async () => {
-    const moondream = devModel('vision-hub-dev/tiny-moondream');
-    for (const model of [smolvlm, moondream]) {
+  it('runs SmolVLM2 and LLaVA-OneVision (one <image> token per feature, chat template from its tokenizer)', async () => {
+    for (const repo of ['vision-hub-dev/tiny-smolvlm2', 'vision-hub-dev/tiny-llava-onevision']) {
+      const model = devModel(repo);
+      await installModel(model, variantOn(model, 'wasm'), mirror, () => undefined);
+      const bridge = new VlmBridge();
+      await bridge.load(loadRequest(model, 'wasm'), () => undefined);
+      const answers: string[] = [];
+      for (const frame of [await testFrame(), await testFrame(90, 300)]) {
+        const stats = await bridge.generate(frame, 'What do you see?', generateOptions, () => undefined);
+        expect(stats.tokens, repo).toBeGreaterThan(0);
+        expect(stats.visionMs, repo).toBeGreaterThan(0);
+        answers.push(stats.text);
+      }
+      expect(answers.join('').trim(), repo).not.toBe('');
+      bridge.dispose();
+    }
+  });
+
+  it('answers from the prompt alone, without a frame (passages in, text out), on every free-form architecture', async () => {
+    const others = [
+      'vision-hub-dev/tiny-moondream',
+      'vision-hub-dev/tiny-smolvlm2',
+      'vision-hub-dev/tiny-llava-onevision'
+    ];
+    for (const model of [smolvlm, ...others.map(devModel)]) {
       await installModel(model, variantOn(model, 'wasm'), mirror, () => undefined);
       const bridge = new VlmBridge();
       await bridge.load(loadRequest(model, 'wasm'), () => undefined);

@@ -22,11 +22,6 @@ import { idefics3Repo, SMOLVLM_256M } from '../../scripts/tiny-models/idefics3.t
 const dir = mkdtempSync(join(tmpdir(), 'tiny-models-'));
 const onCpu = { device: 'cpu', dtype: 'fp32' } as const;
 let generated: GeneratedRepo[];
-/**
- * Generated repos the registry cannot list yet: an entry whose architecture the app does not run
- * would be offered for install and then fail.
- */
-const AWAITING_REGISTRY = new Set(['vision-hub-dev/tiny-llava-onevision', 'vision-hub-dev/tiny-smolvlm2']);
 
 function readJson(repo: string, path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(dir, repo, path), 'utf8')) as Record<string, unknown>;
@@ -75,10 +70,6 @@ describe('generateTinyModels', () => {
     const pinned = parseManifest(manifestJson).models.filter((m) => m.dev);
     for (const { repo, files } of generated) {
       const entry = pinned.find((m) => m.source.repo === repo);
-      if (AWAITING_REGISTRY.has(repo)) {
-        expect(entry, `${repo} is pinned now: drop it from AWAITING_REGISTRY`).toBeUndefined();
-        continue;
-      }
       expect(entry, `${repo} has a dev entry`).toBeDefined();
       for (const variant of entry!.variants) {
         expect(variant.files, `${entry!.id}/${variant.id}`).toEqual(files);

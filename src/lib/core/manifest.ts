@@ -39,7 +39,7 @@ const entry = z.object({
   name: z.string().check(z.minLength(1)),
   task: z.enum(['image-text-to-text', 'feature-extraction', 'text-generation']),
   engine: z.enum(['transformers.js']),
-  architecture: z.enum(['idefics3', 'moondream1', 'florence2', 'bert', 'llama']),
+  architecture: z.enum(['idefics3', 'smolvlm', 'llava_onevision', 'moondream1', 'florence2', 'bert', 'llama']),
   source: z.object({
     repo: z.string().check(z.regex(/^[\w.-]+\/[\w.-]+$/, 'repo must be owner/name')),
     revision: z.string().check(z.minLength(1))

@@ -40,6 +40,8 @@ export function detectIntent(prompt: string): Intent {
 export const VISION_SKILLS: Partial<Record<ModelEntry['architecture'], { skills: Intent[]; freeform: boolean }>> = {
   // SmolVLM's training mix is heavy on documents and charts.
   idefics3: { skills: ['describe', 'read-text', 'count'], freeform: true },
+  smolvlm: { skills: ['describe', 'read-text', 'count'], freeform: true },
+  llava_onevision: { skills: ['describe', 'count', 'read-text'], freeform: true },
   moondream1: { skills: ['describe', 'count'], freeform: true },
   // Its tasks: OCR with regions, phrase grounding, detection, captions (see florence.ts).
   florence2: { skills: ['read-text', 'find', 'describe'], freeform: false }

@@ -10,6 +10,18 @@ export function moondreamPrompt(question: string, imageTokens: number): string {
 }
 
 /**
+ * LLaVA-OneVision's chat text with its one `<image>` expanded to one token per image feature (the
+ * model merges features into exactly as many tokens; transformers.js has no processor doing it).
+ */
+export function llavaImagePrompt(chatText: string, imageTokens: number): string {
+  const parts = chatText.split('<image>');
+  if (parts.length !== 2) {
+    throw new Error(`Expected one <image> in the chat text, found ${parts.length - 1}`);
+  }
+  return parts.join('<image>'.repeat(imageTokens));
+}
+
+/**
  * Idefics3 (SmolVLM) chat text with its one `<image>` placeholder expanded for an unsplit image:
  * the global-image marker and `imageSeqLen` image tokens between fake-token fences.
  */

@@ -3,7 +3,7 @@ import type { ModelLoadRequest } from './model-load-request.ts';
 
 export interface VlmLoadRequest extends ModelLoadRequest {
   /** Decides how prompt and image become model inputs (chat template, moondream's format, Florence-2's tasks). */
-  architecture: 'idefics3' | 'moondream1' | 'florence2';
+  architecture: 'idefics3' | 'smolvlm' | 'llava_onevision' | 'moondream1' | 'florence2';
 }
 
 export type VlmFrame = ImageBitmap | VideoFrame;
