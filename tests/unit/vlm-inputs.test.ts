@@ -6,7 +6,7 @@ import {
   rgbaToPlanar,
   type ImageProcessorConfig
 } from '../../src/lib/core/pixel-tensor.ts';
-import { idefics3ImagePrompt, moondreamPrompt } from '../../src/lib/core/vlm-prompt.ts';
+import { idefics3ImagePrompt, llavaImagePrompt, moondreamPrompt } from '../../src/lib/core/vlm-prompt.ts';
 
 // The worker's fast path must give the model exactly what transformers.js's processors would.
 env.localModelPath = '.cache/models/';
@@ -79,6 +79,14 @@ describe('prompt formats', () => {
   it('refuses chat text without exactly one image placeholder', () => {
     expect(() => idefics3ImagePrompt('no image here', 4)).toThrow(/found 0/);
     expect(() => idefics3ImagePrompt('<image><image>', 4)).toThrow(/found 2/);
+  });
+
+  it("expands LLaVA-OneVision's one <image> into one token per feature, and refuses any other count", () => {
+    const chat = '<|im_start|>user <image>\nWhat?<|im_end|>\n<|im_start|>assistant\n';
+    expect(llavaImagePrompt(chat, 3)).toBe(
+      '<|im_start|>user <image><image><image>\nWhat?<|im_end|>\n<|im_start|>assistant\n'
+    );
+    expect(() => llavaImagePrompt('What?', 3)).toThrow(/found 0/);
   });
 
   it('writes one <image> token per moondream image feature', () => {
