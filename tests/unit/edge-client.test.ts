@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '#lib/core/edge-wire.ts';
 import { EdgeAuthError, EdgeRequestError, EdgeUnavailableError } from '#lib/core/errors.ts';
 import { EdgeClient, type EdgeClientOptions } from '#lib/services/edge-client.ts';
@@ -180,5 +182,213 @@ describe('edge client', () => {
       status: 404
     });
     expect(missing.requests).toHaveLength(1);
+  });
+});
+
+/**
+ * `POST /v1/chat/completions` with `stream: true` against a real HTTP server on this machine that
+ * speaks the protocol as the edge API does: what goes over the socket (chunked SSE, a socket that
+ * closes midway, a peer that goes away) is the real thing, not a scripted Response.
+ */
+describe('edge client: streamed chat', () => {
+  type Reply = (
+    response: ServerResponse,
+    request: { body: Record<string, unknown>; headers: IncomingHttpHeaders }
+  ) => void | Promise<void>;
+  let reply: Reply = () => undefined;
+  const seen: { body: Record<string, unknown>; headers: IncomingHttpHeaders; closed: Promise<void> }[] = [];
+  const server = createServer((request, response) => {
+    let text = '';
+    request.setEncoding('utf8');
+    request.on('data', (part: string) => (text += part));
+    request.on('end', () => {
+      const call = {
+        body: JSON.parse(text || '{}') as Record<string, unknown>,
+        headers: request.headers,
+        closed: new Promise<void>((resolve) => response.on('close', resolve))
+      };
+      seen.push(call);
+      void reply(response, call);
+    });
+  });
+  let base = '';
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterEach(() => {
+    seen.length = 0;
+  });
+
+  const client = (options: EdgeClientOptions = {}) =>
+    new EdgeClient({ baseUrl: base, credential: 'vh_secret' }, { retries: 3, ...options });
+  const chunk = (choices: unknown[], extra: object = {}) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'google/medgemma-4b-it', choices, ...extra })}\n\n`;
+  const delta = (content: string) => chunk([{ index: 0, delta: { content }, finish_reason: null }]);
+  const opening = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+  const openStream = (response: ServerResponse) =>
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req-9' }).flushHeaders();
+  const request = {
+    model: 'google/medgemma-4b-it',
+    messages: [
+      {
+        role: 'user' as const,
+        content: [
+          { type: 'image_url' as const, image_url: { url: 'data:image/jpeg;base64,AA==' } },
+          { type: 'text' as const, text: 'Does this rash look infected?' }
+        ]
+      }
+    ],
+    max_tokens: 64
+  };
+
+  it('streams the answer piece by piece, however the bytes are cut, and counts it', async () => {
+    const text =
+      opening +
+      delta('No ') +
+      delta('sign ') +
+      delta('of infection.') +
+      chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) +
+      chunk([], { usage: { prompt_tokens: 70, completion_tokens: 5, total_tokens: 75 } }) +
+      'data: [DONE]\n\n';
+    const firstBreak = text.indexOf('\n\n') + 1;
+    // Cut inside a field name, between the two line breaks that end an event, and inside the JSON.
+    const cuts = [3, firstBreak, firstBreak + 40, text.length];
+    reply = async (response) => {
+      openStream(response);
+      let from = 0;
+      for (const to of cuts) {
+        response.write(text.slice(from, to));
+        from = to;
+        // Apart in time, so that they arrive as separate pieces rather than one.
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      response.end();
+    };
+    const tokens: string[] = [];
+    const result = await client().chat(request, (token) => tokens.push(token));
+    expect(tokens).toEqual(['No ', 'sign ', 'of infection.']);
+    expect(result).toMatchObject({
+      text: 'No sign of infection.',
+      model: 'google/medgemma-4b-it',
+      tokens: 5,
+      finishReason: 'stop'
+    });
+    expect(result.firstTokenMs).toBeGreaterThan(0);
+    expect(result.totalMs).toBeGreaterThanOrEqual(result.firstTokenMs);
+    const [call] = seen;
+    expect(call!.headers.authorization).toBe('Bearer vh_secret');
+    expect(call!.headers.accept).toBe('text/event-stream');
+    expect(call!.body).toEqual({ ...request, stream: true, stream_options: { include_usage: true } });
+  });
+
+  it('without a usage chunk, counts the pieces; a cut-off answer says so', async () => {
+    reply = (response) => {
+      openStream(response);
+      response.end(
+        opening +
+          delta('a') +
+          delta('b') +
+          chunk([{ index: 0, delta: {}, finish_reason: 'length' }]) +
+          'data: [DONE]\n\n'
+      );
+    };
+    await expect(client().chat(request, () => undefined)).resolves.toMatchObject({
+      text: 'ab',
+      tokens: 2,
+      finishReason: 'length'
+    });
+  });
+
+  it('a refusal keeps its class, status and code, and is sent once, however transient', async () => {
+    const refuse = (status: number, code: string) => (response: ServerResponse) =>
+      response
+        .writeHead(status, { 'content-type': 'application/json', 'x-request-id': 'req-2' })
+        .end(JSON.stringify({ error: { message: `refused: ${code}`, type: 'x', param: null, code } }));
+    for (const [status, code, name] of [
+      [401, 'invalid_credentials', 'EdgeAuthError'],
+      [404, 'model_not_found', 'EdgeRequestError'],
+      [503, 'upstream_unavailable', 'EdgeUnavailableError']
+    ] as const) {
+      reply = refuse(status, code);
+      const error = await client()
+        .chat(request, () => undefined)
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name, status, code, requestId: 'req-2', message: `refused: ${code}` });
+    }
+    expect(seen).toHaveLength(3);
+  });
+
+  it('a failure the server reports midway ends the answer with its message; the words so far were shown', async () => {
+    reply = (response) => {
+      openStream(response);
+      response.end(
+        opening +
+          delta('Partly ') +
+          `data: ${JSON.stringify({ error: { message: 'The model stopped with an error', type: 'server_error', param: null, code: 'generation_failed' } })}\n\n` +
+          'data: [DONE]\n\n'
+      );
+    };
+    const tokens: string[] = [];
+    const error = await client()
+      .chat(request, (token) => tokens.push(token))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EdgeUnavailableError);
+    expect(error).toMatchObject({ code: 'generation_failed', message: 'The model stopped with an error' });
+    expect(tokens).toEqual(['Partly ']);
+  });
+
+  it('a server that goes away midway, ends early, or falls silent is unavailable, not an answer', async () => {
+    reply = (response) => {
+      openStream(response);
+      response.write(opening + delta('Half'));
+      setTimeout(() => response.socket?.destroy(), 20);
+    };
+    await expect(client().chat(request, () => undefined)).rejects.toMatchObject({
+      name: 'EdgeUnavailableError',
+      message: 'The edge server’s answer broke off'
+    });
+
+    reply = (response) => {
+      openStream(response);
+      response.end(opening + delta('Half'));
+    };
+    await expect(client().chat(request, () => undefined)).rejects.toMatchObject({
+      name: 'EdgeUnavailableError',
+      message: 'The edge server stopped before the answer was complete'
+    });
+
+    reply = (response) => {
+      openStream(response);
+      response.write(opening);
+    };
+    await expect(client({ streamIdleMs: 100 }).chat(request, () => undefined)).rejects.toMatchObject({
+      name: 'EdgeUnavailableError'
+    });
+    await seen.at(-1)!.closed;
+
+    const closed = await new Promise<AddressInfo>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address() as AddressInfo;
+        probe.close(() => resolve(address));
+      });
+    });
+    const nobody = new EdgeClient({ baseUrl: `http://127.0.0.1:${closed.port}`, credential: null });
+    await expect(nobody.chat(request, () => undefined)).rejects.toMatchObject({
+      name: 'EdgeUnavailableError',
+      status: 0
+    });
+  });
+
+  it("the caller's stop is an AbortError, and the server sees the request go", async () => {
+    reply = (response) => {
+      openStream(response);
+      response.write(opening + delta('Still '));
+    };
+    const controller = new AbortController();
+    const pending = client().chat(request, () => controller.abort(), controller.signal);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    await seen[0]!.closed;
   });
 });

@@ -17,7 +17,8 @@ import {
   type EdgeErrorDetails
 } from '#lib/core/errors.ts';
 import { pageBlocks } from '#lib/core/page-policy.ts';
-import { SseParser } from '#lib/core/sse.ts';
+import { SseParser, type SseEvent } from '#lib/core/sse.ts';
+import type { ChatUsage } from '#lib/core/text-generator.ts';
 
 export interface EdgeConnection {
   /** Where the API lives, e.g. the app's own origin when the edge server also serves the app. */
@@ -70,6 +71,37 @@ export interface EdgeHealthReport {
     latency_ms: number | null;
     error?: string;
   }[];
+}
+
+/** A part of a chat message as OpenAI's wire has it: an image is a `data:` URL (or an https URL the server allows). */
+export type ChatContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+
+/** `POST /v1/chat/completions` as the app sends it (the client adds the streaming fields). */
+export interface ChatStreamRequest {
+  model: string;
+  messages: { role: 'system' | 'user' | 'assistant'; content: string | ChatContentPart[] }[];
+  max_tokens?: number;
+}
+
+/** A streamed chat answer, whole, with how long it took as seen from here. */
+export interface ChatStreamResult {
+  text: string;
+  /** The model that answered, as the server names it. */
+  model: string;
+  /** From sending the request to the first word of the answer (the whole time when it had none). */
+  firstTokenMs: number;
+  totalMs: number;
+  /** Tokens written: the server's count, else the pieces it sent. */
+  tokens: number;
+  finishReason: 'stop' | 'length';
+}
+
+/** One `chat.completion.chunk`, or the error a stream ends with once its status line has gone out. */
+interface ChatChunk {
+  model?: string;
+  choices?: { delta?: { content?: string }; finish_reason?: 'stop' | 'length' | null }[];
+  usage?: ChatUsage | null;
+  error?: ApiErrorBody['error'];
 }
 
 /** The code of a request the page itself forbids: trying again cannot help. */
@@ -220,7 +252,94 @@ export class EdgeClient {
   }
 
   /** One event stream; null when it ended before the job did. */
-  async #streamEvents(id: string, onJob: (job: JobView) => void, signal?: AbortSignal): Promise<JobView | null> {
+  #streamEvents(id: string, onJob: (job: JobView) => void, signal?: AbortSignal): Promise<JobView | null> {
+    return this.#stream(
+      `v1/jobs/${encodeURIComponent(id)}/events`,
+      { signal },
+      'The job’s event stream broke off',
+      (event) => {
+        if (event.event !== 'state' && event.event !== 'progress') {
+          return undefined;
+        }
+        const job = JSON.parse(event.data) as JobView;
+        onJob(job);
+        return isFinalJobState(job.state) ? job : undefined;
+      }
+    );
+  }
+
+  /**
+   * Asks a chat model with `stream: true` and hands each piece of the answer to `onToken` as it
+   * arrives. Never retried: half an answer cannot be asked for again, and the caller has other
+   * models to turn to. A stream that breaks off, falls silent or ends early is
+   * `EdgeUnavailableError`; a failure the server reports midway carries its message and code.
+   */
+  async chat(
+    request: ChatStreamRequest,
+    onToken: (delta: string) => void,
+    signal?: AbortSignal
+  ): Promise<ChatStreamResult> {
+    const started = performance.now();
+    let text = '';
+    let model = request.model;
+    let firstTokenMs: number | null = null;
+    let pieces = 0;
+    let usage: ChatUsage | null = null;
+    let finishReason: ChatStreamResult['finishReason'] = 'stop';
+    const body = { ...request, stream: true, stream_options: { include_usage: true } };
+    const done = await this.#stream(
+      'v1/chat/completions',
+      { method: 'POST', body, signal },
+      'The edge server’s answer broke off',
+      (event) => {
+        if (event.data === '[DONE]') {
+          return true;
+        }
+        const chunk = JSON.parse(event.data) as ChatChunk;
+        if (chunk.error) {
+          throw new EdgeUnavailableError(chunk.error.message, { code: chunk.error.code });
+        }
+        model = chunk.model ?? model;
+        usage = chunk.usage ?? usage;
+        for (const choice of chunk.choices ?? []) {
+          const delta = choice.delta?.content;
+          if (delta) {
+            firstTokenMs ??= performance.now() - started;
+            pieces += 1;
+            text += delta;
+            onToken(delta);
+          }
+          finishReason = choice.finish_reason ?? finishReason;
+        }
+        return undefined;
+      }
+    );
+    if (!done) {
+      throw unreachable('The edge server stopped before the answer was complete');
+    }
+    const totalMs = performance.now() - started;
+    return {
+      text,
+      model,
+      firstTokenMs: firstTokenMs ?? totalMs,
+      totalMs,
+      tokens: usage?.completion_tokens ?? pieces,
+      finishReason
+    };
+  }
+
+  /**
+   * Reads an event stream until `onEvent` returns a result; null when the stream ended first. A
+   * stream silent for `streamIdleMs` is stopped, and ends so. The caller's abort is an AbortError;
+   * anything else that breaks the stream is `EdgeUnavailableError` (`brokeOff` says what broke).
+   */
+  async #stream<T>(
+    path: string,
+    call: Call,
+    brokeOff: string,
+    onEvent: (event: SseEvent) => T | undefined
+  ): Promise<T | null> {
+    const { signal } = call;
     const stream = new AbortController();
     let reader: ReadableStreamDefaultReader<string> | undefined;
     // Cancelling the reader ends a pending read even where aborting the request would not reach the body.
@@ -236,8 +355,8 @@ export class EdgeClient {
     };
     try {
       const response = await this.#attempt(
-        `v1/jobs/${encodeURIComponent(id)}/events`,
-        { accept: 'text/event-stream', signal: stream.signal },
+        path,
+        { ...call, accept: 'text/event-stream', signal: stream.signal },
         (opened) => Promise.resolve(opened)
       );
       reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -246,27 +365,24 @@ export class EdgeClient {
       for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
         watchIdle();
         for (const event of parser.push(chunk.value)) {
-          if (event.event === 'state' || event.event === 'progress') {
-            const job = JSON.parse(event.data) as JobView;
-            onJob(job);
-            if (isFinalJobState(job.state)) {
-              return job;
-            }
+          const result = onEvent(event);
+          if (result !== undefined) {
+            return result;
           }
         }
       }
       if (signal?.aborted) {
         throw abortError();
       }
-      // Ended (or went silent and was stopped) before the job did.
+      // Ended (or went silent and was stopped) before the result came.
       return null;
     } catch (error) {
       if (signal?.aborted) {
         throw abortError();
       }
-      throw error instanceof EdgeAuthError || error instanceof EdgeRequestError
+      throw error instanceof EdgeAuthError || error instanceof EdgeRequestError || error instanceof EdgeUnavailableError
         ? error
-        : unreachable('The job’s event stream broke off', error);
+        : unreachable(brokeOff, error);
     } finally {
       clearTimeout(idle);
       signal?.removeEventListener('abort', stop);
