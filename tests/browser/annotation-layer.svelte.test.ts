@@ -86,8 +86,12 @@ function shown(
   };
 }
 
-function expectRect(actual: DOMRect, expected: ReturnType<typeof shown>) {
-  for (const key of ['left', 'top', 'width', 'height'] as const) {
+function expectRect(
+  actual: DOMRect,
+  expected: ReturnType<typeof shown>,
+  keys: ('left' | 'top' | 'width' | 'height')[] = ['left', 'top', 'width', 'height']
+) {
+  for (const key of keys) {
     expect(Math.abs(actual[key] - expected[key]), `${key}: ${actual[key]} vs ${expected[key]}`).toBeLessThan(0.6);
   }
 }
@@ -101,14 +105,24 @@ for (const fit of ['cover', 'contain'] as const) {
       [900, 400]
     ] as const) {
       resize(width, height);
-      const polygons = [...box.querySelectorAll('polygon.line')];
-      expect(polygons).toHaveLength(3);
+      // One region of each kind here, so each kind's outline path is that region's outline.
+      for (const annotation of found.items) {
+        const outline = box.querySelector(`path.line[data-kind="${annotation.kind}"]`)!;
+        expectRect(outline.getBoundingClientRect(), shown(box, fit, boundsOf(annotation)));
+      }
+      // Each region's button is where its outline is (with its label's strip above): tapping the outline taps it.
+      const buttons = page.getByRole('button').elements();
       found.items.forEach((annotation, i) => {
-        expectRect(polygons[i]!.getBoundingClientRect(), shown(box, fit, boundsOf(annotation)));
+        const rect = buttons[i]!.getBoundingClientRect();
+        const region = shown(box, fit, boundsOf(annotation));
+        expectRect(rect, region, ['left', 'width']);
+        expect(Math.abs(rect.bottom - (region.top + region.height))).toBeLessThan(0.6);
+        const middle = [region.left + region.width / 2, region.top + region.height / 2] as const;
+        const outer = box.getBoundingClientRect();
+        if (middle[0] > outer.left && middle[0] < outer.right) {
+          expect(buttons[i]!.contains(document.elementFromPoint(...middle))).toBe(true);
+        }
       });
-      // The region's button is where its outline is: tapping the outline taps the button.
-      const button = page.getByRole('button', { name: 'Ask about “car”' }).element();
-      expectRect(button.getBoundingClientRect(), shown(box, fit, boundsOf(car)));
     }
   });
 }
@@ -129,12 +143,30 @@ it('announces the regions as a list of buttons named by their labels, kind by ki
   expect(box.querySelector('svg')!.getAttribute('aria-hidden')).toBe('true');
   // Each label is shown on the picture; the kinds are drawn differently.
   expect([...box.querySelectorAll('.tag')].map((tag) => tag.textContent)).toEqual(['car', 'kettle', 'EXIT']);
-  const strokes = [...box.querySelectorAll('polygon.line')].map((p) => {
+  const strokes = [...box.querySelectorAll('path.line')].map((p) => {
     const style = getComputedStyle(p);
     return `${style.stroke} ${style.strokeDasharray} ${style.strokeWidth} ${style.fill}`;
   });
   expect(new Set(strokes).size).toBe(3);
   expect(strokes.every((s) => !s.startsWith('none'))).toBe(true);
+});
+
+it('keeps the label of a region cut off by the picture’s edge on screen, and drops a hidden region’s', () => {
+  const wheel = box('object', 'wheel', 250, 550, 120, 120);
+  const sign = box('text', 'OPEN', 1000, 0, 200, 60);
+  const { box: outer, resize } = stage({ annotations: { ...FRAME, items: [car, wheel, kettle, sign] } });
+  // Upright phone, cover: the car runs off the left edge, the wheel and the kettle are off screen.
+  resize(360, 640);
+  const layer = outer.getBoundingClientRect();
+  const tag = (label: string) => [...outer.querySelectorAll('.tag')].find((t) => t.textContent === label)!;
+  const carTag = tag('car').getBoundingClientRect();
+  expect(shown(outer, 'cover', boundsOf(car)).left).toBeLessThan(layer.left);
+  expect(Math.abs(carTag.left - layer.left)).toBeLessThan(0.6);
+  expect(tag('wheel').getBoundingClientRect().right).toBeLessThanOrEqual(layer.left);
+  expect(tag('kettle').getBoundingClientRect().left).toBeGreaterThanOrEqual(layer.right);
+  // A region at the frame's top edge has no room above it: its label goes just inside it.
+  const signTag = tag('OPEN').getBoundingClientRect();
+  expect(Math.abs(signTag.top - layer.top)).toBeLessThan(0.6);
 });
 
 it('a click, Enter or Space on a region selects it', async () => {
@@ -158,7 +190,8 @@ it('gives a tiny region a 44 px target and lets taps elsewhere through to the pi
   const button = page.getByRole('button', { name: 'Ask about “screw”' }).element();
   const rect = button.getBoundingClientRect();
   expect(rect.width).toBeLessThan(4);
-  const [cx, cy] = [rect.left + rect.width / 2, rect.top + rect.height / 2];
+  // The region is the button's bottom, under its label's strip: 6 frame pixels, 2 on screen.
+  const [cx, cy] = [rect.left + rect.width / 2, rect.bottom - 1];
   const hits = (x: number, y: number) => button.contains(document.elementFromPoint(x, y));
   expect([hits(cx + 20, cy + 20), hits(cx - 20, cy + 20), hits(cx + 24, cy), hits(cx, cy + 24)]).toEqual([
     true,
