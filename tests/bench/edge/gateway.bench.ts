@@ -285,14 +285,17 @@ try {
             metric: 'CPU per request ratio',
             value: round(cpuUs.gateway / cpuUs.proxy),
             unit: '×',
-            note: 'the throughput ratios’ cause, less sensitive to what else shares the cores'
+            note:
+              'the throughput ratios’ cause, and far less sensitive to what else shares the cores; where the ' +
+              'server’s own core is the bottleneck, ≥ 0.6× the throughput means ≤ 1.67× the CPU'
           },
           {
             bench: 'gateway',
             case: 'Portkey gateway / gateway',
             metric: 'CPU per request ratio',
             value: round(cpuUs.portkey / cpuUs.gateway),
-            unit: '×'
+            unit: '×',
+            note: 'where each server’s own core is the bottleneck, ≥ 4× Portkey’s throughput means ≥ 4 here'
           },
           {
             bench: 'gateway',
