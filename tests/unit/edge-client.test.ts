@@ -302,10 +302,11 @@ describe('edge client: streamed chat', () => {
   });
 
   it('a refusal keeps its class, status and code, and is sent once, however transient', async () => {
-    const refuse = (status: number, code: string) => (response: ServerResponse) =>
+    const refuse = (status: number, code: string) => (response: ServerResponse) => {
       response
         .writeHead(status, { 'content-type': 'application/json', 'x-request-id': 'req-2' })
         .end(JSON.stringify({ error: { message: `refused: ${code}`, type: 'x', param: null, code } }));
+    };
     for (const [status, code, name] of [
       [401, 'invalid_credentials', 'EdgeAuthError'],
       [404, 'model_not_found', 'EdgeRequestError'],

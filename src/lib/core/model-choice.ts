@@ -47,6 +47,17 @@ export const VISION_SKILLS: Partial<Record<ModelEntry['architecture'], { skills:
   florence2: { skills: ['read-text', 'find', 'describe'], freeform: false }
 };
 
+/**
+ * What an edge server's vision model does well. The server says only that a model sees, so its
+ * name tells: MedGemma is for medical images; any other model there is a general one, larger than
+ * the device's, that answers every kind of question.
+ */
+export function serverVisionSkills(modelId: string): { skills: Intent[]; freeform: true } {
+  return /medgemma/i.test(modelId)
+    ? { skills: ['medical', 'describe'], freeform: true }
+    : { skills: ['describe', 'read-text', 'count', 'find'], freeform: true };
+}
+
 /** A model as the choice sees it. */
 export interface ChoiceModel {
   id: string;

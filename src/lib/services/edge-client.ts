@@ -284,7 +284,8 @@ export class EdgeClient {
     let model = request.model;
     let firstTokenMs: number | null = null;
     let pieces = 0;
-    let usage: ChatUsage | null = null;
+    // Set inside the callback, which the compiler does not follow: annotated, not narrowed to null.
+    let usage = null as ChatUsage | null;
     let finishReason: ChatStreamResult['finishReason'] = 'stop';
     const body = { ...request, stream: true, stream_options: { include_usage: true } };
     const done = await this.#stream(

@@ -35,6 +35,11 @@ export interface Settings {
    * then on the server when this device cannot run a vision model, else here.
    */
   answerOn: 'device' | 'server' | null;
+  /**
+   * Let questions go to the edge server's models: the camera's choice may then pick one of them,
+   * and the question and the frame leave the device. Off until the user allows it.
+   */
+  serverModels: boolean;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -48,7 +53,8 @@ export const DEFAULT_SETTINGS: Settings = {
   edgeUrl: null,
   edgeCredential: null,
   hiddenEdgeJobs: [],
-  answerOn: null
+  answerOn: null,
+  serverModels: false
 };
 
 export async function loadSettings(): Promise<Settings> {
@@ -88,6 +94,9 @@ export async function saveSetting<K extends keyof Settings>(key: K, value: Setti
   }
   if (key === 'answerOn' && value !== null && value !== 'device' && value !== 'server') {
     throw new RangeError('Answers are computed on the device or on the server');
+  }
+  if (key === 'serverModels' && typeof value !== 'boolean') {
+    throw new TypeError('Whether questions may go to the edge server is true or false');
   }
   await db.settings.put({ key, value });
 }

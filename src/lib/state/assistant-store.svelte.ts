@@ -1,10 +1,9 @@
 import type { GenerationStats, LoadProgress } from '#lib/core/engine-types.ts';
 import { EngineBusyError, InvalidImageError } from '#lib/core/errors.ts';
 import { frameDifference } from '#lib/core/frame-diff.ts';
-import type { ModelEntry } from '#lib/core/manifest.ts';
 import type { Observation } from '#lib/db/index.ts';
 import { appEvents } from '#lib/services/app-events.ts';
-import { ask, askServer, type AskRequest } from '#lib/services/assistant.service.ts';
+import { ask, askServer, askServerModel, type AskRequest } from '#lib/services/assistant.service.ts';
 import { engineStatus } from '#lib/services/engine.service.ts';
 import type { ReadyModel } from '#lib/services/model-runtime.service.ts';
 import {
@@ -19,7 +18,7 @@ import { RealtimeClient, RealtimeError, type ServerAnswer } from '#lib/services/
 import { loadSetting, saveSetting, type Settings } from '#lib/services/settings.service.ts';
 import { edgeConnectionStore } from './edge-connection-store.svelte.ts';
 import { ErrorSlot } from './error-slot.svelte.ts';
-import { modelsStore } from './models-store.svelte.ts';
+import { modelsStore, type CameraCandidate } from './models-store.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
 
 export const QUICK_PROMPTS = ['What do you see?', 'Read the text', 'Is anything unsafe?'];
@@ -64,9 +63,9 @@ class AssistantStore {
   #skippedFrames = $state(0);
   /** Where answers are computed, as the user chose it (null: not chosen). */
   #answerOnChoice = $state<Settings['answerOn']>(null);
-  /** A question waits for the server's answer. */
+  /** A question waits for the server's answer, or one of its models is writing it. */
   #waitingForServer = $state(false);
-  /** The server's answer shown, with the model it ran. */
+  /** The server's answer shown, with the model it ran (over the live channel, or one of its models chosen here). */
   #served = $state.raw<ServerAnswer | null>(null);
   /** From the start of one of this store's questions to its answer being recorded. */
   #asking = $state(false);
@@ -283,12 +282,15 @@ class AssistantStore {
     const candidates = modelsStore.cameraCandidates(prompt);
     const answered = await this.#errors.run(async () => {
       try {
-        await this.#askCandidates(candidates.length > 0 ? candidates : [{ model: fallback, reason: '' }], {
-          frame,
-          prompt,
-          source,
-          signal
-        });
+        await this.#askCandidates(
+          candidates.length > 0 ? candidates : [{ kind: 'device', model: fallback, reason: '' }],
+          {
+            frame,
+            prompt,
+            source,
+            signal
+          }
+        );
       } catch (error) {
         // Another page's answer took the engine a moment ago: not a failure to report.
         if (!(error instanceof EngineBusyError)) {
@@ -299,6 +301,11 @@ class AssistantStore {
       }
     });
     const stats = this.stats;
+    if (answered && this.#served) {
+      this.#finished(false);
+      await this.loadHistory();
+      return true;
+    }
     if (!answered || !stats) {
       return false;
     }
@@ -316,29 +323,43 @@ class AssistantStore {
   }
 
   /**
-   * Asks the candidates in turn until one answers: a model that fails to load or to answer hands
-   * the question to the next, and the answer then says why. Each try gets its own copy of the
-   * frame (the worker takes the one it is given); the last gets `frame` itself.
+   * Asks the candidates in turn until one answers: a model that fails to load or to answer (or a
+   * server that cannot be reached) hands the question to the next, and the answer then says why.
+   * Each try gets its own copy of the frame (the worker or the upload takes the one it is given);
+   * the last gets `frame` itself.
    */
   async #askCandidates(
-    candidates: { model: ModelEntry; reason: string }[],
+    candidates: CameraCandidate[],
     request: { frame: ImageBitmap; prompt: string; source: AskSource; signal: AbortSignal }
   ): Promise<void> {
     const { frame, signal, ...question } = request;
     let failed: { name: string; message: string } | null = null;
-    for (const [index, { model, reason }] of candidates.entries()) {
+    for (const [index, candidate] of candidates.entries()) {
       const last = index === candidates.length - 1;
       const input = last ? frame : await createImageBitmap(frame);
+      const name = candidate.kind === 'device' ? candidate.model.name : candidate.name;
+      // Where the question went is said in every reason an answer from the server gives.
+      const named = candidate.kind === 'device' ? name : `${name} on the edge server`;
       this.#choice = {
-        modelName: model.name,
-        reason: failed ? `${failed.name} could not answer (${failed.message}), so ${model.name} did` : reason
+        modelName: name,
+        reason: failed ? `${failed.name} could not answer (${failed.message}), so ${named} did` : candidate.reason
       };
       this.#answer = '';
       try {
         const onToken = (token: string) => (this.#answer += token);
-        this.#stats = await ask(model, modelsStore.settings, { frame: input, ...question }, onToken, signal);
-        // What the model sums up at the end: Florence-2's text lines, or "Found the kettle in one place".
-        this.#answer = this.#stats.text;
+        if (candidate.kind === 'server') {
+          await this.#askServerModel(candidate, { frame: input, ...question }, onToken, signal);
+        } else {
+          this.#stats = await ask(
+            candidate.model,
+            modelsStore.settings,
+            { frame: input, ...question },
+            onToken,
+            signal
+          );
+          // What the model sums up at the end: Florence-2's text lines, or "Found the kettle in one place".
+          this.#answer = this.#stats.text;
+        }
         if (!last) {
           frame.close();
         }
@@ -349,10 +370,39 @@ class AssistantStore {
           frame.close();
           throw error;
         }
-        failed = { name: model.name, message: error instanceof Error ? error.message : String(error) };
+        failed = { name: named, message: error instanceof Error ? error.message : String(error) };
         // Recovered here, but the status page's error log still shows the model that failed.
-        appEvents.emit('app:error', { where: 'Camera', message: failed.message, model: model.name });
+        appEvents.emit('app:error', { where: 'Camera', message: failed.message, model: name });
       }
+    }
+  }
+
+  /** One of the server's models writes the answer, streamed; it is shown with the server's timing, not a device's. */
+  async #askServerModel(
+    candidate: Extract<CameraCandidate, { kind: 'server' }>,
+    request: AskRequest,
+    onToken: (delta: string) => void,
+    signal: AbortSignal
+  ): Promise<void> {
+    this.#waitingForServer = true;
+    try {
+      const { firstTokenMs, ...served } = await askServerModel(
+        edgeConnectionStore.client,
+        candidate.id,
+        request,
+        onToken,
+        signal
+      );
+      this.#served = served;
+      this.#answer = served.text;
+      appEvents.emit('perf:sample', {
+        metric: 'first-token-ms',
+        value: firstTokenMs,
+        model: candidate.name,
+        device: 'server'
+      });
+    } finally {
+      this.#waitingForServer = false;
     }
   }
 

@@ -2,7 +2,7 @@ import { selectVariant, type DeviceCapabilities } from '#lib/core/capabilities.t
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import { formatBytes } from '#lib/core/format.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
-import { chooseModels, detectIntent, VISION_SKILLS } from '#lib/core/model-choice.ts';
+import { chooseModels, detectIntent, serverVisionSkills, VISION_SKILLS } from '#lib/core/model-choice.ts';
 import type { InstalledModel } from '#lib/db/index.ts';
 import { handleError, type UserError } from '#lib/services/handle-error.ts';
 import {
@@ -15,7 +15,13 @@ import {
 import { modelHostFor, modelsFor } from '#lib/services/registry.service.ts';
 import { DEFAULT_SETTINGS, loadSettings, saveSetting, type Settings } from '#lib/services/settings.service.ts';
 import { detectCapabilities } from '#lib/services/capabilities.service.ts';
+import { connectivity } from './connectivity.svelte.ts';
+import { serverModelsStore } from './server-models-store.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
+
+/** A model that may answer a camera question: one on this device, or one of the edge server's. */
+export type CameraCandidate =
+  { kind: 'device'; model: ModelEntry; reason: string } | { kind: 'server'; id: string; name: string; reason: string };
 
 /** The model registry as this device sees it: what is installed, chosen, downloading, and the settings. */
 class ModelsStore {
@@ -101,6 +107,9 @@ class ModelsStore {
     this.#capabilities = capabilities;
     this.#storage = storage;
     this.#initialised = true;
+    if (settings.serverModels) {
+      void serverModelsStore.refresh();
+    }
   }
 
   /** The vision-language model that writes answers, or why there is none to use. */
@@ -113,21 +122,39 @@ class ModelsStore {
   }
 
   /**
-   * The installed models that may answer `prompt` about a frame on this device, in the order to
-   * try them, each with why (core's choice rules); the one the user chose answers alone.
+   * The models that may answer `prompt` about a frame, in the order to try them, each with why
+   * (core's choice rules): the installed ones, and the edge server's when the user allows it and
+   * the network is there; the one the user chose answers alone.
    */
-  cameraCandidates(prompt: string): { model: ModelEntry; reason: string }[] {
-    const choices = this.#models.flatMap((entry) => {
+  cameraCandidates(prompt: string): CameraCandidate[] {
+    const device = this.#models.flatMap((entry) => {
       const skills = VISION_SKILLS[entry.architecture];
       const available = this.isInstalled(entry.id);
-      return skills ? [{ id: entry.id, name: entry.name, ...skills, runsOn: 'device' as const, available, entry }] : [];
+      const candidate = { kind: 'device' as const, model: entry };
+      return skills
+        ? [{ id: entry.id, name: entry.name, ...skills, runsOn: 'device' as const, available, candidate }]
+        : [];
     });
+    // Prefixed: the server may run a model by the same id as one in the registry (a tiny test model).
+    const server = serverModelsStore.models.map(({ id }) => ({
+      id: `server:${id}`,
+      name: id,
+      ...serverVisionSkills(id),
+      runsOn: 'server' as const,
+      available: true,
+      candidate: { kind: 'server' as const, id, name: id }
+    }));
     const pinned = this.#settings.visionModelId;
-    return chooseModels(detectIntent(prompt), choices, {
-      allowServer: false,
-      online: true,
-      pinned: choices.some((choice) => choice.id === pinned) ? pinned : null
-    }).map(({ model, reason }) => ({ model: model.entry, reason }));
+    return chooseModels(detectIntent(prompt), [...device, ...server], {
+      allowServer: this.#settings.serverModels,
+      online: connectivity.online,
+      pinned: device.some((choice) => choice.id === pinned) ? pinned : null
+    }).map(({ model: { candidate }, reason }) =>
+      // The user is told, in every answer from there, that the question left the device.
+      candidate.kind === 'server'
+        ? { ...candidate, reason: `${reason} · on the edge server` }
+        : { ...candidate, reason }
+    );
   }
 
   isInstalled(modelId: string): boolean {
@@ -204,6 +231,15 @@ class ModelsStore {
     const { [modelId]: _, ...others } = this.#settings.variantOverrides;
     this.#settings.variantOverrides = variantId ? { ...others, [modelId]: variantId } : others;
     await saveSetting('variantOverrides', $state.snapshot(this.#settings.variantOverrides));
+  }
+
+  /** Lets the camera's questions go to the edge server's models (on), or keeps them here (off). */
+  async setServerModels(on: boolean): Promise<void> {
+    await saveSetting('serverModels', on);
+    this.#settings.serverModels = on;
+    if (on) {
+      await serverModelsStore.refresh();
+    }
   }
 
   async setMinRelevance(value: number): Promise<void> {
