@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { askAndExpectStream, installTestModel, TEST_MODEL } from './helpers.ts';
+import { askAndExpectStream, installTestModel, pngBytes, TEST_MODEL } from './helpers.ts';
 
 /** The test model on WebGPU by choice: on a software adapter (this machine's, CI's) the automatic choice is WASM. */
 test('before any install, the camera page offers to install a model', async ({ page }) => {
@@ -199,4 +199,75 @@ test('switched to "Server", the answer comes from the edge server over /ws into 
   // The choice is kept.
   await page.reload();
   await expect(page.getByRole('group', { name: 'Answer on' }).getByRole('radio', { name: 'Server' })).toBeChecked();
+});
+
+/** Installs the tiny Florence-2 beside the test model, both on WASM, and leaves the choice to each question. */
+async function installFlorenceBesideTestModel(page: Page): Promise<void> {
+  await installTestModel(page, 'wasm-fp32');
+  const card = page.getByTestId('model-tiny-florence2');
+  await card.getByRole('button', { name: 'Install' }).click();
+  await expect(card.getByText('installed', { exact: true })).toBeVisible();
+  await card.getByLabel('Run on').selectOption('wasm-fp32');
+  const automatic = page.getByRole('radio', { name: /Choose for each question/ });
+  await automatic.check();
+  await expect(automatic).toBeChecked();
+}
+
+async function useStillImage(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Use an image' }).click();
+  await page
+    .getByTestId('image-input')
+    .setInputFiles({ name: 'sign.png', mimeType: 'image/png', buffer: Buffer.from(await pngBytes(page)) });
+  await expect(page.getByRole('img', { name: 'Still frame your questions are about' })).toBeVisible();
+}
+
+test('"Read the text" goes to Florence-2, whose text regions are drawn over the image, copied, and asked about one by one', async ({
+  page,
+  context
+}) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await installFlorenceBesideTestModel(page);
+  await page.goto('/');
+  await useStillImage(page);
+
+  await page.getByRole('button', { name: 'Read the text' }).click();
+  await expect(page.getByTestId('answer-stats')).toContainText('Tiny Florence-2 (test)');
+  await expect(page.getByTestId('answer-reason')).toHaveText('Best here at reading text');
+  const regions = page.getByRole('list', { name: 'Regions found' }).getByRole('button');
+  await expect(regions.first()).toBeVisible();
+  expect(await regions.count()).toBeGreaterThan(0);
+  await expect(regions.first()).toHaveAccessibleName(/^Ask about (the text “.+”|this text)$/);
+  await expect(page.getByRole('status').filter({ hasText: /regions? found/ })).toBeAttached();
+
+  const answer = ((await page.getByTestId('answer').textContent()) ?? '').trim();
+  await page.getByRole('button', { name: 'Copy text' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Text copied' })).toBeVisible();
+  expect((await page.evaluate(() => navigator.clipboard.readText())).trim()).toBe(answer);
+
+  // One region, cropped, goes to a model that describes.
+  await regions.first().click();
+  await expect(page.getByTestId('answer-stats')).toContainText('Tiny SmolVLM (test)');
+  const history = page.getByTestId('history').locator('li');
+  await expect(history.first()).toContainText('Describe this part of the picture.');
+  await expect(history).toHaveCount(2);
+});
+
+test('a model that fails to load hands the question to the next one, and the answer says why', async ({ page }) => {
+  await installFlorenceBesideTestModel(page);
+  // Florence-2's decoder in the model cache replaced by a web page, as a broken mirror would leave it.
+  await page.evaluate(async () => {
+    const cache = await caches.open('vision-hub-models');
+    const decoder = (await cache.keys()).find((request) =>
+      request.url.includes('tiny-florence2/resolve/main/onnx/decoder_model_merged')
+    );
+    await cache.put(decoder!, new Response('<!doctype html><title>Not found</title>'));
+  });
+  await page.goto('/');
+  await useStillImage(page);
+  await page.getByRole('button', { name: 'Read the text' }).click();
+  await expect(page.getByTestId('answer-stats')).toContainText('Tiny SmolVLM (test)');
+  await expect(page.getByTestId('answer-reason')).toHaveText(
+    /^Tiny Florence-2 \(test\) could not answer \(.+\), so Tiny SmolVLM \(test\) did$/
+  );
+  await expect(page.getByRole('alert')).toHaveCount(0);
 });
