@@ -136,6 +136,13 @@ const browser = (options: { persistentContext?: string } = {}) => ({
   instances: [{ browser: 'chromium' as const }]
 });
 
+/**
+ * The build's version (SvelteKit's default, the build time), also compiled in as
+ * `__APP_VERSION__`: `$app/env`'s copy is read when its module runs, and in the shell chunk that
+ * is before SvelteKit has set it.
+ */
+const APP_VERSION = Date.now().toString();
+
 /** SvelteKit 3 takes its configuration here; it no longer reads svelte.config.js. */
 const kit = sveltekit({
   compilerOptions: { runes: true },
@@ -143,6 +150,7 @@ const kit = sveltekit({
   adapter: adapter({ pages: BUILD_DIR, assets: BUILD_DIR, fallback: '200.html', strict: true }),
   // Registered by workbox-window in the app so we can prompt when an update is waiting.
   serviceWorker: { register: false },
+  version: { name: APP_VERSION },
   // Every page's CSS (the app's 9 KB and the page's own) goes in its HTML: on slow 4G each
   // render-blocking stylesheet costs a round trip before the first paint.
   inlineStyleThreshold: 16 * 1024,
@@ -167,7 +175,7 @@ const kit = sveltekit({
 export default defineConfig({
   plugins: [kit, onDeviceRuntime(), precompress()],
   // The service worker caches the ORT runtime per version, so app updates keep the 27 MB download.
-  define: { __ORT_VERSION__: JSON.stringify(ortVersion) },
+  define: { __ORT_VERSION__: JSON.stringify(ortVersion), __APP_VERSION__: JSON.stringify(APP_VERSION) },
   worker: { format: 'es' },
   environments: {
     client: {

@@ -1,6 +1,8 @@
 /** What the status monitor tells of the browser it runs in: GPU adapter, storage, service worker. */
-import { version } from '$app/env';
 import { runsInSoftware } from './capabilities.service.ts';
+
+/** The build's version, compiled in (vite.config.ts says why not `$app/env`'s). */
+declare const __APP_VERSION__: string;
 
 export interface AdapterReport {
   vendor: string;
@@ -74,7 +76,7 @@ export async function deviceReport(): Promise<DeviceReport> {
   const [adapter, storage] = await Promise.all([adapterReport(), storageReport()]);
   const worker = navigator.serviceWorker?.controller;
   return {
-    appVersion: version,
+    appVersion: __APP_VERSION__,
     userAgent: navigator.userAgent,
     adapter,
     storage,
