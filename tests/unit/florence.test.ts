@@ -7,7 +7,9 @@ describe('florenceRequest: a camera question as a Florence-2 task', () => {
     ['Where is the kettle?', '<CAPTION_TO_PHRASE_GROUNDING>the kettle', 'the kettle'],
     ['Find the red cable.', '<CAPTION_TO_PHRASE_GROUNDING>the red cable', 'the red cable'],
     ["Where's my phone", '<CAPTION_TO_PHRASE_GROUNDING>my phone', 'my phone'],
-    ['Where?', '<OD>', ''],
+    ['Where?', '<DENSE_REGION_CAPTION>', ''],
+    ['What is where?', '<DENSE_REGION_CAPTION>', ''],
+    ['Can you find the red cable?', '<CAPTION_TO_PHRASE_GROUNDING>the red cable', 'the red cable'],
     ['How many cups are there?', '<OD>', ''],
     ['What do you see?', '<MORE_DETAILED_CAPTION>', '']
   ])('%s → %s', (question, text, phrase) => {
@@ -53,6 +55,20 @@ describe('florenceAnswer', () => {
     };
     expect(florenceAnswer(find, twice, 10, 10).text).toBe('Found the kettle in 2 places.');
     expect(florenceAnswer(find, { labels: [], bboxes: [] }, 10, 10).text).toBe('Could not find the kettle.');
+  });
+
+  it('regions described one per line', () => {
+    const dense = florenceRequest('Where?');
+    const parsed = {
+      labels: ['a red kettle', 'a wooden table'],
+      bboxes: [
+        [0, 0, 4, 4],
+        [0, 5, 9, 9]
+      ]
+    };
+    const { text, annotations } = florenceAnswer(dense, parsed, 10, 10);
+    expect(text).toBe('a red kettle\na wooden table');
+    expect(annotations?.items.map((item) => item.kind)).toEqual(['object', 'object']);
   });
 
   it('objects counted by name; a caption as it is, without regions', () => {

@@ -1,6 +1,6 @@
 /**
  * Florence-2 answers tasks, not questions: a camera question becomes one of its task prompts
- * (read the text with regions, find a phrase, detect objects, caption), its streamed tokens are
+ * (read the text with regions, find a phrase, describe regions, detect objects, caption), its streamed tokens are
  * shown without the location tokens, and its parsed result becomes annotations and a sentence.
  */
 import {
@@ -12,7 +12,8 @@ import {
 } from './annotations.ts';
 import { detectIntent } from './model-choice.ts';
 
-export type FlorenceTask = '<OCR_WITH_REGION>' | '<CAPTION_TO_PHRASE_GROUNDING>' | '<OD>' | '<MORE_DETAILED_CAPTION>';
+export type FlorenceTask =
+  '<OCR_WITH_REGION>' | '<CAPTION_TO_PHRASE_GROUNDING>' | '<DENSE_REGION_CAPTION>' | '<OD>' | '<MORE_DETAILED_CAPTION>';
 
 export interface FlorenceRequest {
   task: FlorenceTask;
@@ -22,7 +23,8 @@ export interface FlorenceRequest {
   phrase: string;
 }
 
-const FIND_WORDS = /^(?:please\s+)?(?:where(?:'s|\s+is|\s+are)?|find|locate|point\s+(?:to|at)|show\s+me)(?:\s+|$)/i;
+/** The words asking to find something; what follows them is the phrase to find. */
+const FIND_WORDS = /\b(?:where(?:'s|\s+is|\s+are)?|find|locate|point\s+(?:to|at)|show\s+me)\b/i;
 
 /** The task a question becomes: reading → OCR with regions, "where is the kettle?" → grounding "the kettle". */
 export function florenceRequest(question: string): FlorenceRequest {
@@ -31,14 +33,13 @@ export function florenceRequest(question: string): FlorenceRequest {
     return { task: '<OCR_WITH_REGION>', text: '<OCR_WITH_REGION>', phrase: '' };
   }
   if (intent === 'find') {
-    const phrase = question
-      .trim()
-      .replace(/[?.!]+$/, '')
-      .replace(FIND_WORDS, '')
-      .trim();
+    const asked = question.trim().replace(/[?.!]+$/, '');
+    const match = FIND_WORDS.exec(asked);
+    const phrase = match ? asked.slice(match.index + match[0].length).trim() : '';
+    // Nothing named ("What is where?"): every region with a few words on it.
     return phrase
       ? { task: '<CAPTION_TO_PHRASE_GROUNDING>', text: `<CAPTION_TO_PHRASE_GROUNDING>${phrase}`, phrase }
-      : { task: '<OD>', text: '<OD>', phrase: '' };
+      : { task: '<DENSE_REGION_CAPTION>', text: '<DENSE_REGION_CAPTION>', phrase: '' };
   }
   if (intent === 'count') {
     return { task: '<OD>', text: '<OD>', phrase: '' };
@@ -75,6 +76,7 @@ export function florenceStreamFilter(): (piece: string) => string {
 const KINDS: Partial<Record<FlorenceTask, AnnotationKind>> = {
   '<OCR_WITH_REGION>': 'text',
   '<CAPTION_TO_PHRASE_GROUNDING>': 'phrase',
+  '<DENSE_REGION_CAPTION>': 'object',
   '<OD>': 'object'
 };
 
@@ -105,6 +107,8 @@ function sentence(request: FlorenceRequest, labels: string[], regions: number): 
       return regions > 0
         ? `Found ${request.phrase} in ${regions === 1 ? 'one place' : `${regions} places`}.`
         : `Could not find ${request.phrase}.`;
+    case '<DENSE_REGION_CAPTION>':
+      return labels.length > 0 ? labels.join('\n') : 'No objects found.';
     default: {
       const counts = new Map<string, number>();
       for (const label of labels) {
