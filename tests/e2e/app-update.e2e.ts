@@ -3,7 +3,8 @@ import { expect, test } from '@playwright/test';
 
 // The E2E server serves build/ from disk, so changing the built service worker is a new deploy
 // as far as the browser can tell (it compares the script byte for byte).
-const SERVICE_WORKER = 'build/service-worker.js';
+// The build being served: a copy when E2E_STATIC_DIR says so (runs side by side).
+const SERVICE_WORKER = `${process.env.E2E_STATIC_DIR ?? 'build'}/service-worker.js`;
 
 test('a new version waiting is announced, and "Reload to update" switches to it', async ({ page }) => {
   const original = readFileSync(SERVICE_WORKER);

@@ -82,6 +82,8 @@ test('no prerendered page says it is offline (it would show until the app starts
 test('every page says when the app is offline, and stops saying it when back online', async ({ page, context }) => {
   for (const { path } of PAGES) {
     await page.goto(path);
+    // With the CSS inlined, `load` comes before the scripts: going offline then would stop the app starting.
+    await page.waitForLoadState('networkidle');
     const banner = page.getByTestId('offline-banner');
     await expect(banner, `${path} online`).toHaveCount(0);
     await context.setOffline(true);
