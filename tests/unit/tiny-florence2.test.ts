@@ -11,6 +11,7 @@ import {
   type Tensor
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noiseImage } from './fixtures/noise-image.ts';
 import { writeRepo } from '../../scripts/tiny-models/repo-files.ts';
 import { florence2Repo, TINY_FLORENCE2 } from '../../scripts/tiny-models/florence2.ts';
 
@@ -25,16 +26,6 @@ interface Florence2Processor extends Processor {
 
 let processor: Florence2Processor;
 let model: PreTrainedModel;
-
-/** Noise pixels from a fixed LCG, so a failure reproduces. */
-function noiseImage(width: number, height: number): RawImage {
-  let state = width * 7919 + height;
-  const pixels = Uint8ClampedArray.from({ length: width * height * 4 }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state >>> 24;
-  });
-  return new RawImage(pixels, width, height, 4);
-}
 
 /** Florence-2's own decoding: special tokens stay in, the processor parses `<loc_N>` out of them. */
 async function run(task: string, image: RawImage): Promise<string> {

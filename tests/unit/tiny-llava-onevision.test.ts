@@ -13,6 +13,7 @@ import {
   type Tensor
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noiseImage } from './fixtures/noise-image.ts';
 import { writeRepo } from '../../scripts/tiny-models/repo-files.ts';
 import { llavaOnevisionRepo, TINY_LLAVA_ONEVISION } from '../../scripts/tiny-models/llava-onevision.ts';
 
@@ -25,16 +26,6 @@ let tokenizer: PreTrainedTokenizer;
 let model: PreTrainedModel;
 /** processor_config.json's `num_image_tokens`: the features one image becomes. */
 let imageTokens: number;
-
-/** Noise pixels from a fixed LCG, so a failure reproduces. */
-function noiseImage(width: number, height: number): RawImage {
-  let state = width * 7919 + height;
-  const pixels = Uint8ClampedArray.from({ length: width * height * 4 }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state >>> 24;
-  });
-  return new RawImage(pixels, width, height, 4);
-}
 
 /** The chat text with its `<image>` expanded, since no LlavaOnevisionProcessor in transformers.js does it. */
 function prompt(tokens: number): string {

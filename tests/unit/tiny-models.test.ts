@@ -9,11 +9,11 @@ import {
   AutoTokenizer,
   env,
   pipeline,
-  RawImage,
   TextStreamer,
   type Tensor
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noiseImage } from './fixtures/noise-image.ts';
 import manifestJson from '../../models-manifest.json' with { type: 'json' };
 import { parseManifest } from '../../src/lib/core/manifest.ts';
 import { generateTinyModels, type GeneratedRepo } from '../../scripts/generate-tiny-models.ts';
@@ -25,16 +25,6 @@ let generated: GeneratedRepo[];
 
 function readJson(repo: string, path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(dir, repo, path), 'utf8')) as Record<string, unknown>;
-}
-
-/** Noise pixels from a fixed LCG, so a failure reproduces. */
-function noiseImage(width: number, height: number): RawImage {
-  let state = width * 7919 + height;
-  const pixels = Uint8ClampedArray.from({ length: width * height * 4 }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state >>> 24;
-  });
-  return new RawImage(pixels, width, height, 4);
 }
 
 beforeAll(async () => {

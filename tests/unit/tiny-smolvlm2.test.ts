@@ -11,6 +11,7 @@ import {
   type Tensor
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noiseImage } from './fixtures/noise-image.ts';
 import { writeRepo } from '../../scripts/tiny-models/repo-files.ts';
 import { smolvlm2Repo, TINY_SMOLVLM2 } from '../../scripts/tiny-models/smolvlm2.ts';
 
@@ -20,16 +21,6 @@ const QUESTION = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', t
 
 let processor: Processor;
 let model: PreTrainedModel;
-
-/** Noise pixels from a fixed LCG, so a failure reproduces. */
-function noiseImage(width: number, height: number): RawImage {
-  let state = width * 7919 + height;
-  const pixels = Uint8ClampedArray.from({ length: width * height * 4 }, () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state >>> 24;
-  });
-  return new RawImage(pixels, width, height, 4);
-}
 
 const chat = (messages: typeof QUESTION) =>
   processor.apply_chat_template(messages, { add_generation_prompt: true }) as string;
