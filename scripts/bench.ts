@@ -74,6 +74,8 @@ const rows: BenchRow[] = initialJavaScript();
 run('node', ['tests/bench/lighthouse.bench.ts']);
 run('vitest', ['run', '--project', 'bench']);
 run('node', ['scripts/embedding-native-bench.ts']);
+// After the browser's: it adds the WASM / native ratio of the Florence-2 detection.
+run('node', ['scripts/florence-native-bench.ts']);
 // The edge API on Node: gateway overhead, and the job queue with both adapters (starts its own redis-server).
 run('node', ['tests/bench/edge/gateway.bench.ts']);
 run('node', ['tests/bench/edge/job-queue.bench.ts']);

@@ -8,7 +8,7 @@
 // --print-manifest   print { repo, files: [{ path, size, sha256 }] }[] as JSON on stdout
 import { parseArgs } from 'node:util';
 import { bertRepo, MINILM_L6, TINY_BERT } from './tiny-models/bert.ts';
-import { florence2Repo, TINY_FLORENCE2 } from './tiny-models/florence2.ts';
+import { FLORENCE2_BASE, florence2Repo, TINY_FLORENCE2 } from './tiny-models/florence2.ts';
 import { idefics3Repo, SMOLVLM_256M, TINY_SMOLVLM } from './tiny-models/idefics3.ts';
 import { llavaOnevisionRepo, TINY_LLAVA_ONEVISION } from './tiny-models/llava-onevision.ts';
 import { tinyLlamaRepo } from './tiny-models/llama.ts';
@@ -31,7 +31,8 @@ const TINY: Record<string, (repo: string) => RepoFile[]> = {
 /** Real layer counts and widths with random weights: honest timings, meaningless answers. */
 const FAITHFUL: Record<string, (repo: string) => RepoFile[]> = {
   'vision-hub-dev/smolvlm-256m-faithful': (repo) => idefics3Repo(repo, SMOLVLM_256M),
-  'vision-hub-dev/minilm-l6-faithful': (repo) => bertRepo(repo, MINILM_L6)
+  'vision-hub-dev/minilm-l6-faithful': (repo) => bertRepo(repo, MINILM_L6),
+  'vision-hub-dev/florence2-base-faithful': (repo) => florence2Repo(repo, FLORENCE2_BASE)
 };
 
 /**

@@ -27,7 +27,34 @@ export interface Florence2Sizes {
   decoderLayers: number;
   heads: number;
   ffn: number;
-  vision: VisionSpec;
+  vision: VisionSpec | DavitSpec;
+  /** The real model's vocabulary size: `<mask>` and Florence-2's tokens then take their real ids. Omitted: packed after the words. */
+  realVocabSize?: number;
+  /**
+   * Project the encoder states for cross-attention only while the cache is empty, as the real
+   * model's use_cache_branch does. Omitted: projected at every step and the cached rows kept, which
+   * is cheap at tiny sizes (and keeps the tiny model's bytes) but at 577 image tokens would cost
+   * 4 GMAC a token, forty times a BART-base decoder step.
+   */
+  projectEncoderOnce?: boolean;
+}
+
+/** One DaViT stage: a strided convolution into `dim` channels, then `depth` pairs of a window- and a channel-attention block. */
+export interface DavitStage {
+  dim: number;
+  depth: number;
+  /** Heads of the window attention, also the channel attention's groups (Florence-2 has num_heads = num_groups). */
+  heads: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+}
+
+export interface DavitSpec {
+  imageSize: number;
+  windowSize: number;
+  stages: DavitStage[];
+  normEps: number;
 }
 
 export const TINY_FLORENCE2: Florence2Sizes = {
@@ -37,6 +64,37 @@ export const TINY_FLORENCE2: Florence2Sizes = {
   heads: 4,
   ffn: 128,
   vision: { imageSize: 32, patchSize: 8, hidden: 32, layers: 1, heads: 2, intermediate: 64, normEps: 1e-6 }
+};
+
+/**
+ * microsoft/Florence-2-base's shapes (config.json): BART-base's language model (d_model 768, 6 + 6
+ * layers, 12 heads, FFN 3072, vocabulary 51289) and DaViT-base at 768 px (dim_embed 128/256/512/1024,
+ * depths 1/1/9/1, heads = groups 4/8/16/32, 12×12 windows, strides 4/2/2/2), whose 24×24 last-stage
+ * tokens plus their spatial mean are the 577 image features projected from 1024 to 768. Left out, for
+ * under 1% of the MACs: DaViT's 3×3 depthwise position convolutions before each block, the temporal
+ * embedding, and BART's position embeddings (one Add each); the 2-D position embedding is one learned
+ * [576, 1024] table instead of row + column tables. About 90M vision and 140M language parameters, so
+ * the same order of compute (≈ 180 GMAC for the vision tower) and memory as the real model.
+ */
+export const FLORENCE2_BASE: Florence2Sizes = {
+  hidden: 768,
+  encoderLayers: 6,
+  decoderLayers: 6,
+  heads: 12,
+  ffn: 3072,
+  vision: {
+    imageSize: 768,
+    windowSize: 12,
+    stages: [
+      { dim: 128, depth: 1, heads: 4, kernel: 7, stride: 4, padding: 3 },
+      { dim: 256, depth: 1, heads: 8, kernel: 3, stride: 2, padding: 1 },
+      { dim: 512, depth: 9, heads: 16, kernel: 3, stride: 2, padding: 1 },
+      { dim: 1024, depth: 1, heads: 32, kernel: 3, stride: 2, padding: 1 }
+    ],
+    normEps: 1e-5
+  },
+  realVocabSize: 51289,
+  projectEncoderOnce: true
 };
 
 const NORM_EPS = 1e-5;
@@ -201,7 +259,8 @@ const CROSS_ATTENTION_STD = 0.1;
 /**
  * BART's encoder-decoder attention. Its keys/values are the cached ones once there are any
  * (`past` then holds the whole encoder sequence), else the projection of `encoderStates`: taking
- * the first encoder-length rows of past ++ computed selects one or the other without an `If`.
+ * the first encoder-length rows of past ++ computed selects one or the other without an `If`
+ * (with `projectOnce`, past ++ the projection of the rows past lacks, none once cached).
  */
 function crossAttention(
   g: OnnxGraph,
@@ -209,7 +268,8 @@ function crossAttention(
   encoder: { states: string; mask: string; length: string },
   past: { key: string; value: string },
   prefix: string,
-  shape: AttentionShape
+  shape: AttentionShape,
+  projectOnce = false
 ): { output: string; key: string; value: string } {
   const names = attentionNames(prefix);
   const { hidden, headDim } = shape;
@@ -218,7 +278,14 @@ function crossAttention(
       g.op('MatMul', [t, g.weight(`${name}.weight`, [hidden, hidden], { std: CROSS_ATTENTION_STD })]),
       g.weight(`${name}.bias`, [hidden], 'zeros')
     ]);
+  // projectOnce: only the encoder rows not cached yet are projected, all of them on the first step and none after.
+  const pastLength = projectOnce && g.op('Gather', [g.op('Shape', [past.key]), g.ints([2])]);
+  const fresh =
+    pastLength && g.op('Slice', [encoder.states, g.ints([0]), g.op('Sub', [encoder.length, pastLength]), g.ints([1])]);
   const cached = (name: string, input: string) => {
+    if (fresh) {
+      return g.op('Concat', [input, toHeads(g, project(fresh, name), shape)], { axis: 2 });
+    }
     const computed = toHeads(g, project(encoder.states, name), shape);
     const both = g.op('Concat', [input, computed], { axis: 2 });
     return g.op('Slice', [both, g.ints([0]), encoder.length, g.ints([2])]);
@@ -247,15 +314,158 @@ function embedTokensGraph(sizes: Florence2Sizes, vocab: number, seedPrefix: stri
   return g.encode();
 }
 
+function isDavit(vision: VisionSpec | DavitSpec): vision is DavitSpec {
+  return 'stages' in vision;
+}
+
+/** Tokens per image side after DaViT's last stage (each stage's convolution keeps side / stride). */
+function davitGrid(spec: DavitSpec): number {
+  return spec.stages.reduce((side, stage) => side / stage.stride, spec.imageSize);
+}
+
+/** How many image features one image becomes: DaViT's last-stage tokens plus their spatial mean, or the ViT's patches. */
+function imageFeatureCount(vision: VisionSpec | DavitSpec): number {
+  return isDavit(vision) ? davitGrid(vision) ** 2 + 1 : patchGrid(vision) ** 2;
+}
+
+/** [batch, dim, side, side] ↔ [batch, side², dim] */
+function toSequence(g: OnnxGraph, spatial: string, dim: number): string {
+  return g.op('Transpose', [g.op('Reshape', [spatial, g.ints([0, dim, -1])])], { perm: [0, 2, 1] });
+}
+
+function toSpatial(g: OnnxGraph, sequence: string, dim: number, side: number): string {
+  return g.op('Reshape', [g.op('Transpose', [sequence], { perm: [0, 2, 1] }), g.ints([0, dim, side, side])]);
+}
+
+/**
+ * [batch, side², dim] → [batch · windows, w², dim] and back: DaViT's spatial blocks attend within
+ * each w×w window, so the windows become the batch of an ordinary attention.
+ */
+function toWindows(g: OnnxGraph, x: string, side: number, w: number, dim: number): string {
+  const n = side / w;
+  const split = g.op('Reshape', [x, g.ints([-1, n, w, n, w, dim])]);
+  return g.op('Reshape', [g.op('Transpose', [split], { perm: [0, 1, 3, 2, 4, 5] }), g.ints([-1, w * w, dim])]);
+}
+
+function fromWindows(g: OnnxGraph, x: string, side: number, w: number, dim: number): string {
+  const n = side / w;
+  const split = g.op('Reshape', [x, g.ints([-1, n, n, w, w, dim])]);
+  return g.op('Reshape', [g.op('Transpose', [split], { perm: [0, 1, 3, 2, 4, 5] }), g.ints([-1, side * side, dim])]);
+}
+
+/**
+ * DaViT's channel attention over [batch, tokens, dim]: within each group, channels attend to
+ * channels (a [groupDim, groupDim] map per group), queries scaled by tokens^-½.
+ */
+function channelAttention(
+  g: OnnxGraph,
+  x: string,
+  prefix: string,
+  dim: number,
+  groups: number,
+  tokens: number
+): string {
+  const groupDim = dim / groups;
+  const grouped = (name: string) =>
+    g.op(
+      'Transpose',
+      [g.op('Reshape', [linear(g, x, `${prefix}.${name}`, dim, dim, true), g.ints([0, 0, groups, groupDim])])],
+      {
+        perm: [0, 2, 1, 3]
+      }
+    );
+  const query = g.op('Mul', [grouped('q_proj'), g.float(tokens ** -0.5)]);
+  const scores = g.op('MatMul', [g.op('Transpose', [query], { perm: [0, 1, 3, 2] }), grouped('k_proj')]);
+  const probabilities = g.op('Softmax', [scores], { axis: -1 });
+  const context = g.op('MatMul', [grouped('v_proj'), g.op('Transpose', [probabilities], { perm: [0, 1, 3, 2] })]);
+  const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.ints([0, 0, dim])]);
+  return linear(g, merged, `${prefix}.proj`, dim, dim, true);
+}
+
+/**
+ * DaViT (Florence-2's vision tower, without its position convolutions): per stage a strided Conv,
+ * then pairs of pre-norm window-attention and channel-attention blocks, each with a 4× GELU MLP.
+ * [images, 3, S, S] → [images, (S/32)², last dim].
+ */
+function davit(g: OnnxGraph, pixels: string, spec: DavitSpec, prefix: string): string {
+  const { normEps, windowSize } = spec;
+  let x = pixels;
+  let channels = 3;
+  let side = spec.imageSize;
+  spec.stages.forEach((stage, s) => {
+    const { dim, kernel, stride, padding } = stage;
+    const conv = `${prefix}.convs.${s}`;
+    // Florence-2 normalizes before each stage's convolution but the first, and after the first.
+    const input = s === 0 ? x : toSpatial(g, layerNorm(g, x, `${conv}.norm`, channels, normEps), channels, side);
+    const convolved = g.op(
+      'Conv',
+      [
+        input,
+        g.weight(`${conv}.proj.weight`, [dim, channels, kernel, kernel], { std: WEIGHT_STD }),
+        g.weight(`${conv}.proj.bias`, [dim], 'zeros')
+      ],
+      { kernel_shape: [kernel, kernel], strides: [stride, stride], pads: [padding, padding, padding, padding] }
+    );
+    channels = dim;
+    side /= stride;
+    x = toSequence(g, convolved, dim);
+    if (s === 0) {
+      x = layerNorm(g, x, `${conv}.norm`, dim, normEps);
+    }
+    const shape = shapeOf(dim, stage.heads);
+    const mlp = (input: string, block: string) =>
+      g.op('Add', [
+        input,
+        feedForward(
+          g,
+          layerNorm(g, input, `${block}.norm2`, dim, normEps),
+          { up: `${block}.mlp.fc1`, down: `${block}.mlp.fc2` },
+          dim,
+          4 * dim,
+          gelu
+        )
+      ]);
+    for (let i = 0; i < stage.depth; i += 1) {
+      const spatial = `${prefix}.blocks.${s}.${i}.spatial_block`;
+      const windows = toWindows(g, layerNorm(g, x, `${spatial}.norm1`, dim, normEps), side, windowSize, dim);
+      const attended = attention(g, windows, attentionNames(`${spatial}.window_attn`), shape).output;
+      x = mlp(g.op('Add', [x, fromWindows(g, attended, side, windowSize, dim)]), spatial);
+      const channel = `${prefix}.blocks.${s}.${i}.channel_block`;
+      const normed = layerNorm(g, x, `${channel}.norm1`, dim, normEps);
+      x = mlp(
+        g.op('Add', [x, channelAttention(g, normed, `${channel}.channel_attn`, dim, stage.heads, side * side)]),
+        channel
+      );
+    }
+  });
+  return x;
+}
+
+/**
+ * Florence-2's image features from DaViT's last stage: a learned 2-D position embedding added, then
+ * the spatial mean (one token) ahead of the tokens themselves ('spatial_avg_pool', 'temporal_avg_pool').
+ */
+function davitFeatures(g: OnnxGraph, pixels: string, spec: DavitSpec): string {
+  const dim = spec.stages.at(-1)!.dim;
+  const tokens = g.op('Add', [
+    davit(g, pixels, spec, 'vision_tower'),
+    g.weight('image_pos_embed.weight', [davitGrid(spec) ** 2, dim], { std: WEIGHT_STD })
+  ]);
+  return g.op('Concat', [g.op('ReduceMean', [tokens], { axes: [1] }), tokens], { axis: 1 });
+}
+
 /** `vision_encoder.onnx`: pixel_values [batch, 3, S, S] → image_features [batch, patches, d_model]. */
 function visionEncoderGraph(sizes: Florence2Sizes, seedPrefix: string): Uint8Array {
   const { vision, hidden } = sizes;
   const g = new OnnxGraph('vision_encoder', seedPrefix);
   const pixels = g.input('pixel_values', 'float32', [BATCH, 3, vision.imageSize, vision.imageSize]);
-  const patches = visionTransformer(g, pixels, vision, 'vision_tower');
-  const projected = linear(g, patches, 'image_projection', vision.hidden, hidden, false);
+  const patches = isDavit(vision)
+    ? davitFeatures(g, pixels, vision)
+    : visionTransformer(g, pixels, vision, 'vision_tower');
+  const width = isDavit(vision) ? vision.stages.at(-1)!.dim : vision.hidden;
+  const projected = linear(g, patches, 'image_projection', width, hidden, false);
   const features = layerNorm(g, projected, 'image_proj_norm', hidden, NORM_EPS);
-  g.output('image_features', features, 'float32', [BATCH, patchGrid(vision) ** 2, hidden]);
+  g.output('image_features', features, 'float32', [BATCH, imageFeatureCount(vision), hidden]);
   return g.encode();
 }
 
@@ -339,7 +549,7 @@ function decoderGraph(sizes: Florence2Sizes, vocabulary: GenerativeVocabulary, s
     const layer = `${prefix}.layers.${i}`;
     const own = attention(g, x, attentionNames(`${layer}.self_attn`), shape, { mask, past: past.decoder });
     x = residualNorm(g, x, own.output, `${layer}.self_attn_layer_norm`, hidden);
-    const cross = crossAttention(g, x, encoder, past.encoder, `${layer}.encoder_attn`, shape);
+    const cross = crossAttention(g, x, encoder, past.encoder, `${layer}.encoder_attn`, shape, sizes.projectEncoderOnce);
     x = residualNorm(g, x, cross.output, `${layer}.encoder_attn_layer_norm`, hidden);
     x = residualNorm(g, x, ffn(g, x, layer, sizes), `${layer}.final_layer_norm`, hidden);
     presents.push({ decoder: own, encoder: cross });
@@ -367,9 +577,11 @@ function decoderGraph(sizes: Florence2Sizes, vocabulary: GenerativeVocabulary, s
  */
 export function florence2Repo(repo: string, sizes: Florence2Sizes): RepoFile[] {
   const { vision, hidden, heads } = sizes;
+  // With the real vocabulary size, <mask> and Florence-2's tokens end it, as in Florence-2 (<mask> = 50264).
+  const firstAdded = sizes.realVocabSize && sizes.realVocabSize - 1 - FLORENCE_TOKENS.length;
   const base = byteLevelBpe({
     leading: [BOS, PAD, EOS, UNK],
-    added: [MASK, ...FLORENCE_TOKENS].map((content) => ({ content }))
+    added: [MASK, ...FLORENCE_TOKENS].map((content, i) => (firstAdded ? { content, id: firstAdded + i } : { content }))
   });
   // BART wraps every sequence in <s> … </s>.
   const postProcessor = {
@@ -391,7 +603,7 @@ export function florence2Repo(repo: string, sizes: Florence2Sizes): RepoFile[] {
     no_repeat_ngram_size: 3,
     num_beams: 3
   };
-  const imageSeqLength = patchGrid(vision) ** 2;
+  const imageSeqLength = imageFeatureCount(vision);
   const side = { height: vision.imageSize, width: vision.imageSize };
   return [
     jsonFile('config.json', {
@@ -418,15 +630,30 @@ export function florence2Repo(repo: string, sizes: Florence2Sizes): RepoFile[] {
         is_encoder_decoder: true,
         ...generation
       },
-      vision_config: {
-        model_type: '',
-        projection_dim: hidden,
-        image_size: vision.imageSize,
-        patch_size: vision.patchSize,
-        hidden_size: vision.hidden,
-        num_hidden_layers: vision.layers,
-        num_attention_heads: vision.heads
-      }
+      vision_config: isDavit(vision)
+        ? {
+            model_type: 'davit',
+            projection_dim: hidden,
+            dim_embed: vision.stages.map((s) => s.dim),
+            depths: vision.stages.map((s) => s.depth),
+            num_heads: vision.stages.map((s) => s.heads),
+            num_groups: vision.stages.map((s) => s.heads),
+            patch_size: vision.stages.map((s) => s.kernel),
+            patch_stride: vision.stages.map((s) => s.stride),
+            patch_padding: vision.stages.map((s) => s.padding),
+            patch_prenorm: vision.stages.map((_, i) => i > 0),
+            window_size: vision.windowSize,
+            image_feature_source: ['spatial_avg_pool', 'temporal_avg_pool']
+          }
+        : {
+            model_type: '',
+            projection_dim: hidden,
+            image_size: vision.imageSize,
+            patch_size: vision.patchSize,
+            hidden_size: vision.hidden,
+            num_hidden_layers: vision.layers,
+            num_attention_heads: vision.heads
+          }
     }),
     jsonFile('generation_config.json', generation),
     jsonFile('preprocessor_config.json', {
