@@ -74,7 +74,9 @@ export const TINY_FLORENCE2: Florence2Sizes = {
  * under 1% of the MACs: DaViT's 3×3 depthwise position convolutions before each block, the temporal
  * embedding, and BART's position embeddings (one Add each); the 2-D position embedding is one learned
  * [576, 1024] table instead of row + column tables. About 90M vision and 140M language parameters, so
- * the same order of compute (≈ 180 GMAC for the vision tower) and memory as the real model.
+ * the same order of compute (≈ 190 GMAC for the vision tower at 768 px) and memory as the real model;
+ * but its LM head is untied (see decoderGraph: 157 MB more) and every '<OD>' answer is the decoding
+ * schedule's 29 tokens (three boxes), where the real model's length follows the objects found.
  */
 export const FLORENCE2_BASE: Florence2Sizes = {
   hidden: 768,
