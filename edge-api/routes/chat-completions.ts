@@ -1,4 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
+import type { RequestIdVariables } from 'hono/request-id';
 import { streamSSE } from 'hono/streaming';
 import type { BackendRegistry } from '../backends/registry.ts';
 import { chatRequestFrom } from '../backends/chat-request.ts';
@@ -34,7 +35,8 @@ const route = createRoute({
  * the body is checked in the handler ({@link openAiJsonBody}), not by `openapi()`'s validators.
  */
 export function chatCompletions(deps: { backends: BackendRegistry; imageHosts: readonly string[] }) {
-  const router = openAiRouter();
+  // The app's request-id middleware sets it: typed here, where no validator's types carry it.
+  const router = openAiRouter<{ Variables: RequestIdVariables }>();
   router.openAPIRegistry.registerPath(route);
   return router.post(route.path, async (c) => {
     const body = await openAiJsonBody(c, ChatCompletionRequestSchema);

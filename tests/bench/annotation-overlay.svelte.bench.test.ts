@@ -155,7 +155,9 @@ it(`annotation overlay: ${REGIONS} regions over a ${WIDTH}×${HEIGHT} frame, SVG
   // Interleaved, frame by frame, so a busy moment on the machine falls on both alike.
   const layerSync: [number, number][] = [];
   const canvasSync: [number, number][] = [];
-  const [idle, layerFrame, canvasFrame]: number[][] = [[], [], []];
+  const idle: number[] = [];
+  const layerFrame: number[] = [];
+  const canvasFrame: number[] = [];
   for (let i = 0; i < WARMUP + RUNS; i += 1) {
     const sync = [syncCost(() => updateLayer(i)), syncCost(() => drawCanvas(i))] as const;
     // A different set from the one just drawn, so the frame's update is never a no-op.
