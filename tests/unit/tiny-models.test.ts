@@ -17,6 +17,7 @@ import { noiseImage } from './fixtures/noise-image.ts';
 import manifestJson from '../../models-manifest.json' with { type: 'json' };
 import { parseManifest } from '../../src/lib/core/manifest.ts';
 import { generateTinyModels, type GeneratedRepo } from '../../scripts/generate-tiny-models.ts';
+import { FLORENCE2_BASE, florence2Repo } from '../../scripts/tiny-models/florence2.ts';
 import { idefics3Repo, SMOLVLM_256M } from '../../scripts/tiny-models/idefics3.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tiny-models-'));
@@ -91,6 +92,28 @@ describe('generateTinyModels', () => {
       scale_factor: 4,
       text_config: { hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3 },
       vision_config: { hidden_size: 768, num_hidden_layers: 12, image_size: 512, patch_size: 16 }
+    });
+  });
+
+  it('sizes the faithful Florence-2 like Florence-2-base (577 image tokens, 51289 tokens, a DaViT tower)', () => {
+    const files = new Map(florence2Repo('faithful', FLORENCE2_BASE).map((f) => [f.path, f]));
+    const json = (path: string) =>
+      JSON.parse(Buffer.from(files.get(path)!.build()).toString()) as Record<string, unknown>;
+    expect(json('preprocessor_config.json')).toMatchObject({
+      image_seq_length: 577,
+      size: { height: 768, width: 768 }
+    });
+    expect(json('config.json')).toMatchObject({
+      vocab_size: 51289,
+      projection_dim: 768,
+      text_config: {
+        d_model: 768,
+        encoder_layers: 6,
+        decoder_layers: 6,
+        encoder_attention_heads: 12,
+        encoder_ffn_dim: 3072
+      },
+      vision_config: { model_type: 'davit', dim_embed: [128, 256, 512, 1024], depths: [1, 1, 9, 1] }
     });
   });
 });
