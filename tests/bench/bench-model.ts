@@ -3,6 +3,7 @@ import { modelLoadRequest, type ModelLoadRequest } from '#lib/core/model-load-re
 import { vlmLoadRequest } from '#lib/core/vlm-load-request.ts';
 import type { VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
+import { FLORENCE_BENCH } from './florence-request.ts';
 
 const mirror = new URL('/models/', location.origin).href;
 const ortBase = new URL('/ort/', location.origin).href;
@@ -66,12 +67,37 @@ export const BENCH_MINILM: ModelEntry = {
   ]
 };
 
+export const BENCH_FLORENCE2: ModelEntry = {
+  id: 'florence2-base-faithful',
+  name: 'Florence-2-base (architecture-faithful, random weights)',
+  task: 'image-text-to-text',
+  engine: 'transformers.js',
+  architecture: 'florence2',
+  source: { repo: FLORENCE_BENCH.repo, revision: 'main' },
+  license: 'mit',
+  dev: true,
+  variants: [
+    fp32(
+      [
+        'config.json',
+        'preprocessor_config.json',
+        'tokenizer.json',
+        'tokenizer_config.json',
+        'onnx/embed_tokens.onnx',
+        'onnx/vision_encoder.onnx',
+        'onnx/encoder_model.onnx',
+        'onnx/decoder_model_merged.onnx'
+      ],
+      ['generation_config.json', 'special_tokens_map.json']
+    )
+  ]
+};
+
 export async function installBenchModel(entry: ModelEntry = BENCH_SMOLVLM.entry): Promise<void> {
   await installModel(entry, entry.variants[0]!, mirror, () => undefined);
 }
 
-export function benchLoadRequest(device: 'wasm' | 'webgpu'): VlmLoadRequest {
-  const { entry } = BENCH_SMOLVLM;
+export function benchLoadRequest(device: 'wasm' | 'webgpu', entry: ModelEntry = BENCH_SMOLVLM.entry): VlmLoadRequest {
   return vlmLoadRequest(entry, { ...entry.variants[0]!, device }, mirror, ortBase);
 }
 

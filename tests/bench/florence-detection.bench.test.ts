@@ -1,47 +1,12 @@
 import { commands } from 'vitest/browser';
 import { expect, it } from 'vitest';
 import type { GenerationStats } from '#lib/core/engine-types.ts';
-import type { ModelEntry, ModelVariant } from '#lib/core/manifest.ts';
-import { vlmLoadRequest } from '#lib/core/vlm-load-request.ts';
 import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
-import { installBenchModel } from './bench-model.ts';
+import { BENCH_FLORENCE2, benchLoadRequest, installBenchModel } from './bench-model.ts';
 import { FLORENCE_BENCH, florenceRuns } from './florence-request.ts';
 import { percentile, round, type BenchRow } from './stats.ts';
 
 const RUNS = florenceRuns(import.meta.env.VITE_BENCH_FLORENCE_RUNS);
-
-const VARIANT: ModelVariant = {
-  id: 'fp32',
-  device: 'wasm',
-  dtype: 'fp32',
-  bytes: 1,
-  files: [
-    ...[
-      'config.json',
-      'preprocessor_config.json',
-      'tokenizer.json',
-      'tokenizer_config.json',
-      'onnx/embed_tokens.onnx',
-      'onnx/vision_encoder.onnx',
-      'onnx/encoder_model.onnx',
-      'onnx/decoder_model_merged.onnx'
-    ].map((path) => ({ path })),
-    ...['generation_config.json', 'special_tokens_map.json'].map((path) => ({ path, optional: true }))
-  ]
-};
-
-/** The faithful model `npm run bench` generates, installed through the real installer from the local mirror. */
-const ENTRY: ModelEntry = {
-  id: 'florence2-base-faithful',
-  name: 'Florence-2-base (architecture-faithful, random weights)',
-  task: 'image-text-to-text',
-  engine: 'transformers.js',
-  architecture: 'florence2',
-  source: { repo: FLORENCE_BENCH.repo, revision: 'main' },
-  license: 'mit',
-  dev: true,
-  variants: [VARIANT]
-};
 
 async function frame(): Promise<ImageBitmap> {
   const canvas = new OffscreenCanvas(FLORENCE_BENCH.side, FLORENCE_BENCH.side);
@@ -62,13 +27,11 @@ it(
   "florence-detection: an '<OD>' answer on a 768² frame through the VLM worker (WASM)",
   { timeout: 3_600_000 },
   async () => {
-    await installBenchModel(ENTRY);
-    const mirror = new URL('/models/', location.origin).href;
-    const ortBase = new URL('/ort/', location.origin).href;
+    await installBenchModel(BENCH_FLORENCE2);
     const bridge = new VlmBridge();
     try {
       progress('loading');
-      const { loadMs } = await bridge.load(vlmLoadRequest(ENTRY, VARIANT, mirror, ortBase), () => undefined);
+      const { loadMs } = await bridge.load(benchLoadRequest('wasm', BENCH_FLORENCE2), () => undefined);
       const options = { maxNewTokens: FLORENCE_BENCH.maxNewTokens };
       const ask = async () => bridge.generate(await frame(), FLORENCE_BENCH.question, options, () => undefined);
       // The first request allocates the sessions' buffers; it is reported on its own, not in the medians.
