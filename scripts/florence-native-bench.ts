@@ -13,7 +13,7 @@ import {
   type Tensor
 } from '@huggingface/transformers';
 import { FLORENCE_BENCH, florenceRuns } from '../tests/bench/florence-request.ts';
-import { percentile, round, type BenchRow } from '../tests/bench/stats.ts';
+import { percentile, round, rowsOf, type BenchRow } from '../tests/bench/stats.ts';
 
 const BROWSER_RESULTS = 'tests/bench/results/florence-detection.json';
 const RUNS = florenceRuns(process.env.VITE_BENCH_FLORENCE_RUNS);
@@ -113,14 +113,7 @@ async function measure(label: string, threads?: number): Promise<BenchRow[]> {
 
   const median = (pick: (run: Run) => number, digits = 0) => round(percentile(runs.map(pick), 50), digits);
   const note = `reference: same model, frame and request outside the browser; ${RUNS} run(s) after warm-up`;
-  const row = (metric: string, value: number, unit: string): BenchRow => ({
-    bench: BENCH,
-    case: label,
-    metric,
-    value,
-    unit,
-    note
-  });
+  const row = rowsOf({ bench: BENCH, case: label, note });
   return [
     row('load', round(loadMs, 0), 'ms'),
     row('warm-up total', round(warmup.totalMs, 0), 'ms'),

@@ -4,7 +4,7 @@ import type { GenerationStats } from '#lib/core/engine-types.ts';
 import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
 import { BENCH_FLORENCE2, benchLoadRequest, installBenchModel } from './bench-model.ts';
 import { FLORENCE_BENCH, florenceRuns } from './florence-request.ts';
-import { percentile, round, type BenchRow } from './stats.ts';
+import { percentile, round, rowsOf } from './stats.ts';
 
 const RUNS = florenceRuns(import.meta.env.VITE_BENCH_FLORENCE_RUNS);
 
@@ -46,14 +46,7 @@ it(
       expect(runs.every((r) => r.device === 'wasm' && r.annotations?.items.length)).toBe(true);
       const median = (pick: (s: GenerationStats) => number) => round(percentile(runs.map(pick), 50), 0);
       const note = `${FLORENCE_BENCH.note}; ${RUNS} run(s) after warm-up; ${navigator.hardwareConcurrency} cores, ORT Web's default WASM threads (min(4, cores / 2))`;
-      const row = (metric: string, value: number, unit: string): BenchRow => ({
-        bench: 'florence-detection',
-        case: 'wasm',
-        metric,
-        value,
-        unit,
-        note
-      });
+      const row = rowsOf({ bench: 'florence-detection', case: 'wasm', note });
       const rows = [
         row('load', round(loadMs, 0), 'ms'),
         row('warm-up total', round(warmup.totalMs, 0), 'ms'),

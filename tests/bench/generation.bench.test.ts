@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import type { GenerationStats } from '#lib/core/engine-types.ts';
 import { VlmBridge } from '#lib/workers/vlm-bridge.ts';
 import { BENCH_SMOLVLM, benchLoadRequest, installBenchModel } from './bench-model.ts';
-import { percentile, round, type BenchRow } from './stats.ts';
+import { percentile, round, rowsOf, type BenchRow } from './stats.ts';
 
 /**
  * Measured runs per device after one warm-up; 0 skips the device. WebGPU here is SwiftShader (a
@@ -49,12 +49,9 @@ async function measure(device: 'wasm' | 'webgpu'): Promise<BenchRow[]> {
     }
     expect(runs.every((r) => r.device === device)).toBe(true);
     const median = (pick: (s: GenerationStats) => number) => round(percentile(runs.map(pick), 50), 1);
-    const row = (metric: string, value: number, unit: string): BenchRow => ({
+    const row = rowsOf({
       bench: 'generation',
       case: device === 'webgpu' ? 'webgpu (SwiftShader)' : 'wasm',
-      metric,
-      value,
-      unit,
       note: `${NOTE}; ${RUNS[device]} run(s) after warm-up, ${NEW_TOKENS} new tokens, ${BENCH_SMOLVLM.imageSize}² image`
     });
     return [

@@ -17,6 +17,13 @@ export interface BenchRow {
   note?: string;
 }
 
+/** Rows of one bench and case, told apart by metric: `row('TTFT p50', 812, 'ms')`. */
+export function rowsOf(
+  base: Pick<BenchRow, 'bench' | 'case' | 'note'>
+): (metric: string, value: number, unit: string) => BenchRow {
+  return (metric, value, unit) => ({ ...base, metric, value, unit });
+}
+
 export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
