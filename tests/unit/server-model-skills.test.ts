@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseModels, serverVisionSkills, VISION_SKILLS, type ChoiceModel } from '#lib/core/model-choice.ts';
+import { chooseModels, serverVisionSkills, visionSkills, type ChoiceModel } from '#lib/core/model-choice.ts';
 
 const server = (id: string): ChoiceModel => ({
   id,
@@ -11,7 +11,7 @@ const server = (id: string): ChoiceModel => ({
 const smolvlm: ChoiceModel = {
   id: 'smolvlm',
   name: 'SmolVLM',
-  ...VISION_SKILLS.smolvlm!,
+  ...visionSkills('smolvlm')!,
   runsOn: 'device',
   available: true
 };

@@ -5,6 +5,7 @@
  * `VLM_FALLBACK_ENABLED` is this rule, made per question.
  */
 import type { ModelEntry } from './manifest.ts';
+import { isVlmArchitecture, type VlmArchitecture } from './vlm-types.ts';
 
 /** What a question asks for, as far as choosing a model goes. */
 export type Intent = 'describe' | 'read-text' | 'find' | 'count' | 'medical';
@@ -34,10 +35,10 @@ export function detectIntent(prompt: string): Intent {
 }
 
 /**
- * What each vision architecture does well, best first, and whether it answers any question in
- * words; architectures not listed here (embedders, text-only models) never answer the camera.
+ * What each architecture the VLM worker runs does well, best first, and whether it answers any
+ * question in words. Every one of them is listed: a new one does not compile until it says.
  */
-export const VISION_SKILLS: Partial<Record<ModelEntry['architecture'], { skills: Intent[]; freeform: boolean }>> = {
+const VISION_SKILLS: Record<VlmArchitecture, { skills: Intent[]; freeform: boolean }> = {
   // SmolVLM's training mix is heavy on documents and charts.
   idefics3: { skills: ['describe', 'read-text', 'count'], freeform: true },
   smolvlm: { skills: ['describe', 'read-text', 'count'], freeform: true },
@@ -46,6 +47,13 @@ export const VISION_SKILLS: Partial<Record<ModelEntry['architecture'], { skills:
   // Its tasks: OCR with regions, phrase grounding, detection, captions (see florence.ts).
   florence2: { skills: ['read-text', 'find', 'describe'], freeform: false }
 };
+
+/** {@link VISION_SKILLS} of a registry architecture; undefined for those that never answer the camera (embedders, text-only models). */
+export function visionSkills(
+  architecture: ModelEntry['architecture']
+): { skills: Intent[]; freeform: boolean } | undefined {
+  return isVlmArchitecture(architecture) ? VISION_SKILLS[architecture] : undefined;
+}
 
 /**
  * What an edge server's vision model does well. The server says only that a model sees, so its

@@ -2,7 +2,7 @@ import { selectVariant, type DeviceCapabilities } from '#lib/core/capabilities.t
 import { ModelNotInstalledError } from '#lib/core/errors.ts';
 import { formatBytes } from '#lib/core/format.ts';
 import type { ModelEntry } from '#lib/core/manifest.ts';
-import { chooseModels, detectIntent, serverVisionSkills, VISION_SKILLS } from '#lib/core/model-choice.ts';
+import { chooseModels, detectIntent, serverVisionSkills, visionSkills } from '#lib/core/model-choice.ts';
 import type { InstalledModel } from '#lib/db/index.ts';
 import { handleError, type UserError } from '#lib/services/handle-error.ts';
 import {
@@ -84,7 +84,7 @@ class ModelsStore {
    * the first listed. Only models that answer in words write them (not Florence-2's tasks).
    */
   #pick(task: ModelEntry['task'], chosen: string | null): ModelEntry | null {
-    const models = this.#models.filter((m) => m.task === task && VISION_SKILLS[m.architecture]?.freeform !== false);
+    const models = this.#models.filter((m) => m.task === task && visionSkills(m.architecture)?.freeform !== false);
     return (
       models.find((m) => m.id === chosen) ??
       models.find((m) => this.isInstalled(m.id)) ??
@@ -128,7 +128,7 @@ class ModelsStore {
    */
   cameraCandidates(prompt: string): CameraCandidate[] {
     const device = this.#models.flatMap((entry) => {
-      const skills = VISION_SKILLS[entry.architecture];
+      const skills = visionSkills(entry.architecture);
       const available = this.isInstalled(entry.id);
       const candidate = { kind: 'device' as const, model: entry };
       return skills
