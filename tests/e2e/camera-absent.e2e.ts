@@ -14,6 +14,35 @@ test('no camera on the device: says so and offers an upload instead', async ({ p
   await expect(page.getByRole('button', { name: 'Try camera again' })).toBeVisible();
 });
 
+test('no camera on a phone: says so without moving the page, which keeps to the screen width', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  // Every layout shift from the start, as Lighthouse's CLS counts them (none follows an input here).
+  await page.addInitScript(() => {
+    const w = window as unknown as { shifts: number };
+    w.shifts = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries() as unknown as { value: number; hadRecentInput: boolean }[]) {
+        w.shifts += entry.hadRecentInput ? 0 : entry.value;
+      }
+    }).observe({ type: 'layout-shift', buffered: true });
+  });
+  await page.goto('/');
+  // The answer sheet stays closed; its one-line summary says it (and is announced).
+  const sheet = page.getByRole('region', { name: 'Answer and questions' });
+  await expect(sheet.getByRole('alert').first()).toContainText('No camera was found');
+  await expect(page.getByRole('button', { name: 'Try camera again' })).toBeVisible();
+  const measured = await page.evaluate(() => ({
+    shifts: (window as unknown as { shifts: number }).shifts,
+    page: document.documentElement.scrollWidth,
+    screen: document.documentElement.clientWidth
+  }));
+  expect(measured.page).toBeLessThanOrEqual(measured.screen);
+  expect(measured.shifts).toBeLessThan(0.02);
+  // Opened by the user, it offers the upload.
+  await sheet.getByRole('button', { name: 'Show more' }).click();
+  await expect(sheet.getByRole('button', { name: 'Upload image' })).toBeInViewport();
+});
+
 for (const colorScheme of ['light', 'dark'] as const) {
   test(`"Try camera again" on the black camera box is readable in ${colorScheme} mode`, async ({ page }) => {
     await page.emulateMedia({ colorScheme });

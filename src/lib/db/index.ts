@@ -19,7 +19,7 @@ import type {
 
 export type * from './schema.ts';
 
-/** The one IndexedDB database; every schema change is a new version below, never an edit. */
+/** The one IndexedDB database; every schema change is a new version below, never an edit of one. */
 export class VisionHubDb extends Dexie {
   settings!: EntityTable<SettingRow, 'key'>;
   models!: EntityTable<InstalledModel, 'modelId'>;
@@ -37,30 +37,24 @@ export class VisionHubDb extends Dexie {
 
   constructor(name = 'vision-hub') {
     super(name);
-    this.version(1).stores({
-      settings: 'key',
-      models: 'modelId',
-      downloadParts: '[url+offset], url',
-      observations: '++id, createdAt'
-    });
-    this.version(2).stores({
-      knowledgeBases: '++id',
-      documents: '++id, baseId, [baseId+contentHash]',
-      chunks: '++id, documentId, baseId',
-      vectors: '[documentId+modelId], [baseId+modelId], baseId'
-    });
-    this.version(3).stores({
-      taskSessions: '++id, taskId, updatedAt'
-    });
-    this.version(4).stores({
-      searchGraphs: '[baseId+modelId]'
-    });
-    this.version(5).stores({
-      edgeJobs: 'id, createdAt, observationId'
-    });
-    // A send round reads only the `outbox` index (see EdgeJob.outbox); nothing looked jobs up by observation.
+    // Only versions with an upgrade are declared, each in full: versions 1 to 5 only added tables
+    // and indexes, which Dexie (3 and later) adds to a database of any of them from the schema it
+    // finds there. Each declaration costs every page's start-up (Dexie re-parses all of them on each).
+    // Version 6: a send round reads only the `outbox` index (see EdgeJob.outbox).
     this.version(6)
-      .stores({ edgeJobs: 'id, createdAt, outbox' })
+      .stores({
+        settings: 'key',
+        models: 'modelId',
+        downloadParts: '[url+offset], url',
+        observations: '++id, createdAt',
+        knowledgeBases: '++id',
+        documents: '++id, baseId, [baseId+contentHash]',
+        chunks: '++id, documentId, baseId',
+        vectors: '[documentId+modelId], [baseId+modelId], baseId',
+        taskSessions: '++id, taskId, updatedAt',
+        searchGraphs: '[baseId+modelId]',
+        edgeJobs: 'id, createdAt, outbox'
+      })
       .upgrade((tx) =>
         tx
           .table<EdgeJobV6, string>('edgeJobs')

@@ -1,5 +1,6 @@
 import type { Embedder } from '#lib/core/embedder.ts';
 import { TaskDefinitionError } from '#lib/core/errors.ts';
+import { nextTask } from '#lib/core/next-task.ts';
 import { dot } from '#lib/core/retrieval/vector-store.ts';
 import {
   advance,
@@ -22,9 +23,14 @@ import { appEvents } from './app-events.ts';
 /** The sample tasks shipped in `static/tasks` (precached, so they load offline). */
 export async function sampleTasks(): Promise<TaskDefinition[]> {
   const index = parseTaskIndex(await (await fetch('/tasks/index.json')).json());
-  return Promise.all(
-    index.map(async (entry) => parseTaskDefinition(await (await fetch(`/tasks/${entry.file}`)).json()))
-  );
+  const files = await Promise.all(index.map(async (entry) => (await fetch(`/tasks/${entry.file}`)).json()));
+  // Checking a definition takes a while on a slow phone: one per task, while the page starts.
+  const tasks: TaskDefinition[] = [];
+  for (const file of files) {
+    await nextTask();
+    tasks.push(parseTaskDefinition(file));
+  }
+  return tasks;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isFinalPhase, keptReport, phaseOf, type EdgeJobPhase } from '#lib/core/edge-outbox.ts';
 import { isFinalJobState, type JobView } from '#lib/core/edge-wire.ts';
 import { reportArtifactOf } from '#lib/core/job-kinds.ts';
+import { nextTask } from '#lib/core/next-task.ts';
 import type { EdgeJob, Observation } from '#lib/db/index.ts';
 import {
   analysisOf,
@@ -139,6 +140,8 @@ class EdgeJobsStore {
     } catch (error) {
       this.#errors.report(error);
     }
+    // Sending is not urgent: in a task of its own, not the one that read the jobs.
+    await nextTask();
     await Promise.all([this.sync(), this.checkAnalysis()]);
   }
 
