@@ -1,28 +1,10 @@
 import { Dexie } from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VisionHubDb } from '#lib/db/index.ts';
+import { shippedStores } from './edge-helpers.ts';
 
 // Versions 1 to 5 are no longer declared (they only added tables and indexes): a database
 // installed at any of them must still open with every table and index of today, its rows kept.
-const shipped: Record<number, Record<string, string>> = {
-  1: {
-    settings: 'key',
-    models: 'modelId',
-    downloadParts: '[url+offset], url',
-    observations: '++id, createdAt'
-  },
-  3: {
-    settings: 'key',
-    models: 'modelId',
-    downloadParts: '[url+offset], url',
-    observations: '++id, createdAt',
-    knowledgeBases: '++id',
-    documents: '++id, baseId, [baseId+contentHash]',
-    chunks: '++id, documentId, baseId',
-    vectors: '[documentId+modelId], [baseId+modelId], baseId',
-    taskSessions: '++id, taskId, updatedAt'
-  }
-};
 
 const names: string[] = [];
 afterEach(async () => {
@@ -30,11 +12,11 @@ afterEach(async () => {
 });
 
 describe('a database installed by an early version', () => {
-  it.each([1, 3])('at version %i opens with every table of today and keeps its rows', async (version) => {
+  it.each([1, 3] as const)('at version %i opens with every table of today and keeps its rows', async (version) => {
     const name = `vision-hub-v${version}-${crypto.randomUUID()}`;
     names.push(name);
     const old = new Dexie(name);
-    old.version(version).stores(shipped[version]!);
+    old.version(version).stores(shippedStores(version));
     await old.table('settings').put({ key: 'theme', value: 'dark' });
     await old.table('observations').add({ createdAt: 5, prompt: 'What is this?', answer: 'A kettle.' });
     old.close();

@@ -20,24 +20,33 @@ export async function analysisRequest(prompt: string, maxTokens?: number): Promi
   };
 }
 
-/**
- * The database's tables as version 5 and 6 shipped them, every table in one step: upgrade tests
- * open an old database with these, then the app's. They differ only in the edge jobs' indexes.
- */
-export function shippedStores(version: 5 | 6): Record<string, string> {
-  return {
+/** What each shipped version added to the database (tables, or a table's new indexes). */
+const SHIPPED: Record<number, Record<string, string>> = {
+  1: {
     settings: 'key',
     models: 'modelId',
     downloadParts: '[url+offset], url',
-    observations: '++id, createdAt',
+    observations: '++id, createdAt'
+  },
+  2: {
     knowledgeBases: '++id',
     documents: '++id, baseId, [baseId+contentHash]',
     chunks: '++id, documentId, baseId',
-    vectors: '[documentId+modelId], [baseId+modelId], baseId',
-    taskSessions: '++id, taskId, updatedAt',
-    searchGraphs: '[baseId+modelId]',
-    edgeJobs: version === 5 ? 'id, createdAt, observationId' : 'id, createdAt, outbox'
-  };
+    vectors: '[documentId+modelId], [baseId+modelId], baseId'
+  },
+  3: { taskSessions: '++id, taskId, updatedAt' },
+  4: { searchGraphs: '[baseId+modelId]' },
+  5: { edgeJobs: 'id, createdAt, observationId' },
+  6: { edgeJobs: 'id, createdAt, outbox' }
+};
+
+/**
+ * The database's tables as a version shipped them, every table in one step: upgrade tests open
+ * an old database with these, then the app's. Written out, not taken from the app, whose
+ * declarations are what these tests check.
+ */
+export function shippedStores(version: 1 | 2 | 3 | 4 | 5 | 6): Record<string, string> {
+  return Object.assign({}, ...Object.entries(SHIPPED).flatMap(([v, tables]) => (Number(v) <= version ? [tables] : [])));
 }
 
 /** An unsent job row as versions 5 and 6 stored it; `extra` sets what a test needs. */
