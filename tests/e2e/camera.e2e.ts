@@ -6,6 +6,9 @@ test('before any install, the camera page offers to install a model', async ({ p
   await page.goto('/');
   const notice = page.getByRole('status').filter({ hasText: 'is not installed yet' });
   await expect(notice).toBeVisible();
+  // Until then the server answers: the same notice says so, not a second one.
+  await expect(notice).toContainText('until it is, answers are computed on the edge server');
+  await expect(page.getByText('Answers are computed on the edge server instead')).toHaveCount(0);
   await notice.getByRole('link', { name: 'Install a model' }).click();
   await expect(page).toHaveURL(/\/models$/);
 });

@@ -114,14 +114,18 @@ class AssistantStore {
   get readAloud(): boolean {
     return this.#readAloud;
   }
+  /** No WebGPU and under {@link MIN_DEVICE_MEMORY_GIB} of memory: too little to run a vision model. */
+  get deviceTooSmall(): boolean {
+    const caps = modelsStore.capabilities;
+    return !!caps && !caps.webgpu && caps.deviceMemoryGiB !== undefined && caps.deviceMemoryGiB < MIN_DEVICE_MEMORY_GIB;
+  }
   /**
-   * Why this device cannot answer by itself, in words for the user; null when it can. The rule:
-   * no WebGPU and under {@link MIN_DEVICE_MEMORY_GIB} of memory, or no vision model installed.
+   * Why this device cannot answer by itself, in words for the user; null when it can: it is
+   * {@link deviceTooSmall}, or no vision model is installed.
    */
   get deviceLimit(): string | null {
-    const caps = modelsStore.capabilities;
-    if (caps && !caps.webgpu && caps.deviceMemoryGiB !== undefined && caps.deviceMemoryGiB < MIN_DEVICE_MEMORY_GIB) {
-      return `This device has no WebGPU and ${caps.deviceMemoryGiB} GiB of memory: too little to run a vision model.`;
+    if (this.deviceTooSmall) {
+      return `This device has no WebGPU and ${modelsStore.capabilities?.deviceMemoryGiB} GiB of memory: too little to run a vision model.`;
     }
     const model = modelsStore.visionModel;
     return model && modelsStore.isInstalled(model.id) ? null : 'No vision model is installed on this device.';
