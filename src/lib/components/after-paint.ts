@@ -14,14 +14,14 @@ export function afterPaint(): Promise<void> {
 }
 
 /**
- * Resolves once the browser is idle (at the latest after `timeoutMs`): for work no page shows
- * at start, so that neither its code nor its requests compete with what the page is drawing.
- * Safari has no `requestIdleCallback`: there a short timer stands in.
+ * Resolves once the browser is idle (at the latest after 2 s): for work no page shows at start,
+ * so that neither its code nor its requests compete with what the page is drawing. Safari has no
+ * `requestIdleCallback`: there a short timer stands in.
  */
-export function whenIdle(timeoutMs = 2000): Promise<void> {
+export function whenIdle(): Promise<void> {
   return new Promise((resolve) => {
     if (typeof requestIdleCallback === 'function') {
-      requestIdleCallback(() => resolve(), { timeout: timeoutMs });
+      requestIdleCallback(() => resolve(), { timeout: 2000 });
     } else {
       setTimeout(resolve, 200);
     }
