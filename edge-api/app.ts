@@ -25,6 +25,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { MODEL_MIRROR_DOC, modelMirror } from './routes/models.ts';
 import { openAiModels } from './routes/openai-models.ts';
 import { realtimeRoutes } from './routes/realtime.ts';
+import { speechRoutes } from './routes/speech.ts';
 import { stateQuery } from './routes/state-query.ts';
 import { taskSessionRoutes } from './routes/task-sessions.ts';
 import { uploadRoutes } from './routes/uploads.ts';
@@ -33,6 +34,7 @@ import { authenticateWith, type CheckCredentials } from './security/authenticate
 import type { AuthEnv } from './security/principal.ts';
 import type { TaskObserver } from './sessions/task-observer.ts';
 import type { TaskSessionStore } from './sessions/task-session-store.ts';
+import type { SpeechAnalyzer } from './speech/speech-analyzer.ts';
 import type { BlobStore, WritableBlobStore } from './storage/file-store.ts';
 import type { UploadStore } from './storage/upload-store.ts';
 
@@ -69,6 +71,8 @@ export interface AppDeps {
   realtime: RealtimeHub;
   /** The runtime's WebSocket upgrade (`@hono/node-server`'s on Node). */
   upgradeWebSocket: UpgradeWebSocket;
+  /** Reading-practice recordings measured (`/api/v1/speech/*`), off the request thread on Node. */
+  speech: SpeechAnalyzer;
 }
 
 const API_ROUTES = String.raw`(?:v1|api|health|metrics|openapi\.json|docs|ws)(?:\/|$)`;
@@ -174,6 +178,7 @@ export function createApp(deps: AppDeps) {
           })
         )
         .route('/', realtimeRoutes({ ...deps, links }))
+        .route('/', speechRoutes(deps))
     );
 
   app.get('/ws', realtimeSocket({ ...deps, hub: deps.realtime, links, checkCredentials: deps.credentials }));

@@ -15,7 +15,11 @@ import { taskObserver } from './sessions/task-observer.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 import { authenticateOptionsFromConfig, credentialCheck } from './security/authenticate.ts';
 import { rateLimitFromConfig } from './security/rate-limit.ts';
+import { speechAnalyzer } from './speech/speech-analyzer.ts';
 import { fileStore } from './storage/file-store.ts';
+
+/** A reading passage takes a minute or two; ten minutes of 16 kHz PCM is 19 MB, near the body limit. */
+const MAX_SPEECH_SECONDS = 600;
 
 export interface NodeApp {
   app: ReturnType<typeof createApp>;
@@ -37,8 +41,10 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
     idleMs: config.REALTIME_IDLE_SECONDS * 1000,
     logger
   });
+  const speech = speechAnalyzer({ maxSeconds: MAX_SPEECH_SECONDS });
   const app = createApp({
     ...runtime,
+    speech,
     sessions,
     // Frames are described by the vision model jobs use when they name none.
     taskObserver: taskObserver({ backends: runtime.backends, visionModel: config.MEDGEMMA_MODEL }),
@@ -64,6 +70,7 @@ export async function createNodeApp(config: Config, logger: Logger): Promise<Nod
     runtime,
     async close() {
       await realtime.close();
+      await speech.close();
       await rateLimit.close();
       await sessions.close();
       await runtime.close();
