@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 import { chromiumArgs, findChromium } from './scripts/chromium.ts';
-import { FAKE_CAMERA_CLIP } from './tests/e2e/camera-clip.ts';
+import { FAKE_CAMERA_CLIP, FAKE_MICROPHONE } from './tests/e2e/camera-clip.ts';
 
 const port = Number(process.env.E2E_PORT ?? 4399);
 
@@ -22,10 +22,11 @@ export default defineConfig({
         ...chromiumArgs,
         '--use-fake-device-for-media-stream',
         '--use-fake-ui-for-media-stream',
-        `--use-file-for-fake-video-capture=${FAKE_CAMERA_CLIP}`
+        `--use-file-for-fake-video-capture=${FAKE_CAMERA_CLIP}`,
+        `--use-file-for-fake-audio-capture=${FAKE_MICROPHONE}`
       ]
     },
-    permissions: ['camera']
+    permissions: ['camera', 'microphone']
   },
   // The production build, served by the edge API: the service worker only exists there.
   webServer: {

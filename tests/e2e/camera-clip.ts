@@ -3,6 +3,11 @@ import { resolve } from 'node:path';
 /** Y4M clip the fake camera plays; written by global-setup. */
 export const FAKE_CAMERA_CLIP = resolve('.cache/fake-camera.y4m');
 
+/** WAV the fake microphone plays (in a loop): a passage read by espeak-ng; written by global-setup. */
+export const FAKE_MICROPHONE = resolve('.cache/fake-microphone.wav');
+/** What the fake microphone says. */
+export const FAKE_MICROPHONE_TEXT = 'The little dog ran across the green field to find his ball.';
+
 /**
  * A moving colour-bar clip in YUV4MPEG2 (4:2:0), the format Chromium's fake camera reads: a
  * header, then per frame `FRAME\n` and the Y, U and V planes. Bars slide a few pixels a frame,

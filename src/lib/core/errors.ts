@@ -38,6 +38,8 @@ export class DocumentImportError extends errorClass('DocumentImportError', 'docu
 export class TaskDefinitionError extends errorClass('TaskDefinitionError', 'task_invalid') {}
 /** A saved tracker state that cannot be resumed (corrupt, another task's, or its steps changed since). */
 export class TrackerStateError extends errorClass('TrackerStateError', 'tracker_state_invalid') {}
+/** A recording that cannot be measured (unreadable, empty, too long) or a microphone that cannot record. */
+export class RecordingError extends errorClass('RecordingError', 'recording_unusable') {}
 
 export interface EdgeErrorDetails {
   /** The HTTP status; 0 when no answer came (offline, refused, timed out). */

@@ -12,6 +12,7 @@ import type {
   KnowledgeDocument,
   Observation,
   PerfSampleRow,
+  ReadingResult,
   SearchGraph,
   SettingRow,
   TaskSession
@@ -34,6 +35,7 @@ export class VisionHubDb extends Dexie {
   edgeJobs!: EntityTable<EdgeJob, 'id'>;
   perfSamples!: EntityTable<PerfSampleRow, 'id'>;
   errorLog!: EntityTable<ErrorLogEntry, 'id'>;
+  readings!: EntityTable<ReadingResult, 'id'>;
 
   constructor(name = 'vision-hub') {
     super(name);
@@ -78,6 +80,8 @@ export class VisionHubDb extends Dexie {
       perfSamples: '++id, metric',
       errorLog: '++id'
     });
+    // Reading practice: each learner's results, newest first.
+    this.version(9).stores({ readings: '++id, [learner+createdAt]' });
   }
 }
 

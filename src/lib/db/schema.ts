@@ -3,6 +3,7 @@ import type { JobView } from '#lib/core/edge-wire.ts';
 import type { JobKindName, KnownJobRequest } from '#lib/core/job-kinds.ts';
 import type { TaskDefinition, TrackerState } from '#lib/core/tracker/index.ts';
 import type { GenerationStats } from '#lib/core/engine-types.ts';
+import type { SpeechAnalysis } from '#lib/core/speech/analyze-speech.ts';
 import type { PerfMetric } from '#lib/services/app-events.ts';
 
 export interface SettingRow {
@@ -182,4 +183,22 @@ export interface ErrorLogEntry {
   device?: string;
   /** Which models were in memory at the time, by engine: context when the failure names none. */
   loaded: { engine: string; model: string; device: string }[];
+}
+
+/** One reading-practice recording of a learner, measured (the recording itself is not kept). */
+export interface ReadingResult {
+  id?: number;
+  /** The learner's name as the teacher typed it; results are listed per learner. */
+  learner: string;
+  createdAt: number;
+  /** The passage's title, or its first words when it has none. */
+  passageTitle: string;
+  /** The passage and what was read, when the teacher gave them: the reading is scored against them. */
+  passage: string | null;
+  transcript: string | null;
+  /** Where the audio came from. */
+  source: 'microphone' | 'file';
+  analysis: SpeechAnalysis;
+  /** Time the analysis took in the speech worker. */
+  analysisMs: number;
 }

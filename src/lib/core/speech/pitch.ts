@@ -68,7 +68,38 @@ export function pitchContour(
       hz[frame] = pitch;
     }
   }
+  dropOctaveJumps(hz);
   return { hz, step: FRAME_STEP_S };
+}
+
+/** Frames either side (50 ms) whose pitch a frame is judged against. */
+const JUMP_REACH = 5;
+
+/**
+ * Drops the tracker's octave errors: a frame more than 7 semitones from the median of the voiced
+ * frames around it (a voice does not leap half an octave and back within 50 ms) is called
+ * unvoiced. Frames with fewer than three voiced neighbours are left as they are.
+ */
+function dropOctaveJumps(hz: Float32Array): void {
+  const found = hz.slice();
+  const around: number[] = [];
+  for (let i = 0; i < found.length; i++) {
+    if (found[i] === 0) {
+      continue;
+    }
+    around.length = 0;
+    for (let j = Math.max(0, i - JUMP_REACH); j <= Math.min(found.length - 1, i + JUMP_REACH); j++) {
+      if (j !== i && found[j]! > 0) {
+        around.push(found[j]!);
+      }
+    }
+    if (around.length >= 3) {
+      around.sort((a, b) => a - b);
+      if (Math.abs(12 * Math.log2(found[i]! / around[around.length >> 1]!)) > 7) {
+        hz[i] = 0;
+      }
+    }
+  }
 }
 
 const semitones = (hz: number) => 12 * Math.log2(hz / 100);
