@@ -68,6 +68,8 @@ function nativeRatio(rows: BenchRow[]): BenchRow[] {
 
 mkdirSync(RESULTS, { recursive: true });
 run('node', ['scripts/generate-tiny-models.ts', '--faithful']);
+// A minute of espeak-ng speech for the speech-analysis bench and its native reference.
+run('node', ['tests/bench/speech-recording.ts']);
 run('vite', ['build']);
 const rows: BenchRow[] = initialJavaScript();
 // Lighthouse (mobile) over every page of this build, served by the edge API as `npm start` does.
@@ -76,6 +78,8 @@ run('vitest', ['run', '--project', 'bench']);
 run('node', ['scripts/embedding-native-bench.ts']);
 // After the browser's: it adds the WASM / native ratio of the Florence-2 detection.
 run('node', ['scripts/florence-native-bench.ts']);
+// Praat on the same recording, and the speech worker's ratio to it.
+run('node', ['scripts/speech-native-bench.ts']);
 // The edge API on Node: gateway overhead, and the job queue with both adapters (starts its own redis-server).
 run('node', ['tests/bench/edge/gateway.bench.ts']);
 run('node', ['tests/bench/edge/job-queue.bench.ts']);
