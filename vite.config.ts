@@ -207,6 +207,7 @@ export default defineConfig({
       '@noble/hashes/utils.js',
       'comlink',
       'dexie',
+      'pitchy',
       'unpdf',
       'workbox-window',
       'zod/mini'

@@ -7,7 +7,7 @@ const PASSAGE =
 
 function passageWav(): Buffer {
   const { samples, sampleRate } = speak(PASSAGE, ['-s', '150']);
-  return wavFile(samples, sampleRate);
+  return Buffer.from(wavFile(samples, sampleRate));
 }
 
 async function chooseRecording(page: Page, buffer: Buffer, name = 'reading.wav', mimeType = 'audio/wav') {

@@ -22,7 +22,7 @@ const samples = concat(
   silence(0.3, rate)
 );
 
-const wav = (data: Float32Array, sampleRate: number) => wavFile(data, sampleRate);
+const wav = (data: Float32Array, sampleRate: number) => Buffer.from(wavFile(data, sampleRate));
 
 function pcm16(data: Float32Array): Buffer {
   const pcm = Int16Array.from(data, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32767))));

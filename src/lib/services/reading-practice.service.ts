@@ -46,8 +46,10 @@ export async function decodeRecording(recording: Blob): Promise<Float32Array> {
     );
   }
   if (audio.duration > MAX_RECORDING_S) {
+    const minutes = Math.floor(audio.duration / 60);
+    const seconds = Math.round(audio.duration % 60);
     throw new RecordingError(
-      `The recording lasts ${Math.round(audio.duration / 60)} minutes; up to ${MAX_RECORDING_S / 60} minutes are measured.`
+      `The recording lasts ${minutes} min ${seconds} s; up to ${MAX_RECORDING_S / 60} minutes are measured.`
     );
   }
   const mono = audio.getChannelData(0).slice();
