@@ -31,7 +31,8 @@ describe('a database installed by an early version', () => {
       expect(await db.perfSamples.where('metric').equals('fps').count()).toBe(0);
       await db.errorLog.add({ at: 1, where: 'Camera', message: 'kept', loaded: [] });
       expect(await db.errorLog.count()).toBe(1);
-      expect(db.verno).toBe(8);
+      expect(await db.readings.where('[learner+createdAt]').between(['Ana', 0], ['Ana', Infinity]).count()).toBe(0);
+      expect(db.verno).toBe(9);
       expect(db.tables.map((table) => table.name).sort()).toEqual(
         [
           'chunks',
@@ -43,6 +44,7 @@ describe('a database installed by an early version', () => {
           'models',
           'observations',
           'perfSamples',
+          'readings',
           'searchGraphs',
           'settings',
           'taskSessions',
