@@ -1,7 +1,16 @@
-import { attention, causalMask, feedForward, gelu, layerNorm, linear, paddingMask, WEIGHT_STD } from './layers.ts';
+import { attention, feedForward, gelu, layerNorm, linear, paddingMask, WEIGHT_STD } from './layers.ts';
 import { OnnxGraph } from './onnx-graph.ts';
 import { jsonFile, type RepoFile } from './repo-files.ts';
-import { attentionNames, crossAttention, shapeOf } from './seq2seq.ts';
+import {
+  attentionNames,
+  cacheInputs,
+  crossAttention,
+  decoderMask,
+  newPositions,
+  presentOutputs,
+  shapeOf,
+  type LayerCache
+} from './seq2seq.ts';
 import { patchGrid, visionTransformer, type VisionSpec } from './vision-encoder.ts';
 import { byteLevelBpe, tokenId, type GenerativeVocabulary } from './vocab.ts';
 
@@ -441,31 +450,12 @@ function decoderGraph(sizes: Florence2Sizes, vocabulary: GenerativeVocabulary, s
     mask: encoderMask,
     length: g.op('Gather', [g.op('Shape', [encoderStates]), g.ints([1])])
   };
-  const decoderCache = [BATCH, heads, 'past_decoder_sequence_length', shape.headDim];
-  const encoderCache = [BATCH, heads, 'encoder_sequence_length_out', shape.headDim];
-  const pasts = Array.from({ length: sizes.decoderLayers }, (_, i) => ({
-    decoder: {
-      key: g.input(`past_key_values.${i}.decoder.key`, 'float32', decoderCache),
-      value: g.input(`past_key_values.${i}.decoder.value`, 'float32', decoderCache)
-    },
-    encoder: {
-      key: g.input(`past_key_values.${i}.encoder.key`, 'float32', encoderCache),
-      value: g.input(`past_key_values.${i}.encoder.value`, 'float32', encoderCache)
-    }
-  }));
-
-  // Positions of the new tokens: past length (from the first cache) onwards.
-  const pastLength = g.op('Gather', [g.op('Shape', [pasts[0]!.decoder.key]), g.int(2)]);
-  const newTokens = g.op('Gather', [g.op('Shape', [embeds]), g.int(1)]);
-  const total = g.op('Add', [pastLength, newTokens]);
-  const positions = g.op('Range', [pastLength, total, g.int(1)]);
-  // causalMask reads the key count and padding from an attention mask; every decoder position is real.
-  const batch = g.op('Gather', [g.op('Shape', [embeds]), g.ints([0])]);
-  const maskShape = g.op('Concat', [batch, g.op('Unsqueeze', [total, g.ints([0])])], { axis: 0 });
-  const mask = causalMask(g, g.op('Expand', [g.ints([1]), maskShape]), embeds);
+  const { pasts, encoderCache } = cacheInputs(g, sizes.decoderLayers, shape);
+  const { positions, total } = newPositions(g, pasts[0]!.decoder.key, embeds);
+  const mask = decoderMask(g, embeds, total, embeds);
 
   let x = layerNorm(g, embeds, `${prefix}.layernorm_embedding`, hidden, NORM_EPS);
-  const presents: { decoder: { key: string; value: string }; encoder: { key: string; value: string } }[] = [];
+  const presents: LayerCache[] = [];
   pasts.forEach((past, i) => {
     const layer = `${prefix}.layers.${i}`;
     const own = attention(g, x, attentionNames(`${layer}.self_attn`), shape, { mask, past: past.decoder });
@@ -481,13 +471,7 @@ function decoderGraph(sizes: Florence2Sizes, vocabulary: GenerativeVocabulary, s
     decodingBias(g, vocabulary, positions)
   ]);
   g.output('logits', logits, 'float32', [BATCH, 'decoder_sequence_length', vocabulary.size]);
-  presents.forEach(({ decoder, encoder: cross }, i) => {
-    const decoderOut = [BATCH, heads, 'present_decoder_sequence_length', shape.headDim];
-    g.output(`present.${i}.decoder.key`, decoder.key, 'float32', decoderOut);
-    g.output(`present.${i}.decoder.value`, decoder.value, 'float32', decoderOut);
-    g.output(`present.${i}.encoder.key`, cross.key, 'float32', encoderCache);
-    g.output(`present.${i}.encoder.value`, cross.value, 'float32', encoderCache);
-  });
+  presentOutputs(g, presents, shape, encoderCache);
   return g.encode();
 }
 

@@ -1,5 +1,5 @@
 // Parts of encoder-decoder transformers (BART, Florence-2's language model, Whisper) shared by their generators.
-import type { AttentionShape } from './layers.ts';
+import { causalMask, type AttentionShape } from './layers.ts';
 import { ONNX_TYPE, type OnnxGraph } from './onnx-graph.ts';
 
 export function shapeOf(hidden: number, heads: number): AttentionShape {
@@ -75,4 +75,66 @@ export function crossAttention(
   const context = g.op('Transpose', [g.op('MatMul', [probabilities, value])], { perm: [0, 2, 1, 3] });
   const merged = g.op('Reshape', [context, g.ints([0, 0, hidden])]);
   return { output: project(merged, names.output), key, value };
+}
+
+const BATCH = 'batch_size';
+
+export interface LayerCache {
+  decoder: { key: string; value: string };
+  encoder: { key: string; value: string };
+}
+
+/**
+ * The decoder's cache inputs in Optimum's seq2seq layout, `past_key_values.{i}.decoder|encoder.key|value`,
+ * and the shape the encoder's cached keys keep (for the matching `present.*` outputs).
+ */
+export function cacheInputs(
+  g: OnnxGraph,
+  layers: number,
+  shape: AttentionShape
+): { pasts: LayerCache[]; encoderCache: (string | number)[] } {
+  const decoderCache = [BATCH, shape.heads, 'past_decoder_sequence_length', shape.headDim];
+  const encoderCache = [BATCH, shape.heads, 'encoder_sequence_length_out', shape.headDim];
+  const pasts = Array.from({ length: layers }, (_, i) => ({
+    decoder: {
+      key: g.input(`past_key_values.${i}.decoder.key`, 'float32', decoderCache),
+      value: g.input(`past_key_values.${i}.decoder.value`, 'float32', decoderCache)
+    },
+    encoder: {
+      key: g.input(`past_key_values.${i}.encoder.key`, 'float32', encoderCache),
+      value: g.input(`past_key_values.${i}.encoder.value`, 'float32', encoderCache)
+    }
+  }));
+  return { pasts, encoderCache };
+}
+
+/** Positions of the new tokens (`tokens`: [batch, new, …]): the cached length onwards. */
+export function newPositions(g: OnnxGraph, pastKey: string, tokens: string): { positions: string; total: string } {
+  const pastLength = g.op('Gather', [g.op('Shape', [pastKey]), g.int(2)]);
+  const newTokens = g.op('Gather', [g.op('Shape', [tokens]), g.int(1)]);
+  const total = g.op('Add', [pastLength, newTokens]);
+  return { positions: g.op('Range', [pastLength, total, g.int(1)]), total };
+}
+
+/** The decoder's causal mask: every position is a real token, so it needs no attention_mask input. */
+export function decoderMask(g: OnnxGraph, tokens: string, total: string, hidden: string): string {
+  const batch = g.op('Gather', [g.op('Shape', [tokens]), g.ints([0])]);
+  const maskShape = g.op('Concat', [batch, g.op('Unsqueeze', [total, g.ints([0])])], { axis: 0 });
+  return causalMask(g, g.op('Expand', [g.ints([1]), maskShape]), hidden);
+}
+
+/** The `present.{i}.decoder|encoder.key|value` outputs of each layer's self- and cross-attention. */
+export function presentOutputs(
+  g: OnnxGraph,
+  presents: LayerCache[],
+  shape: AttentionShape,
+  encoderCache: (string | number)[]
+): void {
+  presents.forEach(({ decoder, encoder }, i) => {
+    const decoderOut = [BATCH, shape.heads, 'present_decoder_sequence_length', shape.headDim];
+    g.output(`present.${i}.decoder.key`, decoder.key, 'float32', decoderOut);
+    g.output(`present.${i}.decoder.value`, decoder.value, 'float32', decoderOut);
+    g.output(`present.${i}.encoder.key`, encoder.key, 'float32', encoderCache);
+    g.output(`present.${i}.encoder.value`, encoder.value, 'float32', encoderCache);
+  });
 }

@@ -1,7 +1,16 @@
-import { attention, causalMask, feedForward, gelu, layerNorm, linear, WEIGHT_STD } from './layers.ts';
+import { attention, feedForward, gelu, layerNorm, linear, WEIGHT_STD } from './layers.ts';
 import { OnnxGraph } from './onnx-graph.ts';
 import { jsonFile, type RepoFile } from './repo-files.ts';
-import { attentionNames, crossAttention, shapeOf } from './seq2seq.ts';
+import {
+  attentionNames,
+  cacheInputs,
+  crossAttention,
+  decoderMask,
+  newPositions,
+  presentOutputs,
+  shapeOf,
+  type LayerCache
+} from './seq2seq.ts';
 import { byteLevelBpe, tokenId, type GenerativeVocabulary } from './vocab.ts';
 
 /**
@@ -126,31 +135,15 @@ function decoderGraph(sizes: WhisperSizes, vocabulary: GenerativeVocabulary, see
   const inputIds = g.input('input_ids', 'int64', [BATCH, 'decoder_sequence_length']);
   const states = g.input('encoder_hidden_states', 'float32', [BATCH, 'encoder_sequence_length', hidden]);
   const encoder = { states, length: g.op('Gather', [g.op('Shape', [states]), g.ints([1])]) };
-  const decoderCache = [BATCH, heads, 'past_decoder_sequence_length', shape.headDim];
-  const encoderCache = [BATCH, heads, 'encoder_sequence_length_out', shape.headDim];
-  const pasts = Array.from({ length: sizes.decoderLayers }, (_, i) => ({
-    decoder: {
-      key: g.input(`past_key_values.${i}.decoder.key`, 'float32', decoderCache),
-      value: g.input(`past_key_values.${i}.decoder.value`, 'float32', decoderCache)
-    },
-    encoder: {
-      key: g.input(`past_key_values.${i}.encoder.key`, 'float32', encoderCache),
-      value: g.input(`past_key_values.${i}.encoder.value`, 'float32', encoderCache)
-    }
-  }));
-  const pastLength = g.op('Gather', [g.op('Shape', [pasts[0]!.decoder.key]), g.int(2)]);
-  const newTokens = g.op('Gather', [g.op('Shape', [inputIds]), g.int(1)]);
-  const total = g.op('Add', [pastLength, newTokens]);
-  const positions = g.op('Range', [pastLength, total, g.int(1)]);
+  const { pasts, encoderCache } = cacheInputs(g, sizes.decoderLayers, shape);
+  const { positions, total } = newPositions(g, pasts[0]!.decoder.key, inputIds);
   // Embeddings as large as the cross-attention's output, so the words change from one position to the next.
   const tokens = g.weight('model.decoder.embed_tokens.weight', [vocabulary.size, hidden], { std: EMBEDDING_STD });
   const places = g.weight('model.decoder.embed_positions.weight', [TARGET_POSITIONS, hidden], { std: EMBEDDING_STD });
   let x = g.op('Add', [g.op('Gather', [tokens, inputIds]), g.op('Gather', [places, positions])]);
-  const batch = g.op('Gather', [g.op('Shape', [inputIds]), g.ints([0])]);
-  const maskShape = g.op('Concat', [batch, g.op('Unsqueeze', [total, g.ints([0])])], { axis: 0 });
-  const mask = causalMask(g, g.op('Expand', [g.ints([1]), maskShape]), x);
+  const mask = decoderMask(g, inputIds, total, x);
 
-  const presents: { decoder: { key: string; value: string }; encoder: { key: string; value: string } }[] = [];
+  const presents: LayerCache[] = [];
   pasts.forEach((past, i) => {
     const layer = `model.decoder.layers.${i}`;
     const own = attention(
@@ -185,13 +178,7 @@ function decoderGraph(sizes: WhisperSizes, vocabulary: GenerativeVocabulary, see
     decodingBias(g, vocabulary, positions)
   ]);
   g.output('logits', logits, 'float32', [BATCH, 'decoder_sequence_length', vocabulary.size]);
-  presents.forEach(({ decoder, encoder: cross }, i) => {
-    const decoderOut = [BATCH, heads, 'present_decoder_sequence_length', shape.headDim];
-    g.output(`present.${i}.decoder.key`, decoder.key, 'float32', decoderOut);
-    g.output(`present.${i}.decoder.value`, decoder.value, 'float32', decoderOut);
-    g.output(`present.${i}.encoder.key`, cross.key, 'float32', encoderCache);
-    g.output(`present.${i}.encoder.value`, cross.value, 'float32', encoderCache);
-  });
+  presentOutputs(g, presents, shape, encoderCache);
   return g.encode();
 }
 
