@@ -67,6 +67,38 @@ test('a reading recorded from the microphone is measured', async ({ page }) => {
   expect(syllables).toBeGreaterThanOrEqual(13);
 });
 
+test('leaving the page while recording turns the microphone off and keeps nothing', async ({ page }) => {
+  // Every track the page is given, to see whether it was let go.
+  await page.addInitScript(() => {
+    const tracks: MediaStreamTrack[] = [];
+    (window as unknown as { micTracks: MediaStreamTrack[] }).micTracks = tracks;
+    const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = async (constraints) => {
+      const stream = await open(constraints);
+      tracks.push(...stream.getTracks());
+      return stream;
+    };
+  });
+  await page.goto('/classroom');
+  await expect(page.getByText('No readings yet.')).toBeVisible();
+  await page.getByLabel('Learner').fill('Eli');
+  await page.getByRole('button', { name: 'Record', exact: true }).click();
+  await expect(page.getByRole('timer')).toBeVisible();
+  const states = () =>
+    page.evaluate(() => (window as unknown as { micTracks: MediaStreamTrack[] }).micTracks.map((t) => t.readyState));
+  expect(await states()).toEqual(['live']);
+  // Client-side navigation: the same window, so the tracks are still there to look at.
+  await page.getByRole('link', { name: 'Status' }).first().click();
+  await expect(page).toHaveURL(/\/status$/);
+  await expect.poll(states).toEqual(['ended']);
+  // Back on the page: no recording under way, nothing kept.
+  await page.getByRole('link', { name: 'Classroom' }).first().click();
+  await expect(page.getByText('No readings yet.')).toBeVisible();
+  await expect(page.getByRole('timer')).toHaveCount(0);
+  await page.getByLabel('Learner').fill('Eli');
+  await expect(page.getByRole('button', { name: 'Record', exact: true })).toBeEnabled();
+});
+
 test('a file that is not audio is refused in plain words, and nothing is kept', async ({ page }) => {
   await page.goto('/classroom');
   // The page has started (its history read): the form's fields are live.

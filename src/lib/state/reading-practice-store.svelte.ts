@@ -95,9 +95,12 @@ class ReadingPracticeStore {
       this.#elapsedS = 0;
       this.#timer = setInterval(() => {
         this.#elapsedS = (performance.now() - startedAt) / 1000;
-        // A recording left running: stopped where the analysis would refuse it anyway.
+        // A recording left running: stopped where the analysis would refuse it anyway, kept for Stop to measure.
         if (this.#elapsedS >= MAX_RECORDING_S) {
-          this.#recorder?.stop();
+          clearInterval(this.#timer);
+          if (recorder.state !== 'inactive') {
+            recorder.stop();
+          }
         }
       }, 250);
     });
@@ -120,10 +123,12 @@ class ReadingPracticeStore {
     await this.#measure({ ...details, recording, source: 'microphone' });
   }
 
-  /** Throws the recording away unmeasured. */
+  /** Throws the recording away unmeasured (also when the page is left: the microphone goes off). */
   cancelRecording(): void {
     clearInterval(this.#timer);
-    this.#recorder?.stop();
+    if (this.#recorder && this.#recorder.state !== 'inactive') {
+      this.#recorder.stop();
+    }
     this.#recorder = null;
     this.#stopped = null;
     this.#phase = 'idle';
