@@ -47,18 +47,23 @@ describe('edge API processes', () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('refuses a bad API key entry or JWT setting the same way, in the server and in a worker', async () => {
-    for (const entry of ['edge-api/server.ts', 'edge-api/worker.ts']) {
-      const badKey = run(entry, { API_KEYS: 'tenant-without-a-hash' });
-      expect(await badKey.exited).toBe(2);
-      expect(badKey.output().stderr).toContain('API_KEYS');
-      expect(badKey.output().stderr).not.toMatch(/\n\s+at /);
+  // Three processes start in turn, each loading the whole server (over a second apiece on a busy 2-core machine).
+  it(
+    'refuses a bad API key entry or JWT setting the same way, in the server and in a worker',
+    { timeout: 30_000 },
+    async () => {
+      for (const entry of ['edge-api/server.ts', 'edge-api/worker.ts']) {
+        const badKey = run(entry, { API_KEYS: 'tenant-without-a-hash' });
+        expect(await badKey.exited).toBe(2);
+        expect(badKey.output().stderr).toContain('API_KEYS');
+        expect(badKey.output().stderr).not.toMatch(/\n\s+at /);
+      }
+      const badJwt = run('edge-api/server.ts', { JWT_SECRET: 'short', JWT_ISSUER: 'https://id', JWT_AUDIENCE: 'hub' });
+      expect(await badJwt.exited).toBe(2);
+      expect(badJwt.output().stderr).toContain('JWT_SECRET');
+      expect(badJwt.output().stderr).not.toMatch(/\n\s+at /);
     }
-    const badJwt = run('edge-api/server.ts', { JWT_SECRET: 'short', JWT_ISSUER: 'https://id', JWT_AUDIENCE: 'hub' });
-    expect(await badJwt.exited).toBe(2);
-    expect(badJwt.output().stderr).toContain('JWT_SECRET');
-    expect(badJwt.output().stderr).not.toMatch(/\n\s+at /);
-  });
+  );
 
   it(
     'runs jobs in a separate `npm run worker` process that serves its own metrics, and both stop cleanly on SIGTERM',
