@@ -183,5 +183,28 @@ describe('assistant store: questions, stops and the history', () => {
     cancel.mockClear();
     assistantStore.stop();
     expect(cancel).toHaveBeenCalled();
+
+    // A speed and a voice that this browser does not have: kept across a reload, read at that
+    // speed in the default voice.
+    assistantStore.setVoice({ rate: 1.5, voiceUri: 'voice-from-another-device' });
+    await assistantStore.init();
+    expect(assistantStore.voice).toEqual({ rate: 1.5, voiceUri: 'voice-from-another-device' });
+    speak.mockClear();
+    expect(await assistantStore.ask(await testFrame(), 'Faster', 'upload')).toBe(true);
+    const utterance = speak.mock.calls[0]![0];
+    expect(utterance.rate).toBe(1.5);
+    expect(utterance.voice).toBeNull();
+    assistantStore.setVoice({ rate: 1, voiceUri: null });
+  });
+
+  it('lists the voices on this device before the online ones', () => {
+    const voice = (name: string, localService: boolean) =>
+      ({ name, lang: 'en-GB', voiceURI: `uri:${name}`, localService, default: false }) as SpeechSynthesisVoice;
+    vi.spyOn(speechSynthesis, 'getVoices').mockReturnValue([voice('Zed online', false), voice('Amy', true)]);
+    speechSynthesis.dispatchEvent(new Event('voiceschanged'));
+    expect(assistantStore.voices).toEqual([
+      { uri: 'uri:Amy', label: 'Amy (en-GB)' },
+      { uri: 'uri:Zed online', label: 'Zed online (en-GB) · online' }
+    ]);
   });
 });

@@ -81,4 +81,17 @@ test('on a phone the shutter asks about the frame and the answer rises over the 
     .getByRole('button', { name: /Show more/ })
     .click();
   await expect(page.getByRole('switch', { name: 'Read answers aloud' })).toBeChecked();
+
+  // With it on, how answers are read: the voice and the speed, kept too.
+  const speed = page.getByRole('slider', { name: /^Speed/ });
+  await expect(speed).toHaveValue('1');
+  await expect(page.getByLabel('Voice')).toHaveValue('');
+  await speed.fill('1.5');
+  await expect(page.getByText('1.5×')).toBeVisible();
+  await page.reload();
+  await page
+    .getByRole('region', { name: 'Answer and questions' })
+    .getByRole('button', { name: /Show more/ })
+    .click();
+  await expect(page.getByRole('slider', { name: /^Speed/ })).toHaveValue('1.5');
 });

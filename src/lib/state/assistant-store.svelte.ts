@@ -12,7 +12,19 @@ import {
   recentObservations,
   restoreObservations
 } from '#lib/services/observations.service.ts';
-import { canReadAloud, loadReadAloud, saveReadAloud, speak, stopSpeaking } from '#lib/services/read-aloud.service.ts';
+import {
+  canReadAloud,
+  DEFAULT_VOICE,
+  loadReadAloud,
+  loadVoice,
+  saveReadAloud,
+  saveVoice,
+  speak,
+  stopSpeaking,
+  watchVoices,
+  type SpeechVoice,
+  type VoiceChoice
+} from '#lib/services/read-aloud.service.ts';
 import type { UserError } from '#lib/services/handle-error.ts';
 import { RealtimeClient, RealtimeError, type ServerAnswer } from '#lib/services/realtime-client.ts';
 import { loadSetting, saveSetting, type Settings } from '#lib/services/settings.service.ts';
@@ -72,6 +84,10 @@ class AssistantStore {
   /** A question typed while an answer was being written: asked when that one is done. */
   #next = $state.raw<{ prompt: string; grab: FrameGrab } | null>(null);
   #readAloud = $state(false);
+  #voice = $state.raw<SpeechVoice>(DEFAULT_VOICE);
+  #voices = $state.raw<VoiceChoice[]>([]);
+  /** The voice list is followed from the first init on, for as long as the app runs. */
+  #watchingVoices = false;
   /** The model writing the answer shown, and why it was the one. */
   #choice = $state.raw<{ modelName: string; reason: string } | null>(null);
   #realtime: RealtimeClient | null = null;
@@ -111,6 +127,14 @@ class AssistantStore {
     return canReadAloud();
   }
   /** Finished answers are spoken; false where the browser cannot speak. */
+  /** The voice and speed answers are read in. */
+  get voice(): SpeechVoice {
+    return this.#voice;
+  }
+  /** The browser's voices, local ones first (an online one may send the answer to a speech service). */
+  get voices(): VoiceChoice[] {
+    return this.#voices;
+  }
   get readAloud(): boolean {
     return this.#readAloud;
   }
@@ -190,6 +214,11 @@ class AssistantStore {
   /** Loads the history and where answers are computed. */
   async init(): Promise<void> {
     this.#readAloud = loadReadAloud();
+    this.#voice = loadVoice();
+    if (!this.#watchingVoices) {
+      this.#watchingVoices = true;
+      watchVoices((voices) => (this.#voices = voices));
+    }
     [this.#history, this.#answerOnChoice] = await Promise.all([recentObservations(), loadSetting('answerOn')]);
   }
 
@@ -199,6 +228,12 @@ class AssistantStore {
     if (!on) {
       stopSpeaking();
     }
+  }
+
+  /** Changes the voice or speed; the next answer is read with it. */
+  setVoice(change: Partial<SpeechVoice>): void {
+    this.#voice = { ...this.#voice, ...change };
+    saveVoice(this.#voice);
   }
 
   /**
@@ -413,7 +448,7 @@ class AssistantStore {
   /** An answer is complete: read aloud when asked to, unless the user stopped it. */
   #finished(stopped: boolean): void {
     if (this.#readAloud && !stopped && this.#answer.trim()) {
-      speak(this.#answer);
+      speak(this.#answer, this.#voice);
     }
   }
 
