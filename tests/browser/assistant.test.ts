@@ -4,6 +4,7 @@ import { db } from '#lib/db/index.ts';
 import { appEvents, type AppEvents } from '#lib/services/app-events.ts';
 import { installModel } from '#lib/services/model-install.service.ts';
 import { recentObservations } from '#lib/services/observations.service.ts';
+import { watchVoices, type VoiceChoice } from '#lib/services/speech-voices.service.ts';
 import { saveSetting } from '#lib/services/settings.service.ts';
 import { assistantStore, type FrameSource } from '#lib/state/assistant-store.svelte.ts';
 import { modelsStore } from '#lib/state/models-store.svelte.ts';
@@ -197,14 +198,22 @@ describe('assistant store: questions, stops and the history', () => {
     assistantStore.setVoice({ rate: 1, voiceUri: null });
   });
 
-  it('lists the voices on this device before the online ones', () => {
+  it('lists the voices on this device before the online ones, again when the browser changes them', () => {
     const voice = (name: string, localService: boolean) =>
       ({ name, lang: 'en-GB', voiceURI: `uri:${name}`, localService, default: false }) as SpeechSynthesisVoice;
-    vi.spyOn(speechSynthesis, 'getVoices').mockReturnValue([voice('Zed online', false), voice('Amy', true)]);
+    const getVoices = vi.spyOn(speechSynthesis, 'getVoices').mockReturnValue([]);
+    const lists: VoiceChoice[][] = [];
+    const unwatch = watchVoices((voices) => lists.push(voices));
+    getVoices.mockReturnValue([voice('Zed online', false), voice('Amy', true)]);
     speechSynthesis.dispatchEvent(new Event('voiceschanged'));
-    expect(assistantStore.voices).toEqual([
-      { uri: 'uri:Amy', label: 'Amy (en-GB)' },
-      { uri: 'uri:Zed online', label: 'Zed online (en-GB) · online' }
+    unwatch();
+    speechSynthesis.dispatchEvent(new Event('voiceschanged'));
+    expect(lists).toEqual([
+      [],
+      [
+        { uri: 'uri:Amy', label: 'Amy (en-GB)' },
+        { uri: 'uri:Zed online', label: 'Zed online (en-GB) · online' }
+      ]
     ]);
   });
 });

@@ -16,12 +16,6 @@ export interface SpeechVoice {
 export const DEFAULT_VOICE: SpeechVoice = { voiceUri: null, rate: 1 };
 export const RATE_RANGE = { min: 0.5, max: 2 } as const;
 
-/** A voice the user can choose, named as the browser names it. */
-export interface VoiceChoice {
-  uri: string;
-  label: string;
-}
-
 /** Whether this browser can speak at all (some, and most test browsers, have no voices API). */
 export function canReadAloud(): boolean {
   return typeof speechSynthesis !== 'undefined' && typeof SpeechSynthesisUtterance !== 'undefined';
@@ -50,29 +44,6 @@ export function loadVoice(): SpeechVoice {
 
 export function saveVoice(voice: SpeechVoice): void {
   localStorage.setItem(VOICE_KEY, JSON.stringify(voice));
-}
-
-/**
- * The voices this browser has, local ones first (they work offline; the others may send the
- * text to a speech service), and `onChange` when the list arrives or changes: browsers load it
- * after the page.
- */
-export function watchVoices(onChange: (voices: VoiceChoice[]) => void): void {
-  if (!canReadAloud()) {
-    return;
-  }
-  const read = () =>
-    onChange(
-      speechSynthesis
-        .getVoices()
-        .toSorted((a, b) => Number(b.localService) - Number(a.localService) || a.name.localeCompare(b.name))
-        .map((voice) => ({
-          uri: voice.voiceURI,
-          label: `${voice.name} (${voice.lang})${voice.localService ? '' : ' · online'}`
-        }))
-    );
-  read();
-  speechSynthesis.addEventListener('voiceschanged', read);
 }
 
 /** Speaks `text`, cutting off whatever was being read: the newest answer is the one that matters. */

@@ -21,9 +21,7 @@ import {
   saveVoice,
   speak,
   stopSpeaking,
-  watchVoices,
-  type SpeechVoice,
-  type VoiceChoice
+  type SpeechVoice
 } from '#lib/services/read-aloud.service.ts';
 import type { UserError } from '#lib/services/handle-error.ts';
 import { RealtimeClient, RealtimeError, type ServerAnswer } from '#lib/services/realtime-client.ts';
@@ -85,9 +83,6 @@ class AssistantStore {
   #next = $state.raw<{ prompt: string; grab: FrameGrab } | null>(null);
   #readAloud = $state(false);
   #voice = $state.raw<SpeechVoice>(DEFAULT_VOICE);
-  #voices = $state.raw<VoiceChoice[]>([]);
-  /** The voice list is followed from the first init on, for as long as the app runs. */
-  #watchingVoices = false;
   /** The model writing the answer shown, and why it was the one. */
   #choice = $state.raw<{ modelName: string; reason: string } | null>(null);
   #realtime: RealtimeClient | null = null;
@@ -130,10 +125,6 @@ class AssistantStore {
   /** The voice and speed answers are read in. */
   get voice(): SpeechVoice {
     return this.#voice;
-  }
-  /** The browser's voices, local ones first (an online one may send the answer to a speech service). */
-  get voices(): VoiceChoice[] {
-    return this.#voices;
   }
   get readAloud(): boolean {
     return this.#readAloud;
@@ -215,10 +206,6 @@ class AssistantStore {
   async init(): Promise<void> {
     this.#readAloud = loadReadAloud();
     this.#voice = loadVoice();
-    if (!this.#watchingVoices) {
-      this.#watchingVoices = true;
-      watchVoices((voices) => (this.#voices = voices));
-    }
     [this.#history, this.#answerOnChoice] = await Promise.all([recentObservations(), loadSetting('answerOn')]);
   }
 
