@@ -26,6 +26,7 @@ import { MODEL_MIRROR_DOC, modelMirror } from './routes/models.ts';
 import { openAiModels } from './routes/openai-models.ts';
 import { realtimeRoutes } from './routes/realtime.ts';
 import { speechRoutes } from './routes/speech.ts';
+import { transcriptions } from './routes/transcriptions.ts';
 import { stateQuery } from './routes/state-query.ts';
 import { taskSessionRoutes } from './routes/task-sessions.ts';
 import { uploadRoutes } from './routes/uploads.ts';
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps) {
     .use('/embeddings', replay)
     .route('/', chatCompletions(deps))
     .route('/', embeddings(deps))
+    .route('/', transcriptions(deps))
     .route('/', openAiModels(deps))
     .route('/jobs', jobRoutes({ queue: deps.queue, types: deps.jobTypes, artifacts: deps.artifacts }))
     .route('/uploads', uploadRoutes(deps));

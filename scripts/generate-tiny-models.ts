@@ -15,6 +15,7 @@ import { tinyLlamaRepo } from './tiny-models/llama.ts';
 import { tinyMoondreamRepo } from './tiny-models/moondream.ts';
 import { writeRepo, type GeneratedRepo, type RepoFile } from './tiny-models/repo-files.ts';
 import { smolvlm2Repo, TINY_SMOLVLM2 } from './tiny-models/smolvlm2.ts';
+import { TINY_WHISPER, whisperRepo } from './tiny-models/whisper.ts';
 
 export type { GeneratedFile, GeneratedRepo } from './tiny-models/repo-files.ts';
 
@@ -25,7 +26,8 @@ const TINY: Record<string, (repo: string) => RepoFile[]> = {
   'vision-hub-dev/tiny-llama': tinyLlamaRepo,
   'vision-hub-dev/tiny-florence2': (repo) => florence2Repo(repo, TINY_FLORENCE2),
   'vision-hub-dev/tiny-llava-onevision': (repo) => llavaOnevisionRepo(repo, TINY_LLAVA_ONEVISION),
-  'vision-hub-dev/tiny-smolvlm2': (repo) => smolvlm2Repo(repo, TINY_SMOLVLM2)
+  'vision-hub-dev/tiny-smolvlm2': (repo) => smolvlm2Repo(repo, TINY_SMOLVLM2),
+  'vision-hub-dev/tiny-whisper': (repo) => whisperRepo(repo, TINY_WHISPER)
 };
 
 /** Real layer counts and widths with random weights: honest timings, meaningless answers. */

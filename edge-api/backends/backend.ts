@@ -63,6 +63,45 @@ export interface EmbeddingResult {
   promptTokens: number;
 }
 
+/** A recording as the client sent it (a multipart file part, or the seed's base64 audio). */
+export interface AudioFile {
+  bytes: Uint8Array<ArrayBuffer>;
+  /** The file name the client gave (model servers read the format from its extension). */
+  name: string;
+  /** Its media type; `application/octet-stream` when not told. */
+  type: string;
+  /** The rate of bare PCM samples; a WAV file says its own. */
+  sampleRate?: number;
+  /** The request field it came in (`file`, `audioBase64`), which an error about it names. */
+  field: string;
+}
+
+export interface TranscriptionRequest {
+  model: string;
+  file: AudioFile;
+  /** ISO-639-1 code of the spoken language; the model detects it when absent. */
+  language?: string;
+  /** Text the transcript should follow on from (names, spelling). */
+  prompt?: string;
+  temperature?: number;
+}
+
+export interface TranscriptSegment {
+  /** Seconds from the start of the recording. */
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface TranscriptionResult {
+  text: string;
+  /** The language as OpenAI names it (`english`), or null when the model did not say. */
+  language: string | null;
+  durationS: number;
+  /** The transcript in timed pieces; one segment for the whole recording when the model gives no times. */
+  segments: TranscriptSegment[];
+}
+
 /**
  * What a model can do: `chat` (with images when also `vision`), `embeddings`, `images`
  * (generation), `audio`. Each backend declares its models' capabilities; routes and job types name
@@ -95,6 +134,8 @@ export interface Backend {
   models(): ModelInfo[];
   chat(request: ChatRequest, options: ChatOptions): Promise<ChatResult>;
   embed(model: string, input: string[], options: EmbedOptions): Promise<EmbeddingResult>;
+  /** Speech to text: the transcript with timed segments. */
+  transcribe(request: TranscriptionRequest, options: CallOptions): Promise<TranscriptionResult>;
   /** Checks reachability now (a cheap call per server), for readiness and `/health/detailed`. */
   status(): Promise<BackendStatus[]>;
   close(): Promise<void>;

@@ -11,6 +11,7 @@ import {
   pipeline,
   StoppingCriteriaList,
   TextStreamer,
+  type AutomaticSpeechRecognitionPipeline,
   type FeatureExtractionPipeline,
   type Message,
   type PreTrainedModel,
@@ -19,7 +20,9 @@ import {
   type Tensor
 } from '@huggingface/transformers';
 import type { ModelEntry, ModelManifest } from '../../src/lib/core/manifest.ts';
+import { resample } from '../../src/lib/core/speech/resample.ts';
 import { badRequest, notFound } from '../http/errors.ts';
+import { decodeAudio, isWav } from '../speech/decode-audio.ts';
 import type {
   Backend,
   BackendStatus,
@@ -27,7 +30,10 @@ import type {
   ChatMessage,
   ChatRequest,
   ChatResult,
-  ModelInfo
+  Capability,
+  ModelInfo,
+  TranscriptionRequest,
+  TranscriptionResult
 } from './backend.ts';
 import { loadImage, type ImageLimits } from './load-image.ts';
 
@@ -57,6 +63,22 @@ export function localDevice(): LocalDevice {
 /** Architectures this backend can chat with (moondream's prompt format is the browser's alone for now). */
 const CHAT_ARCHITECTURES = new Set(['idefics3', 'llama']);
 
+/** What each manifest task does, as the routes name it. */
+const CAPABILITIES_OF: Record<ModelEntry['task'], Capability[]> = {
+  'image-text-to-text': ['chat', 'vision'],
+  'text-generation': ['chat'],
+  'feature-extraction': ['embeddings'],
+  'automatic-speech-recognition': ['audio']
+};
+
+/** Whisper hears 16 kHz audio. */
+const SPEECH_RATE = 16_000;
+/**
+ * The longest recording transcribed in one request: half an hour is 115 MB of 16 kHz float
+ * samples, and minutes of work on a CPU.
+ */
+const MAX_AUDIO_SECONDS = 1_800;
+
 /**
  * Runs manifest models on this machine with transformers.js on onnxruntime-node (CPU or CUDA): the
  * embedded default, so the API answers with no GPU server, and what the tests use with the tiny
@@ -82,20 +104,33 @@ export function localBackend(options: {
     (model) =>
       (!options.only?.length || options.only.includes(model.id)) &&
       existsSync(join(root, model.source.repo, 'config.json')) &&
-      (model.task === 'feature-extraction' || CHAT_ARCHITECTURES.has(model.architecture))
+      (model.task === 'feature-extraction' ||
+        model.task === 'automatic-speech-recognition' ||
+        CHAT_ARCHITECTURES.has(model.architecture))
   );
   const byId = new Map(present.flatMap((model) => [[model.id, model] as const, [model.source.repo, model] as const]));
   const chatModels = new Map<string, Promise<LoadedChat>>();
   const embedders = new Map<string, Promise<FeatureExtractionPipeline>>();
+  const recognisers = new Map<string, Promise<AutomaticSpeechRecognitionPipeline>>();
   const queues = new Map<string, Promise<unknown>>();
 
-  function entry(id: string, task: 'chat' | 'embeddings'): ModelEntry {
+  function entry(id: string, capability: Capability): ModelEntry {
     const model = byId.get(id);
-    const fits = model && (task === 'embeddings') === (model.task === 'feature-extraction');
-    if (!model || !fits) {
-      throw notFound(`The model "${id}" does not exist or cannot do ${task}`, 'model_not_found');
+    if (!model || !CAPABILITIES_OF[model.task].includes(capability)) {
+      throw notFound(`The model "${id}" does not exist or cannot do ${capability}`, 'model_not_found');
     }
     return model;
+  }
+
+  /** One pipeline per model, loaded on first use; a failed load is tried again next time. */
+  function loaded<T>(cache: Map<string, Promise<T>>, model: ModelEntry, load: () => Promise<T>): Promise<T> {
+    let found = cache.get(model.id);
+    if (!found) {
+      found = load();
+      found.catch(() => cache.delete(model.id));
+      cache.set(model.id, found);
+    }
+    return found;
   }
 
   /** Times a call to a known model (never a name a client made up: it becomes a metric label). */
@@ -120,22 +155,16 @@ export function localBackend(options: {
   }
 
   function loadChat(model: ModelEntry): Promise<LoadedChat> {
-    let loaded = chatModels.get(model.id);
-    if (!loaded) {
-      loaded = (async () => {
-        const load = { device, dtype: cpuDtype(model) as never };
-        if (model.task === 'image-text-to-text') {
-          const processor = await AutoProcessor.from_pretrained(model.source.repo);
-          const modelInstance = await AutoModelForImageTextToText.from_pretrained(model.source.repo, load);
-          return { kind: 'vision', processor, tokenizer: processor.tokenizer!, model: modelInstance };
-        }
-        const tokenizer = await AutoTokenizer.from_pretrained(model.source.repo);
-        return { kind: 'text', tokenizer, model: await AutoModelForCausalLM.from_pretrained(model.source.repo, load) };
-      })();
-      loaded.catch(() => chatModels.delete(model.id));
-      chatModels.set(model.id, loaded);
-    }
-    return loaded;
+    return loaded(chatModels, model, async () => {
+      const load = { device, dtype: cpuDtype(model) as never };
+      if (model.task === 'image-text-to-text') {
+        const processor = await AutoProcessor.from_pretrained(model.source.repo);
+        const modelInstance = await AutoModelForImageTextToText.from_pretrained(model.source.repo, load);
+        return { kind: 'vision', processor, tokenizer: processor.tokenizer!, model: modelInstance };
+      }
+      const tokenizer = await AutoTokenizer.from_pretrained(model.source.repo);
+      return { kind: 'text', tokenizer, model: await AutoModelForCausalLM.from_pretrained(model.source.repo, load) };
+    });
   }
 
   return {
@@ -145,12 +174,7 @@ export function localBackend(options: {
       return present.map((model) => ({
         id: model.id,
         ownedBy: model.source.repo.split('/')[0] ?? 'local',
-        capabilities:
-          model.task === 'feature-extraction'
-            ? ['embeddings']
-            : model.task === 'image-text-to-text'
-              ? ['chat', 'vision']
-              : ['chat']
+        capabilities: CAPABILITIES_OF[model.task]
       }));
     },
 
@@ -167,16 +191,15 @@ export function localBackend(options: {
     async embed(modelId, input, { signal }) {
       const model = entry(modelId, 'embeddings');
       return timed(model, async () => {
-        let extractor = embedders.get(model.id);
-        if (!extractor) {
-          extractor = pipeline('feature-extraction', model.source.repo, {
-            device,
-            dtype: cpuDtype(model) as never
-          }) as Promise<FeatureExtractionPipeline>;
-          extractor.catch(() => embedders.delete(model.id));
-          embedders.set(model.id, extractor);
-        }
-        const run = await extractor;
+        const run = await loaded(
+          embedders,
+          model,
+          () =>
+            pipeline('feature-extraction', model.source.repo, {
+              device,
+              dtype: cpuDtype(model) as never
+            }) as Promise<FeatureExtractionPipeline>
+        );
         return serialized(model.id, async () => {
           signal.throwIfAborted();
           const output = await run(input, { pooling: 'mean', normalize: true });
@@ -185,6 +208,30 @@ export function localBackend(options: {
           const promptTokens = input.reduce((sum, text) => sum + run.tokenizer.encode(text).length, 0);
           return { vectors, promptTokens };
         });
+      });
+    },
+
+    async transcribe(request, { signal }) {
+      const model = entry(request.model, 'audio');
+      if (request.prompt) {
+        throw badRequest(
+          'unsupported_parameter',
+          'Local speech recognition cannot follow on from a prompt: send the audio without one',
+          'prompt'
+        );
+      }
+      return timed(model, async () => {
+        const audio = speechSamples(request);
+        const recognise = await loaded(
+          recognisers,
+          model,
+          () =>
+            pipeline('automatic-speech-recognition', model.source.repo, {
+              device,
+              dtype: cpuDtype(model) as never
+            }) as Promise<AutomaticSpeechRecognitionPipeline>
+        );
+        return serialized(model.id, () => transcribe(recognise, audio, request, signal));
       });
     },
 
@@ -207,8 +254,8 @@ export function localBackend(options: {
       for (const loaded of chatModels.values()) {
         await (await loaded.catch(() => null))?.model.dispose();
       }
-      for (const extractor of embedders.values()) {
-        await (await extractor.catch(() => null))?.dispose();
+      for (const pipe of [...embedders.values(), ...recognisers.values()]) {
+        await (await pipe.catch(() => null))?.dispose();
       }
     }
   };
@@ -217,6 +264,89 @@ export function localBackend(options: {
 /** The dtype of the manifest's CPU (wasm) variant, which is what the model folder holds. */
 function cpuDtype(model: ModelEntry): ModelEntry['variants'][number]['dtype'] {
   return (model.variants.find((variant) => variant.device === 'wasm') ?? model.variants[0]!).dtype;
+}
+
+/** The recording as Whisper hears it: mono 16 kHz samples. */
+function speechSamples({ file }: TranscriptionRequest): Float32Array {
+  if (file.sampleRate === undefined && !isWav(file.bytes)) {
+    throw badRequest(
+      'unsupported_audio',
+      `"${file.name}" is not a WAV file. This server transcribes WAV (PCM or float, any rate); convert MP3, M4A, ` +
+        'WebM or Ogg to WAV first, or ask for a model served by an upstream that reads them',
+      file.field
+    );
+  }
+  const { samples, sampleRate } = decodeAudio(file.bytes, file.sampleRate, file.field);
+  const seconds = samples.length / sampleRate;
+  if (samples.length === 0) {
+    throw badRequest('audio_empty', 'The recording holds no samples', file.field);
+  }
+  if (seconds > MAX_AUDIO_SECONDS) {
+    throw badRequest(
+      'audio_too_long',
+      `The recording lasts ${Math.round(seconds / 60)} minutes; at most ${MAX_AUDIO_SECONDS / 60} are transcribed at once`,
+      file.field
+    );
+  }
+  return resample(samples, sampleRate, SPEECH_RATE);
+}
+
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
+
+/**
+ * Whisper over 30 s windows (5 s overlap), with segment times. transformers.js does not detect
+ * the language: it assumes English unless told, so that is what the result says.
+ */
+async function transcribe(
+  recognise: AutomaticSpeechRecognitionPipeline,
+  audio: Float32Array,
+  request: TranscriptionRequest,
+  signal: AbortSignal
+): Promise<TranscriptionResult> {
+  signal.throwIfAborted();
+  const stopping = new InterruptableStoppingCriteria();
+  const criteria = new StoppingCriteriaList();
+  criteria.push(stopping);
+  const abort = () => stopping.interrupt();
+  signal.addEventListener('abort', abort, { once: true });
+  const language = request.language ?? 'en';
+  let output: { text: string; chunks?: { timestamp: [number | null, number | null]; text: string }[] };
+  try {
+    output = (await recognise(audio, {
+      language,
+      task: 'transcribe',
+      return_timestamps: true,
+      chunk_length_s: 30,
+      stride_length_s: 5,
+      ...(request.temperature ? { do_sample: true, temperature: request.temperature } : {}),
+      // Passed on to generate(): a request that goes away stops after the current token.
+      stopping_criteria: criteria
+    } as never)) as typeof output;
+  } catch (error) {
+    if (error instanceof Error && /language/i.test(error.message)) {
+      throw badRequest('unsupported_language', `This model does not know the language "${language}"`, 'language');
+    }
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', abort);
+  }
+  signal.throwIfAborted();
+  const durationS = audio.length / SPEECH_RATE;
+  let previousEnd = 0;
+  // A model that writes no timestamps (or a last window cut short) leaves a time unknown: the
+  // segment then runs from where the last one ended to the end of the recording.
+  const segments = (output.chunks ?? [{ timestamp: [null, null], text: output.text }]).map(({ timestamp, text }) => {
+    const start = timestamp[0] ?? previousEnd;
+    const end = Math.min(durationS, timestamp[1] ?? durationS);
+    previousEnd = end;
+    return { start, end, text: text.trim() };
+  });
+  return {
+    text: output.text.trim(),
+    language: languageNames.of(language)?.toLowerCase() ?? language,
+    durationS,
+    segments
+  };
 }
 
 async function prepare(loaded: LoadedChat, messages: ChatMessage[], imageLimits: ImageLimits, signal: AbortSignal) {

@@ -20,6 +20,8 @@ import type {
   Capability,
   ChatResult,
   ModelInfo,
+  TranscriptionRequest,
+  TranscriptionResult,
   Usage
 } from './backend.ts';
 import { readSse } from '../../src/lib/core/sse.ts';
@@ -166,7 +168,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
   async function call(
     model: string,
     path: string,
-    body: (upstream: Upstream) => object,
+    body: (upstream: Upstream) => object | Promise<FormBody>,
     { signal, requestId }: CallOptions
   ): Promise<{ upstream: Upstream; response: UpstreamReply; started: number }> {
     let lastError: unknown;
@@ -174,7 +176,7 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
       const started = performance.now();
       upstream.inFlight += 1;
       try {
-        const response = await upstream.policy.execute(() => post(upstream, path, body(upstream), signal));
+        const response = await upstream.policy.execute(async () => post(upstream, path, await body(upstream), signal));
         return { upstream, response, started };
       } catch (error) {
         done(upstream, model, started, false);
@@ -190,11 +192,12 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
 
   async function post(upstream: Upstream, path: string, body: object, signal: AbortSignal): Promise<UpstreamReply> {
     let response: UpstreamReply;
+    const form = isForm(body) ? body : null;
     try {
       response = await http(`${upstream.base}${path}`, {
         method: 'POST',
-        headers: upstream.headers,
-        body: JSON.stringify(body),
+        headers: form ? { ...upstream.headers, 'content-type': form.contentType } : upstream.headers,
+        body: form ? form.multipart : JSON.stringify(body),
         signal,
         timeoutMs: options.timeoutMs
       });
@@ -320,6 +323,26 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
       }
     },
 
+    async transcribe(request, { signal, requestId }) {
+      const { upstream, response, started } = await call(
+        request.model,
+        '/audio/transcriptions',
+        (target) => transcriptionForm(request, target.config.upstreamModel ?? request.model),
+        { signal, requestId }
+      );
+      try {
+        const result = readTranscription(JSON.parse(await response.text()) as WireTranscription);
+        done(upstream, request.model, started, true);
+        return result;
+      } catch (error) {
+        done(upstream, request.model, started, false);
+        if (!signal.aborted) {
+          logFailure(upstream, error, requestId);
+        }
+        throw toApiError(error, request.model, signal);
+      }
+    },
+
     async status(): Promise<BackendStatus[]> {
       const reports = await probeAll();
       // The circuit is read now: a cached probe must not hide a circuit that opened since.
@@ -334,6 +357,57 @@ export function openAiCompatibleBackend(options: OpenAiCompatibleOptions): Backe
 function sharedCapabilities(servers: UpstreamConfig[]): Capability[] {
   const declared = servers.map((server) => server.capabilities ?? DEFAULT_CAPABILITIES);
   return declared.reduce((shared, next) => shared.filter((capability) => next.includes(capability)));
+}
+
+/** A request body that is not JSON: the bytes of a multipart form, and its content type with the boundary. */
+interface FormBody {
+  multipart: Uint8Array;
+  contentType: string;
+}
+
+const isForm = (body: object): body is FormBody => 'multipart' in body && body.multipart instanceof Uint8Array;
+
+/** The recording passed on as OpenAI's multipart form, asking for segments (`verbose_json`). */
+async function transcriptionForm(request: TranscriptionRequest, model: string): Promise<FormBody> {
+  const form = new FormData();
+  form.set('file', new Blob([request.file.bytes], { type: request.file.type }), request.file.name);
+  form.set('model', model);
+  form.set('response_format', 'verbose_json');
+  for (const [name, value] of [
+    ['language', request.language],
+    ['prompt', request.prompt],
+    ['temperature', request.temperature?.toString()]
+  ] as const) {
+    if (value !== undefined) {
+      form.set(name, value);
+    }
+  }
+  // Encoded by the platform, which also picks the boundary.
+  const encoded = new Response(form);
+  return { multipart: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type')! };
+}
+
+interface WireTranscription {
+  text?: string;
+  language?: string;
+  duration?: number;
+  segments?: { start: number; end: number; text: string }[];
+}
+
+/** A server that answers plain `json` despite the ask gets one segment: the whole recording. */
+function readTranscription(body: WireTranscription): TranscriptionResult {
+  if (typeof body.text !== 'string') {
+    throw new UpstreamFault('The model server answered without a transcript', 502);
+  }
+  const durationS = body.duration ?? body.segments?.at(-1)?.end ?? 0;
+  return {
+    text: body.text.trim(),
+    language: body.language ?? null,
+    durationS,
+    segments: body.segments?.map(({ start, end, text }) => ({ start, end, text: text.trim() })) ?? [
+      { start: 0, end: durationS, text: body.text.trim() }
+    ]
+  };
 }
 
 function toWire(message: ChatMessage) {

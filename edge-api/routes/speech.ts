@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { SpeechAnalysis } from '../../src/lib/core/speech/analyze-speech.ts';
-import { unprocessable } from '../http/errors.ts';
+import { scoreReading, type SpeechAnalysis } from '../../src/lib/core/speech/analyze-speech.ts';
+import type { TranscriptionResult } from '../backends/backend.ts';
+import type { BackendRegistry } from '../backends/registry.ts';
+import { serviceUnavailable, unprocessable } from '../http/errors.ts';
 import { apiRouter, requireJson } from '../http/validation.ts';
 import { COMMON_ERRORS, errorResponses, jsonResponse } from '../schemas/common.ts';
 import type { AuthEnv } from '../security/principal.ts';
@@ -28,7 +30,21 @@ const SpeechRequestSchema = z
       .string()
       .max(20_000)
       .optional()
-      .openapi({ description: 'What the learner said (from a speech recogniser, or typed by the teacher)' }),
+      .openapi({
+        description:
+          'What the learner said (typed by the teacher, or from the app’s recogniser); without it, analyze and ' +
+          'articulation transcribe the recording when the server has a speech model'
+      }),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .openapi({ description: 'The speech model that transcribes; the first one the server has when absent' }),
+    language: z
+      .string()
+      .regex(/^[a-z]{2,3}$/, 'an ISO-639-1 code such as "en"')
+      .optional()
+      .openapi({ description: 'The spoken language, for the transcript (English when absent)' }),
     childAge: z
       .number()
       .int()
@@ -90,12 +106,23 @@ const ArticulationErrorSchema = z
   })
   .openapi('ArticulationError');
 
+const SegmentSchema = z.object({ start: z.number(), end: z.number(), text: z.string() });
+const TranscriptionSchema = z
+  .object({
+    transcription: z.string(),
+    language: z.string().nullable(),
+    durationS: z.number(),
+    segments: z.array(SegmentSchema).openapi({ description: 'The transcript in timed pieces (seconds)' }),
+    model: z.string(),
+    processingTimeMs: z.number()
+  })
+  .openapi('SpeechTranscription');
+
 const AnalysisSchema = z
   .object({
-    transcription: z
-      .string()
-      .nullable()
-      .openapi({ description: 'The transcript sent, or null: this endpoint runs no recogniser' }),
+    transcription: z.string().nullable().openapi({
+      description: 'The transcript sent, else the server’s own; null when neither exists (no speech model here)'
+    }),
     articulationErrors: z.array(ArticulationErrorSchema).openapi({
       description:
         'Words of the passage read as another word (needs `referenceText` and `transcript`); sounds within a word ' +
@@ -115,7 +142,7 @@ const route = <P extends string, S extends z.ZodType>(path: P, summary: string, 
     summary,
     middleware: [requireJson] as const,
     request: { body: { content: { 'application/json': { schema: SpeechRequestSchema } }, required: true } },
-    responses: { 200: jsonResponse(schema, 'The measures'), ...errorResponses(...COMMON_ERRORS) }
+    responses: { 200: jsonResponse(schema, 'The measures'), ...errorResponses(...COMMON_ERRORS, 404, 503) }
   });
 
 function articulationErrors(analysis: SpeechAnalysis): z.infer<typeof ArticulationErrorSchema>[] {
@@ -142,10 +169,34 @@ function readingMetrics(analysis: SpeechAnalysis): z.infer<typeof ReadingSchema>
  * pauses, speaking and articulation rate and pitch from the recording alone, and the reading
  * scored word by word when the passage and a transcript come with it.
  */
-export function speechRoutes(deps: { speech: SpeechAnalyzer }) {
-  const measure = async (body: z.infer<typeof SpeechRequestSchema>, signal: AbortSignal) => {
+export function speechRoutes(deps: { speech: SpeechAnalyzer; backends: BackendRegistry }) {
+  type SpeechBody = z.infer<typeof SpeechRequestSchema>;
+  /** The model that transcribes: the one asked for, else the first the server has (null: none). */
+  const speechModel = (body: SpeechBody) =>
+    body.model ?? deps.backends.models().find((model) => model.capabilities.includes('audio'))?.id ?? null;
+  const transcribe = (body: SpeechBody, model: string, signal: AbortSignal): Promise<TranscriptionResult> =>
+    deps.backends.forModel(model, 'audio').transcribe(
+      {
+        model,
+        file: {
+          bytes: new Uint8Array(Buffer.from(body.audioBase64, 'base64')),
+          name: 'recording.wav',
+          type: 'audio/wav',
+          sampleRate: body.sampleRate,
+          field: 'audioBase64'
+        },
+        language: body.language
+      },
+      { signal }
+    );
+  /**
+   * The analysis, with the transcript sent or (`transcribing`, and a model here) the server's own.
+   * The recording is measured first: that also refuses one too long or unreadable before any
+   * transcription starts.
+   */
+  const measure = async (body: SpeechBody, signal: AbortSignal, transcribing = false) => {
     const started = performance.now();
-    const analysis = await deps.speech.analyze(
+    let analysis = await deps.speech.analyze(
       {
         audio: Buffer.from(body.audioBase64, 'base64'),
         sampleRate: body.sampleRate,
@@ -154,7 +205,15 @@ export function speechRoutes(deps: { speech: SpeechAnalyzer }) {
       },
       signal
     );
-    return { analysis, processingTimeMs: Math.round(performance.now() - started) };
+    let transcript = body.transcript ?? null;
+    const model = transcribing && transcript === null ? speechModel(body) : null;
+    if (model) {
+      transcript = (await transcribe(body, model, signal)).text;
+      if (body.referenceText !== undefined) {
+        analysis = { ...analysis, reading: scoreReading(body.referenceText, transcript, analysis.fluency.speakingS) };
+      }
+    }
+    return { analysis, transcript, processingTimeMs: Math.round(performance.now() - started) };
   };
   const prosodyOf = ({ prosody: { contour: _c, stepS: _s, ...summary } }: SpeechAnalysis) => summary;
 
@@ -162,11 +221,10 @@ export function speechRoutes(deps: { speech: SpeechAnalyzer }) {
     .openapi(
       route('/speech/analyze', 'Speech practice: fluency, prosody and the reading scored', AnalysisSchema),
       async (c) => {
-        const body = c.req.valid('json');
-        const { analysis, processingTimeMs } = await measure(body, c.req.raw.signal);
+        const { analysis, transcript, processingTimeMs } = await measure(c.req.valid('json'), c.req.raw.signal, true);
         return c.json(
           {
-            transcription: body.transcript ?? null,
+            transcription: transcript,
             articulationErrors: articulationErrors(analysis),
             fluencyMetrics: analysis.fluency,
             prosodyMetrics: prosodyOf(analysis),
@@ -219,14 +277,16 @@ export function speechRoutes(deps: { speech: SpeechAnalyzer }) {
       ),
       async (c) => {
         const body = c.req.valid('json');
-        if (body.referenceText === undefined || body.transcript === undefined) {
+        const heard = body.transcript !== undefined || speechModel(body) !== null;
+        if (body.referenceText === undefined || !heard) {
           throw unprocessable(
-            'Send the passage (referenceText) and what was said (transcript): the reading is scored against them',
+            'Send the passage (referenceText) and what was said (transcript; this server has no speech model to ' +
+              'transcribe it): the reading is scored against them',
             'transcript_required',
             body.referenceText === undefined ? 'referenceText' : 'transcript'
           );
         }
-        const { analysis, processingTimeMs } = await measure(body, c.req.raw.signal);
+        const { analysis, processingTimeMs } = await measure(body, c.req.raw.signal, true);
         return c.json(
           {
             articulationErrors: articulationErrors(analysis),
@@ -236,5 +296,29 @@ export function speechRoutes(deps: { speech: SpeechAnalyzer }) {
           200
         );
       }
-    );
+    )
+    .openapi(route('/speech/transcribe', 'Speech to text, with timed segments', TranscriptionSchema), async (c) => {
+      const body = c.req.valid('json');
+      const model = speechModel(body);
+      if (!model) {
+        throw serviceUnavailable(
+          'This server has no speech model: put Whisper (whisper-base) in its models folder, or configure an ' +
+            'upstream with the audio capability',
+          'no_speech_model'
+        );
+      }
+      const started = performance.now();
+      const result = await transcribe(body, model, c.req.raw.signal);
+      return c.json(
+        {
+          transcription: result.text,
+          language: result.language,
+          durationS: result.durationS,
+          segments: result.segments,
+          model,
+          processingTimeMs: Math.round(performance.now() - started)
+        },
+        200
+      );
+    });
 }

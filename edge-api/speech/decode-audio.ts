@@ -8,20 +8,25 @@ export interface DecodedAudio {
 
 const RIFF = /^(RIFF|RIFX|RF64)/;
 
+/** Whether `bytes` start as a RIFF file does (a WAV file, or one of the RIFF variants refused later). */
+export function isWav(bytes: Uint8Array): boolean {
+  return RIFF.test(new TextDecoder().decode(bytes.subarray(0, 4)));
+}
+
 /**
  * A recording as sent to `/api/v1/speech/*`: a WAV file (PCM or float, any channel count, mixed
  * down to mono), or bare 16-bit little-endian mono PCM when `sampleRate` says its rate (the seed
  * client's `audioBase64` + `sampleRate`).
  */
-export function decodeAudio(bytes: Uint8Array, sampleRate?: number): DecodedAudio {
-  if (RIFF.test(new TextDecoder().decode(bytes.subarray(0, 4)))) {
-    return decodeWav(bytes);
+export function decodeAudio(bytes: Uint8Array, sampleRate?: number, field = 'audioBase64'): DecodedAudio {
+  if (isWav(bytes)) {
+    return decodeWav(bytes, field);
   }
   if (sampleRate === undefined) {
     throw badRequest(
       'unsupported_audio',
       'The audio is not a WAV file: send WAV, or 16-bit little-endian mono PCM with its sampleRate',
-      'audioBase64'
+      field
     );
   }
   const count = Math.floor(bytes.byteLength / 2);
@@ -43,11 +48,10 @@ const EXTENSIBLE = 0xfffe;
  * (MIT), which converts sample by sample through generic code: 3.7 s for 74 s of 16-bit speech on
  * the CI machine, against milliseconds here.
  */
-export function decodeWav(bytes: Uint8Array): DecodedAudio {
+export function decodeWav(bytes: Uint8Array, field = 'audioBase64'): DecodedAudio {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const text = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
-  const refuse = (why: string) =>
-    badRequest('unsupported_audio', `The WAV file could not be read: ${why}`, 'audioBase64');
+  const refuse = (why: string) => badRequest('unsupported_audio', `The WAV file could not be read: ${why}`, field);
   if (bytes.byteLength < 12 || text(0) !== 'RIFF' || text(8) !== 'WAVE') {
     throw refuse('it does not start with a RIFF/WAVE header (RIFX and RF64 are not read)');
   }

@@ -42,7 +42,8 @@ describe('POST /api/v1/speech/*', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, Record<string, unknown>>;
     expect(body).toMatchObject({
-      transcription: null,
+      // The server's own transcript (the tiny Whisper's words: it has a speech model).
+      transcription: expect.stringMatching(/\w/),
       articulationErrors: [],
       readingMetrics: null,
       fluencyMetrics: { pauseCount: 1 },
@@ -80,7 +81,7 @@ describe('POST /api/v1/speech/*', () => {
     expect(await long.json()).toMatchObject({ error: { code: 'audio_too_long', param: 'audioBase64' } });
   });
 
-  it('scores the reading word by word, and asks for the passage and transcript to do it', async () => {
+  it('scores the reading word by word, against the transcript sent or its own', async () => {
     const reading = speak(PASSAGE, ['-s', '150']);
     const audioBase64 = wav(reading.samples, reading.sampleRate).toString('base64');
     const res = await post('articulation', {
@@ -94,9 +95,39 @@ describe('POST /api/v1/speech/*', () => {
       readingMetrics: { correct: 10, omissions: 1, substitutions: 1, insertions: 0, referenceWords: 12 }
     });
 
-    const missing = await post('articulation', { audioBase64, referenceText: PASSAGE });
-    expect(missing.status).toBe(422);
-    expect(await missing.json()).toMatchObject({ error: { code: 'transcript_required', param: 'transcript' } });
+    // Without a transcript, the server's speech model hears the reading and it is scored against that.
+    const heard = await post('transcribe', { audioBase64 });
+    const { transcription } = (await heard.json()) as { transcription: string };
+    const scored = await post('articulation', { audioBase64, referenceText: PASSAGE });
+    expect(scored.status).toBe(200);
+    const { ops: _ops, ...expected } = analyzeSpeech(reading.samples, reading.sampleRate, {
+      reference: PASSAGE,
+      transcript: transcription
+    }).reading!;
+    expect(await scored.json()).toMatchObject({ readingMetrics: expected });
+  });
+
+  it('transcribes in the seed’s shape: text, language, duration and timed segments, from WAV or bare PCM', async () => {
+    const res = await post('transcribe', { audioBase64: wav(samples, rate).toString('base64'), language: 'de' });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { durationS: number; segments: { start: number; end: number }[] };
+    expect(body).toMatchObject({
+      transcription: expect.stringMatching(/\w/),
+      language: 'german',
+      model: 'tiny-whisper',
+      processingTimeMs: expect.any(Number)
+    });
+    expect(body.durationS).toBeCloseTo(samples.length / rate, 2);
+    expect(body.segments.at(-1)!.end).toBeCloseTo(body.durationS, 3);
+
+    const pcm = await post('transcribe', { audioBase64: pcm16(samples).toString('base64'), sampleRate: rate });
+    expect(pcm.status).toBe(200);
+    const unknown = await post('transcribe', {
+      audioBase64: pcm16(samples).toString('base64'),
+      sampleRate: rate,
+      model: 'nope'
+    });
+    expect(unknown.status).toBe(404);
   });
 
   it('gives the pitch contour every 10 ms', async () => {
@@ -122,6 +153,29 @@ describe('POST /api/v1/speech/*', () => {
     expect(analysed).toBe(false);
     expect((await analysis).status).toBe(200);
   }, 30_000);
+
+  it('on a server without a speech model: asks for the transcript, and says why /transcribe cannot answer', async () => {
+    const bare = await testApp({ LOCAL_MODELS: 'tiny-bert' });
+    try {
+      const audioBase64 = wav(samples, rate).toString('base64');
+      const ask = (path: string, body: object) =>
+        bare.app.request(`/api/v1/speech/${path}`, {
+          method: 'POST',
+          headers: jsonHeaders(),
+          body: JSON.stringify(body)
+        });
+      const missing = await ask('articulation', { audioBase64, referenceText: PASSAGE });
+      expect(missing.status).toBe(422);
+      expect(await missing.json()).toMatchObject({ error: { code: 'transcript_required', param: 'transcript' } });
+      const analysed = await ask('analyze', { audioBase64 });
+      expect(await analysed.json()).toMatchObject({ transcription: null });
+      const transcribed = await ask('transcribe', { audioBase64 });
+      expect(transcribed.status).toBe(503);
+      expect(await transcribed.json()).toMatchObject({ error: { code: 'no_speech_model' } });
+    } finally {
+      await bare.close();
+    }
+  });
 
   it('needs credentials like every /api/v1 route', async () => {
     const res = await post(

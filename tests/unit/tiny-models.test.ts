@@ -38,7 +38,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('generateTinyModels', () => {
-  it('writes the seven dev repos, and the manifest matches the bytes on disk', () => {
+  it('writes the eight dev repos, and the manifest matches the bytes on disk', () => {
     expect(generated.map((r) => r.repo)).toEqual([
       'vision-hub-dev/tiny-smolvlm',
       'vision-hub-dev/tiny-moondream',
@@ -46,7 +46,8 @@ describe('generateTinyModels', () => {
       'vision-hub-dev/tiny-llama',
       'vision-hub-dev/tiny-florence2',
       'vision-hub-dev/tiny-llava-onevision',
-      'vision-hub-dev/tiny-smolvlm2'
+      'vision-hub-dev/tiny-smolvlm2',
+      'vision-hub-dev/tiny-whisper'
     ]);
     for (const { repo, files } of generated) {
       for (const file of files) {

@@ -37,9 +37,18 @@ const variant = z.object({
 const entry = z.object({
   id: z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]*$/)),
   name: z.string().check(z.minLength(1)),
-  task: z.enum(['image-text-to-text', 'feature-extraction', 'text-generation']),
+  task: z.enum(['image-text-to-text', 'feature-extraction', 'text-generation', 'automatic-speech-recognition']),
   engine: z.enum(['transformers.js']),
-  architecture: z.enum(['idefics3', 'smolvlm', 'llava_onevision', 'moondream1', 'florence2', 'bert', 'llama']),
+  architecture: z.enum([
+    'idefics3',
+    'smolvlm',
+    'llava_onevision',
+    'moondream1',
+    'florence2',
+    'bert',
+    'llama',
+    'whisper'
+  ]),
   source: z.object({
     repo: z.string().check(z.regex(/^[\w.-]+\/[\w.-]+$/, 'repo must be owner/name')),
     revision: z.string().check(z.minLength(1))

@@ -11,6 +11,7 @@ export const MODELS_DIR = '.cache/models';
 export const VISION_MODEL = 'tiny-smolvlm';
 export const TEXT_MODEL = 'tiny-llama';
 export const EMBEDDING_MODEL = 'tiny-bert';
+export const SPEECH_MODEL = 'tiny-whisper';
 export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 
 /** Two tenants with an API key each: what one may see of the other is what isolation tests check. */
@@ -50,7 +51,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     JWT_ISSUER: 'https://idp.example',
     JWT_AUDIENCE: 'vision-hub',
     MEDGEMMA_MODEL: VISION_MODEL,
-    LOCAL_MODELS: [VISION_MODEL, TEXT_MODEL, EMBEDDING_MODEL].join(','),
+    LOCAL_MODELS: [VISION_MODEL, TEXT_MODEL, EMBEDDING_MODEL, SPEECH_MODEL].join(','),
     ...env
   });
 }

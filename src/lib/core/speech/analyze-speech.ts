@@ -93,19 +93,27 @@ export function analyzeSpeech(
     nuclei: nuclei.map((time) => round(time))
   };
 
-  let reading: ReadingMetrics | null = null;
-  if (options.reference !== undefined && options.transcript !== undefined) {
-    const alignment = alignWords(options.reference, options.transcript);
-    reading = {
-      ...alignment,
-      wordsCorrectPerMinute: speakingS > 0 ? round((alignment.correct / speakingS) * 60, 1) : 0,
-      accuracy: alignment.referenceWords > 0 ? round(alignment.correct / alignment.referenceWords) : 0
-    };
-  }
+  const reading =
+    options.reference !== undefined && options.transcript !== undefined
+      ? scoreReading(options.reference, options.transcript, speakingS)
+      : null;
   return {
     sampleRate,
     fluency,
     prosody: { ...summarisePitch(pitch), contour: pitch.hz, stepS: pitch.step },
     reading
+  };
+}
+
+/**
+ * The passage read against what was said, word by word, over `speakingS` seconds of speaking
+ * time; for a transcript that arrives after the recording was measured.
+ */
+export function scoreReading(reference: string, transcript: string, speakingS: number): ReadingMetrics {
+  const alignment = alignWords(reference, transcript);
+  return {
+    ...alignment,
+    wordsCorrectPerMinute: speakingS > 0 ? round((alignment.correct / speakingS) * 60, 1) : 0,
+    accuracy: alignment.referenceWords > 0 ? round(alignment.correct / alignment.referenceWords) : 0
   };
 }
