@@ -17,7 +17,7 @@ import { florenceRequest, florenceStreamFilter } from '#lib/core/florence.ts';
 import type { VlmFrame, VlmLoadRequest } from '#lib/core/vlm-types.ts';
 import { release, runError } from './runtime/common.ts';
 import { loadModel } from './runtime/transformers.ts';
-import { wrapModelMethod } from './runtime/transformers-internals.ts';
+import { wrapModelMethod, yieldBetweenSteps } from './runtime/transformers-internals.ts';
 import {
   buildVlm,
   florenceResult,
@@ -41,29 +41,6 @@ function timeVisionEncoder(model: PreTrainedModel): void {
     } finally {
       visionMs += performance.now() - started;
     }
-  });
-}
-
-/** Resolves in a fresh task, after messages that are already queued (an abort) have run. */
-function nextTask(): Promise<void> {
-  return new Promise((resolve) => {
-    const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => {
-      port1.close();
-      resolve();
-    };
-    port2.postMessage(null);
-  });
-}
-
-/**
- * ORT's WASM backend settles each run in microtasks, so a whole answer can be generated without
- * this worker reading a single message: yield before every decoding step so abort() lands at once.
- */
-function yieldBetweenSteps(model: PreTrainedModel): void {
-  wrapModelMethod(model, 'forward', async (forward) => {
-    await nextTask();
-    return forward();
   });
 }
 

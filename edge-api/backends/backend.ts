@@ -3,6 +3,7 @@
  * `local` adapter runs manifest models on onnxruntime-node; `openai-compatible` forwards to GPU
  * servers (vLLM, TGI, SGLang). Routes speak the OpenAI wire format; adapters only produce text.
  */
+import type { Transcript } from '../../src/lib/core/speech/transcript.ts';
 
 export type ContentPart = { type: 'text'; text: string } | { type: 'image'; url: string };
 
@@ -86,20 +87,10 @@ export interface TranscriptionRequest {
   temperature?: number;
 }
 
-export interface TranscriptSegment {
-  /** Seconds from the start of the recording. */
-  start: number;
-  end: number;
-  text: string;
-}
-
-export interface TranscriptionResult {
-  text: string;
+export interface TranscriptionResult extends Transcript {
   /** The language as OpenAI names it (`english`), or null when the model did not say. */
   language: string | null;
   durationS: number;
-  /** The transcript in timed pieces; one segment for the whole recording when the model gives no times. */
-  segments: TranscriptSegment[];
 }
 
 /**

@@ -21,6 +21,12 @@ import {
 } from '@huggingface/transformers';
 import type { ModelEntry, ModelManifest } from '../../src/lib/core/manifest.ts';
 import { resample } from '../../src/lib/core/speech/resample.ts';
+import {
+  transcriptOf,
+  WHISPER_RATE,
+  whisperOptions,
+  type WhisperOutput
+} from '../../src/lib/core/speech/transcript.ts';
 import { badRequest, notFound } from '../http/errors.ts';
 import { decodeAudio, isWav } from '../speech/decode-audio.ts';
 import type {
@@ -71,8 +77,6 @@ const CAPABILITIES_OF: Record<ModelEntry['task'], Capability[]> = {
   'automatic-speech-recognition': ['audio']
 };
 
-/** Whisper hears 16 kHz audio. */
-const SPEECH_RATE = 16_000;
 /**
  * The longest recording transcribed in one request: half an hour is 115 MB of 16 kHz float
  * samples, and minutes of work on a CPU.
@@ -222,14 +226,13 @@ export function localBackend(options: {
       }
       return timed(model, async () => {
         const audio = speechSamples(request);
-        const recognise = await loaded(
-          recognisers,
-          model,
-          () =>
-            pipeline('automatic-speech-recognition', model.source.repo, {
+        const recognise = await loaded(recognisers, model, async () =>
+          stoppable(
+            (await pipeline('automatic-speech-recognition', model.source.repo, {
               device,
               dtype: cpuDtype(model) as never
-            }) as Promise<AutomaticSpeechRecognitionPipeline>
+            })) as AutomaticSpeechRecognitionPipeline
+          )
         );
         return serialized(model.id, () => transcribe(recognise, audio, request, signal));
       });
@@ -288,15 +291,29 @@ function speechSamples({ file }: TranscriptionRequest): Float32Array {
       file.field
     );
   }
-  return resample(samples, sampleRate, SPEECH_RATE);
+  return resample(samples, sampleRate, WHISPER_RATE);
 }
 
 const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
 
+/** The signal of the request each recogniser is transcribing for (one at a time: calls are serialized). */
+const transcribing = new WeakMap<AutomaticSpeechRecognitionPipeline, AbortSignal>();
+
 /**
- * Whisper over 30 s windows (5 s overlap), with segment times. transformers.js does not detect
- * the language: it assumes English unless told, so that is what the result says.
+ * Whisper's generate() drops the `stopping_criteria` it is given, so the request's signal is
+ * checked before each decoder step instead: a client that goes away frees the model at once.
  */
+function stoppable(recognise: AutomaticSpeechRecognitionPipeline): AutomaticSpeechRecognitionPipeline {
+  const model = recognise.model as unknown as { forward(inputs: unknown): Promise<unknown> };
+  const forward = model.forward.bind(model);
+  model.forward = (inputs) => {
+    transcribing.get(recognise)?.throwIfAborted();
+    return forward(inputs);
+  };
+  return recognise;
+}
+
+/** Whisper over the recording; a request that goes away stops before the next decoder step. */
 async function transcribe(
   recognise: AutomaticSpeechRecognitionPipeline,
   audio: Float32Array,
@@ -304,48 +321,31 @@ async function transcribe(
   signal: AbortSignal
 ): Promise<TranscriptionResult> {
   signal.throwIfAborted();
-  const stopping = new InterruptableStoppingCriteria();
-  const criteria = new StoppingCriteriaList();
-  criteria.push(stopping);
-  const abort = () => stopping.interrupt();
-  signal.addEventListener('abort', abort, { once: true });
-  const language = request.language ?? 'en';
-  let output: { text: string; chunks?: { timestamp: [number | null, number | null]; text: string }[] };
+  transcribing.set(recognise, signal);
+  const options = whisperOptions(request.language);
+  let output: WhisperOutput;
   try {
     output = (await recognise(audio, {
-      language,
-      task: 'transcribe',
-      return_timestamps: true,
-      chunk_length_s: 30,
-      stride_length_s: 5,
-      ...(request.temperature ? { do_sample: true, temperature: request.temperature } : {}),
-      // Passed on to generate(): a request that goes away stops after the current token.
-      stopping_criteria: criteria
-    } as never)) as typeof output;
+      ...options,
+      ...(request.temperature ? { do_sample: true, temperature: request.temperature } : {})
+    } as never)) as WhisperOutput;
   } catch (error) {
     if (error instanceof Error && /language/i.test(error.message)) {
-      throw badRequest('unsupported_language', `This model does not know the language "${language}"`, 'language');
+      throw badRequest(
+        'unsupported_language',
+        `This model does not know the language "${options.language}"`,
+        'language'
+      );
     }
     throw error;
   } finally {
-    signal.removeEventListener('abort', abort);
+    transcribing.delete(recognise);
   }
-  signal.throwIfAborted();
-  const durationS = audio.length / SPEECH_RATE;
-  let previousEnd = 0;
-  // A model that writes no timestamps (or a last window cut short) leaves a time unknown: the
-  // segment then runs from where the last one ended to the end of the recording.
-  const segments = (output.chunks ?? [{ timestamp: [null, null], text: output.text }]).map(({ timestamp, text }) => {
-    const start = timestamp[0] ?? previousEnd;
-    const end = Math.min(durationS, timestamp[1] ?? durationS);
-    previousEnd = end;
-    return { start, end, text: text.trim() };
-  });
+  const durationS = audio.length / WHISPER_RATE;
   return {
-    text: output.text.trim(),
-    language: languageNames.of(language)?.toLowerCase() ?? language,
-    durationS,
-    segments
+    ...transcriptOf(output, durationS),
+    language: languageNames.of(options.language)?.toLowerCase() ?? options.language,
+    durationS
   };
 }
 

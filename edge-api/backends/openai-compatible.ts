@@ -361,7 +361,7 @@ function sharedCapabilities(servers: UpstreamConfig[]): Capability[] {
 
 /** A request body that is not JSON: the bytes of a multipart form, and its content type with the boundary. */
 interface FormBody {
-  multipart: Uint8Array;
+  multipart: Uint8Array<ArrayBuffer>;
   contentType: string;
 }
 

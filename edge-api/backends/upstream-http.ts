@@ -7,7 +7,7 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   /** JSON text, or the bytes of a multipart form (its content type in `headers`). */
-  body?: string | Uint8Array;
+  body?: string | Uint8Array<ArrayBuffer>;
   /** The caller went away: stop, and stop reading the body too. */
   signal: AbortSignal;
   /** Until the response head arrives; a stream may then run as long as it streams. */

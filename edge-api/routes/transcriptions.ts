@@ -3,6 +3,7 @@ import type { TranscriptionResult } from '../backends/backend.ts';
 import type { BackendRegistry } from '../backends/registry.ts';
 import { badRequest } from '../http/errors.ts';
 import { openAiRouter } from '../http/validation.ts';
+import type { RequestIdVariables } from 'hono/request-id';
 import { errorResponses } from '../schemas/common.ts';
 
 const FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
@@ -73,7 +74,7 @@ const route = createRoute({
 
 /** `POST /audio/transcriptions`: Whisper on this machine, or the model's upstream server. */
 export function transcriptions(deps: { backends: BackendRegistry }) {
-  return openAiRouter().openapi(route, async (c) => {
+  return openAiRouter<{ Variables: RequestIdVariables }>().openapi(route, async (c) => {
     const form = c.req.valid('form');
     if (form.stream === 'true') {
       throw badRequest('unsupported_parameter', 'Transcripts are not streamed here: leave out stream', 'stream');

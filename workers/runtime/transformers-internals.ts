@@ -28,3 +28,36 @@ export function wrapModelMethod(
   target[name] = (inputs: unknown) =>
     around(() => (original as (inputs: unknown) => Promise<unknown>).call(model, inputs));
 }
+
+/** Resolves in a fresh task, after messages that are already queued (an abort) have run. */
+function afterQueuedMessages(): Promise<void> {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
+
+/** Thrown by a step that `shouldStop` refused to run. */
+export class StoppedBetweenSteps extends Error {
+  override name = 'StoppedBetweenSteps';
+}
+
+/**
+ * ORT's WASM backend settles each run in microtasks, so a whole answer can be generated without
+ * this worker reading a single message: yield before every decoding step so abort() lands at once.
+ * With `shouldStop`, a step it answers true for throws StoppedBetweenSteps instead of running:
+ * Whisper's generate() drops the `stopping_criteria` it is given, so this is how it is stopped.
+ */
+export function yieldBetweenSteps(model: PreTrainedModel, shouldStop: () => boolean = () => false): void {
+  wrapModelMethod(model, 'forward', async (forward) => {
+    await afterQueuedMessages();
+    if (shouldStop()) {
+      throw new StoppedBetweenSteps('Stopped');
+    }
+    return forward();
+  });
+}
