@@ -4,7 +4,7 @@ import type { TranscriptionResult } from '../backends/backend.ts';
 import type { BackendRegistry } from '../backends/registry.ts';
 import { serviceUnavailable, unprocessable } from '../http/errors.ts';
 import { apiRouter, requireJson } from '../http/validation.ts';
-import { COMMON_ERRORS, errorResponses, jsonResponse } from '../schemas/common.ts';
+import { COMMON_ERRORS, errorResponses, jsonResponse, LanguageCodeSchema } from '../schemas/common.ts';
 import type { AuthEnv } from '../security/principal.ts';
 import type { SpeechAnalyzer } from '../speech/speech-analyzer.ts';
 
@@ -40,11 +40,9 @@ const SpeechRequestSchema = z
       .min(1)
       .optional()
       .openapi({ description: 'The speech model that transcribes; the first one the server has when absent' }),
-    language: z
-      .string()
-      .regex(/^[a-z]{2,3}$/, 'an ISO-639-1 code such as "en"')
-      .optional()
-      .openapi({ description: 'The spoken language, for the transcript (English when absent)' }),
+    language: LanguageCodeSchema.optional().openapi({
+      description: 'The spoken language, for the transcript (English when absent)'
+    }),
     childAge: z
       .number()
       .int()

@@ -4,7 +4,7 @@ import type { BackendRegistry } from '../backends/registry.ts';
 import { badRequest } from '../http/errors.ts';
 import { openAiRouter } from '../http/validation.ts';
 import type { RequestIdVariables } from 'hono/request-id';
-import { errorResponses } from '../schemas/common.ts';
+import { errorResponses, LanguageCodeSchema } from '../schemas/common.ts';
 
 const FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
 
@@ -14,11 +14,9 @@ const TranscriptionRequestSchema = z
       .instanceof(File)
       .openapi({ type: 'string', format: 'binary', description: 'The recording: WAV on the local models' }),
     model: z.string().min(1).openapi({ example: 'whisper-base' }),
-    language: z
-      .string()
-      .regex(/^[a-z]{2,3}$/, 'an ISO-639-1 code such as "en"')
-      .optional()
-      .openapi({ description: 'The spoken language; local models assume English when it is absent' }),
+    language: LanguageCodeSchema.optional().openapi({
+      description: 'The spoken language; local models assume English when it is absent'
+    }),
     prompt: z.string().max(2_000).optional(),
     response_format: z.enum(FORMATS).default('json'),
     temperature: z.coerce.number().min(0).max(1).optional(),

@@ -1,5 +1,8 @@
 import { z } from '@hono/zod-openapi';
 
+/** A spoken language as Whisper and OpenAI's audio API take it. */
+export const LanguageCodeSchema = z.string().regex(/^[a-z]{2,3}$/, 'an ISO-639-1 code such as "en"');
+
 export const ErrorSchema = z
   .object({
     error: z.object({
